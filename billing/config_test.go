@@ -1,0 +1,203 @@
+package billing_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/amsbilling/sdk/billing"
+)
+
+const (
+	testSecret     = "s3cr3t-client-secret-value"
+	testWebhookKey = "webhook-key-0123456789abcdef"
+)
+
+func xeroEnv() map[string]string {
+	return map[string]string{
+		"AMS_BILLING_SERVICE_CLASS": "ams.billing.providers.xero.XeroBillingService",
+		"XERO_CLIENT_ID":            "91E5715B1199038080D6D0296EBC1648",
+		"XERO_CLIENT_SECRET":        testSecret,
+		"XERO_TENANT_ID":            "a3a4dbaf-3495-a808-ed7a-7b964388f530",
+		"XERO_WEBHOOK_KEY":          testWebhookKey,
+		"XERO_ACCOUNT_CODE":         "200",
+		"XERO_AMOUNT_TYPE":          "INCLUSIVE",
+		"XERO_CURRENCY_CODE":        "NZD",
+	}
+}
+
+func lookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoadConfigValid(t *testing.T) {
+	env := xeroEnv()
+	env["XERO_EMAIL_INVOICES"] = "False"
+	env["XERO_DEBUG"] = "True"
+	env["AMS_BILLING_EMAIL_WHITELIST_REGEX"] = "@example\\.com$"
+	env["XERO_SCOPES"] = "accounting.contacts accounting.transactions"
+	env["XERO_WEBHOOK_KEY"] = "old-key, new-key"
+	c, err := billing.LoadConfig(lookup(env))
+	require.NoError(t, err)
+	assert.Equal(t, billing.ProviderXero, c.Provider)
+	assert.Equal(t, billing.AmountInclusive, c.Xero.AmountType)
+	assert.Equal(t, "NZD", c.Xero.Currency)
+	assert.False(t, c.Xero.EmailInvoices)
+	assert.True(t, c.Xero.Debug)
+	assert.Equal(t, []string{"accounting.contacts", "accounting.transactions"}, c.Xero.Scopes)
+	assert.Equal(t, []billing.Secret{"old-key", "new-key"}, c.Xero.WebhookKeys)
+	assert.Equal(t, billing.DefaultAPIURL, c.Xero.APIURL)
+	assert.Equal(t, billing.DefaultTokenURL, c.Xero.TokenURL)
+	assert.Equal(t, testSecret, c.Xero.ClientSecret.Reveal())
+}
+
+func TestLoadConfigDefaults(t *testing.T) {
+	c, err := billing.LoadConfig(lookup(map[string]string{}))
+	require.NoError(t, err)
+	assert.Equal(t, billing.ProviderNone, c.Provider)
+	assert.True(t, c.Xero.EmailInvoices, "XERO_EMAIL_INVOICES defaults to true")
+	assert.False(t, c.Xero.Debug)
+	assert.Empty(t, c.Xero.Scopes, "no scope is sent by default")
+}
+
+func TestLoadConfigErrorsNameEveryVariable(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(map[string]string)
+		names []string
+	}{
+		{"missing required", func(m map[string]string) {
+			delete(m, "XERO_CLIENT_ID")
+			delete(m, "XERO_CLIENT_SECRET")
+			delete(m, "XERO_WEBHOOK_KEY")
+		}, []string{"XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_WEBHOOK_KEY"}},
+		{"bad values", func(m map[string]string) {
+			m["XERO_AMOUNT_TYPE"] = "GROSS"
+			m["XERO_CURRENCY_CODE"] = "NZ"
+			m["XERO_EMAIL_INVOICES"] = "maybe"
+			m["XERO_DEBUG"] = "2"
+			m["AMS_BILLING_EMAIL_WHITELIST_REGEX"] = "(["
+			m["XERO_API_URL"] = "ftp://x"
+			m["XERO_TOKEN_URL"] = "https://user:pw@example.com/token"
+		}, []string{"XERO_AMOUNT_TYPE", "XERO_CURRENCY_CODE", "XERO_EMAIL_INVOICES", "XERO_DEBUG", "AMS_BILLING_EMAIL_WHITELIST_REGEX", "XERO_API_URL", "XERO_TOKEN_URL"}},
+		{"unknown provider", func(m map[string]string) {
+			m["AMS_BILLING_SERVICE_CLASS"] = "stripe"
+		}, []string{"AMS_BILLING_SERVICE_CLASS"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := xeroEnv()
+			tt.edit(env)
+			_, err := billing.LoadConfig(lookup(env))
+			require.Error(t, err)
+			assert.ErrorIs(t, err, billing.ErrInvalidConfig)
+			for _, n := range tt.names {
+				assert.Contains(t, err.Error(), n)
+			}
+			assert.NotContains(t, err.Error(), testSecret)
+			assert.NotContains(t, err.Error(), testWebhookKey)
+			assert.NotContains(t, err.Error(), "pw@")
+		})
+	}
+}
+
+func TestConfigMockNeedsNoXeroSettings(t *testing.T) {
+	for _, class := range []string{"mock", "mock-xero", "ams.billing.providers.mock.MockBillingService"} {
+		_, err := billing.LoadConfig(lookup(map[string]string{"AMS_BILLING_SERVICE_CLASS": class}))
+		assert.NoError(t, err, class)
+	}
+}
+
+func TestConfigNeverPrintsSecrets(t *testing.T) {
+	c, err := billing.LoadConfig(lookup(xeroEnv()))
+	require.NoError(t, err)
+	c.DatabaseURL = "postgres://app:dbpassword@db/billing"
+	var logs strings.Builder
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger.Debug("config", "cfg", c, "secret", c.Xero.ClientSecret, "keys", c.Xero.WebhookKeys)
+	js, err := json.Marshal(c)
+	require.NoError(t, err)
+	outputs := []string{
+		fmt.Sprint(c), fmt.Sprintf("%v %+v %#v %s %q %x", c, c, c, c.Xero.ClientSecret, c.Xero.ClientSecret, c.Xero.ClientSecret),
+		fmt.Sprintf("%+v %#v %d", c.Xero, c.Xero, c.Xero.WebhookKeys), logs.String(), string(js),
+	}
+	for _, out := range outputs {
+		assert.NotContains(t, out, testSecret)
+		assert.NotContains(t, out, testWebhookKey)
+		assert.NotContains(t, out, "dbpassword")
+	}
+	assert.Contains(t, fmt.Sprint(c), "[REDACTED]")
+}
+
+func TestParseProvider(t *testing.T) {
+	tests := []struct {
+		in   string
+		want billing.Provider
+		err  bool
+	}{
+		{"", billing.ProviderNone, false},
+		{"xero", billing.ProviderXero, false},
+		{"XERO", billing.ProviderXero, false},
+		{"mock", billing.ProviderMock, false},
+		{"mock-xero", billing.ProviderMockXero, false},
+		{"ams.billing.providers.xero.XeroBillingService", billing.ProviderXero, false},
+		{"ams.billing.providers.xero.MockXeroBillingService", billing.ProviderMockXero, false},
+		{"ams.billing.providers.mock.MockBillingService", billing.ProviderMock, false},
+		{"ams.billing.providers.stripe.StripeBillingService", billing.ProviderNone, true},
+		{"paypal", billing.ProviderNone, true},
+	}
+	for _, tt := range tests {
+		got, err := billing.ParseProvider(tt.in)
+		if tt.err {
+			assert.Error(t, err, tt.in)
+			continue
+		}
+		assert.NoError(t, err, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+	}
+}
+
+func TestParseBool(t *testing.T) {
+	for in, want := range map[string]bool{"True": true, "true": true, "1": true, "yes": true, "on": true, "False": false, "FALSE": false, "0": false, "no": false, "off": false} {
+		got, err := billing.ParseBool(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	_, err := billing.ParseBool("perhaps")
+	assert.Error(t, err)
+}
+
+func TestEmailAllowed(t *testing.T) {
+	c, err := billing.LoadConfig(lookup(map[string]string{"AMS_BILLING_EMAIL_WHITELIST_REGEX": "@example\\.com$"}))
+	require.NoError(t, err)
+	assert.True(t, c.Xero.EmailAllowed("a@example.com"))
+	assert.False(t, c.Xero.EmailAllowed("a@example.org"))
+	assert.False(t, c.Xero.EmailAllowed(""))
+	c.Xero.EmailInvoices = false
+	assert.False(t, c.Xero.EmailAllowed("a@example.com"))
+}
+
+func TestAccountValidate(t *testing.T) {
+	assert.NoError(t, billing.UserAccount("u").Validate())
+	assert.NoError(t, billing.OrganisationAccount("o").Validate())
+	assert.ErrorIs(t, billing.Account{}.Validate(), billing.ErrInvalidAccount)
+	assert.ErrorIs(t, billing.Account{UserID: "u", OrganisationID: "o"}.Validate(), billing.ErrInvalidAccount)
+}
+
+func TestIsTemporary(t *testing.T) {
+	assert.False(t, billing.IsTemporary(nil))
+	assert.False(t, billing.IsTemporary(errors.New("boom")))
+	assert.True(t, billing.IsTemporary(fmt.Errorf("wrapped: %w", errTemp{})))
+	assert.False(t, billing.IsTemporary(billing.ErrNotFound))
+}
+
+type errTemp struct{}
+
+func (errTemp) Error() string   { return "temporary" }
+func (errTemp) Temporary() bool { return true }

@@ -1,0 +1,84 @@
+package billing_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/amsbilling/sdk/billing"
+)
+
+func TestDate(t *testing.T) {
+	d := billing.NewDate(2026, time.January, 31)
+	assert.Equal(t, "2026-01-31", d.String())
+	assert.Equal(t, billing.NewDate(2026, time.February, 1), d.AddDays(1))
+	assert.True(t, d.Before(d.AddDays(1)))
+	assert.False(t, d.Before(d))
+	assert.Equal(t, "", billing.Date{}.String())
+
+	// A date never moves through a time zone.
+	auckland := time.FixedZone("NZDT", 13*3600)
+	assert.Equal(t, d, billing.DateOf(d.In(auckland)))
+
+	got, err := billing.ParseDate("2026-02-28")
+	require.NoError(t, err)
+	assert.Equal(t, billing.NewDate(2026, 2, 28), got)
+	_, err = billing.ParseDate("2026-02-30")
+	assert.Error(t, err)
+}
+
+func TestDateJSONAndSQL(t *testing.T) {
+	type doc struct {
+		D billing.Date
+		Z billing.Date
+	}
+	b, err := json.Marshal(doc{D: billing.NewDate(2026, 3, 4)})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"D":"2026-03-04","Z":""}`, string(b))
+	var back doc
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, billing.NewDate(2026, 3, 4), back.D)
+	assert.True(t, back.Z.IsZero())
+
+	tests := []struct {
+		src  any
+		want billing.Date
+	}{
+		{nil, billing.Date{}},
+		{"2026-05-06", billing.NewDate(2026, 5, 6)},
+		{[]byte("2026-05-06"), billing.NewDate(2026, 5, 6)},
+		{"2026-05-06T00:00:00Z", billing.NewDate(2026, 5, 6)},
+		{time.Date(2026, 5, 6, 0, 0, 0, 0, time.UTC), billing.NewDate(2026, 5, 6)},
+	}
+	for _, tt := range tests {
+		var d billing.Date
+		require.NoError(t, d.Scan(tt.src))
+		assert.Equal(t, tt.want, d)
+	}
+	var d billing.Date
+	assert.Error(t, d.Scan(42))
+	v, err := billing.NewDate(2026, 5, 6).Value()
+	require.NoError(t, err)
+	assert.Equal(t, "2026-05-06", v)
+	v, err = billing.Date{}.Value()
+	require.NoError(t, err)
+	assert.Nil(t, v)
+}
+
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"2026-01-31", "", "2026-13-01", "0000-00-00", "9999-12-31"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := billing.ParseDate(s)
+		if err != nil {
+			return
+		}
+		again, err := billing.ParseDate(d.String())
+		require.NoError(t, err)
+		require.Equal(t, d, again)
+	})
+}

@@ -1,0 +1,249 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Defaults of FetchOptions.
+const (
+	DefaultFetchLimit       = 30
+	DefaultFetchLease       = 5 * time.Minute
+	DefaultFetchMaxAttempts = 5
+)
+
+// FetchOptions tune FetchInvoiceUpdates. The zero value is ready to use.
+type FetchOptions struct {
+	// Limit is how many marked invoices one run claims (default 30, which
+	// keeps a run well inside Xero's 60 calls a minute).
+	Limit int
+	// Lease is how long a claim stays with this run if it never finishes
+	// (a crash); other runs skip leased invoices until then. Default 5m.
+	Lease time.Duration
+	// MaxAttempts is how many failed fetches set an invoice aside
+	// (default 5). Outages and rate limits do not count as failures.
+	MaxAttempts int
+	Now         func() time.Time
+	Logger      *slog.Logger
+}
+
+func (o *FetchOptions) defaults() {
+	if o.Limit <= 0 {
+		o.Limit = DefaultFetchLimit
+	}
+	if o.Lease <= 0 {
+		o.Lease = DefaultFetchLease
+	}
+	if o.MaxAttempts <= 0 {
+		o.MaxAttempts = DefaultFetchMaxAttempts
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// FetchResult reports one run of FetchInvoiceUpdates.
+type FetchResult struct {
+	// Skipped says why nothing was fetched on purpose, e.g. with a mock
+	// service. Empty for a real run.
+	Skipped string
+	// Claimed is how many marked invoices the run took.
+	Claimed int
+	// Updated lists the numbers of the invoices fetched and unmarked.
+	Updated []string
+	// Remarked lists invoices fetched while a newer mark arrived; they stay
+	// marked for the next run.
+	Remarked []string
+	// Failed lists invoices whose fetch failed; they stay marked.
+	Failed   []FetchFailure
+	Duration time.Duration
+}
+
+// FetchFailure is one invoice a run could not update.
+type FetchFailure struct {
+	Number   string
+	Reason   string
+	SetAside bool // failed MaxAttempts times: no longer claimed until marked again
+}
+
+// SkippedMock is FetchResult.Skipped for a service with no billing provider.
+const SkippedMock = "No invoice updates to fetch with mock billing."
+
+// FetchInvoiceUpdates is the seed's fetch_updated_invoice_details: it claims
+// up to Limit invoices marked by webhooks (oldest mark first), fetches them
+// from the provider in one batched UpdateInvoices call, and unmarks each one
+// whose mark did not change meanwhile.
+//
+// A rate limit, a cancelled context or a provider outage (any error with a
+// Temporary() bool method returning true) stops the run: every claimed flag
+// stays set, the claims are released, and the error is returned. Any other
+// error is blamed on an invoice: the batch is split in halves until the
+// failing invoices are found, and each of those records a failed attempt with
+// its reason; after MaxAttempts it is set aside (still marked, listed by
+// Store.SetAsideInvoices) so it cannot starve the others. An invoice the
+// provider no longer returns fails the same way. The returned error then joins
+// the failures, and the result says what was updated.
+func FetchInvoiceUpdates(ctx context.Context, svc Service, store Store, opts FetchOptions) (FetchResult, error) {
+	opts.defaults()
+	start := opts.Now()
+	var res FetchResult
+	if svc == nil {
+		return res, ErrNoService
+	}
+	if s, ok := svc.(Simulated); ok && s.Simulated() {
+		res.Skipped = SkippedMock
+		return res, nil
+	}
+	claims, err := store.ClaimUpdates(ctx, start, opts.Limit, opts.Lease)
+	if err != nil {
+		return res, fmt.Errorf("billing: claiming invoice updates: %w", err)
+	}
+	res.Claimed = len(claims)
+	if len(claims) == 0 {
+		res.Duration = opts.Now().Sub(start)
+		return res, nil
+	}
+	f := fetcher{svc: svc, store: store, opts: opts, res: &res}
+	err = f.run(ctx, claims)
+	res.Duration = opts.Now().Sub(start)
+	opts.Logger.LogAttrs(ctx, slog.LevelInfo, "billing: fetched invoice updates",
+		slog.Int("claimed", res.Claimed), slog.Int("updated", len(res.Updated)),
+		slog.Int("remarked", len(res.Remarked)), slog.Int("failed", len(res.Failed)),
+		slog.Duration("duration", res.Duration), slog.Any("error", err))
+	return res, err
+}
+
+type fetcher struct {
+	svc   Service
+	store Store
+	opts  FetchOptions
+	res   *FetchResult
+	fails []error
+}
+
+// run fetches claims, splitting on blamable errors. On a stop error it
+// releases every claim it has not ended and returns that error.
+func (f *fetcher) run(ctx context.Context, claims []Claim) error {
+	pending := [][]Claim{claims}
+	for len(pending) > 0 {
+		batch := pending[0]
+		pending = pending[1:]
+		err := f.batch(ctx, batch)
+		if err != nil && !IsTemporary(err) && ctx.Err() == nil {
+			if len(batch) > 1 {
+				half := len(batch) / 2
+				pending = append([][]Claim{batch[:half], batch[half:]}, pending...)
+				continue
+			}
+			err = f.fail(ctx, batch[0], err.Error())
+		}
+		if err == nil {
+			continue
+		}
+		// Stop: nothing left in this run is to blame, so release it all.
+		rest := batch
+		for _, p := range pending {
+			rest = append(rest, p...)
+		}
+		if rerr := f.store.ReleaseClaims(context.WithoutCancel(ctx), rest); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("billing: releasing claims: %w", rerr))
+		}
+		return errors.Join(append([]error{err}, f.fails...)...)
+	}
+	return errors.Join(f.fails...)
+}
+
+// batch makes one UpdateInvoices call and ends the claims it can attribute.
+// A non-nil error means no claim of the batch was ended.
+func (f *fetcher) batch(ctx context.Context, claims []Claim) error {
+	ids := make([]string, len(claims))
+	for i, c := range claims {
+		ids[i] = c.ProviderID
+	}
+	ur, err := f.svc.UpdateInvoices(ctx, ids)
+	if err != nil {
+		return err
+	}
+	updated := make(map[string]bool, len(ur.Updated))
+	for _, inv := range ur.Updated {
+		updated[inv.ProviderID] = true
+	}
+	for _, c := range claims {
+		var reason string
+		switch {
+		case updated[c.ProviderID]:
+			cleared, err := f.store.CompleteUpdate(ctx, c)
+			if err != nil {
+				return storeFailed(err)
+			}
+			if cleared {
+				f.res.Updated = append(f.res.Updated, c.Number)
+			} else {
+				f.res.Remarked = append(f.res.Remarked, c.Number)
+			}
+			continue
+		case ur.Failed[c.ProviderID] != nil:
+			reason = ur.Failed[c.ProviderID].Error()
+		default:
+			reason = "not returned by the billing provider"
+		}
+		if err := f.fail(ctx, c, reason); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storeFailed turns a store error mid-batch into a stop: the store is the
+// thing that failed, not an invoice.
+func storeFailed(err error) error {
+	return temporary{fmt.Errorf("billing: saving fetch results: %w", err)}
+}
+
+func (f *fetcher) fail(ctx context.Context, c Claim, reason string) error {
+	inv, err := f.store.FailUpdate(ctx, c, reason, f.opts.MaxAttempts)
+	if err != nil {
+		return storeFailed(fmt.Errorf("recording failed fetch of %s: %w", c.Number, err))
+	}
+	f.res.Failed = append(f.res.Failed, FetchFailure{Number: c.Number, Reason: reason, SetAside: inv.SetAside})
+	f.fails = append(f.fails, fmt.Errorf("invoice %s: %s", c.Number, reason))
+	level := slog.LevelWarn
+	if inv.SetAside {
+		level = slog.LevelError
+	}
+	f.opts.Logger.LogAttrs(ctx, level, "billing: invoice update failed",
+		slog.String("invoice", c.Number), slog.String("reason", reason),
+		slog.Int("attempts", inv.UpdateAttempts), slog.Bool("set_aside", inv.SetAside))
+	return nil
+}
+
+// temporary marks an error as a reason to stop and retry later.
+type temporary struct{ error }
+
+func (t temporary) Unwrap() error   { return t.error }
+func (t temporary) Temporary() bool { return true }
+
+// IsTemporary reports whether err means "try again later" rather than "this
+// request is wrong": a cancelled or expired context, or any error in the
+// chain with a Temporary() bool or Timeout() bool method returning true
+// (ratelimit.RateLimitError, Xero 5xx answers, network timeouts).
+func IsTemporary(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var t interface{ Temporary() bool }
+	if errors.As(err, &t) && t.Temporary() {
+		return true
+	}
+	var to interface{ Timeout() bool }
+	return errors.As(err, &to) && to.Timeout()
+}

@@ -1,0 +1,92 @@
+package billing
+
+import (
+	"context"
+	"time"
+)
+
+// Store persists what a Service and the webhook receiver need: contact links,
+// invoices, and the update-needed marks with their claims.
+//
+// Every method is safe for concurrent use, from goroutines of one process
+// and, for shared databases, from several processes. Methods that change
+// more than one row do so atomically. Errors are ErrNotFound and ErrConflict
+// (matched with errors.Is) where documented, and otherwise wrap the backend's
+// error. A store never calls the billing provider.
+//
+// Times: stores keep UpdateRequestedAt to the microsecond and return exactly
+// what they stored, so a Claim's RequestedAt compares equal to the stored
+// value. Passing times in UTC is recommended; stores may return UTC.
+//
+// The conformance suite in billing/storetest checks all of this; every store
+// must pass it.
+type Store interface {
+	// LinkContact stores the link from account to contactID unless the
+	// account is linked already. It returns the link in force afterwards:
+	// when two callers race, both get the first caller's link. It fails
+	// with ErrInvalidAccount for an account without exactly one owner.
+	LinkContact(ctx context.Context, account Account, contactID string) (ContactLink, error)
+	// ContactLink returns the account's link, or ErrNotFound.
+	ContactLink(ctx context.Context, account Account) (ContactLink, error)
+
+	// CreateInvoice saves a new invoice. It fails with ErrConflict when
+	// another invoice has the same Number, or the same non-empty
+	// ProviderID, and with ErrInvalidAccount for a bad account. The update
+	// fields (UpdateNeeded and the rest) are stored as given.
+	CreateInvoice(ctx context.Context, inv Invoice) error
+	// InvoiceByNumber returns the invoice with this number, or ErrNotFound.
+	InvoiceByNumber(ctx context.Context, number string) (Invoice, error)
+	// InvoiceByProviderID returns the invoice with this provider id, or
+	// ErrNotFound.
+	InvoiceByProviderID(ctx context.Context, providerID string) (Invoice, error)
+	// SaveInvoiceState overwrites the provider-owned fields (Reference,
+	// Status, Currency, IssueDate, DueDate, PaidDate, Amount, Paid, Due) of
+	// the invoice with inv.ProviderID, atomically, and returns the invoice
+	// as it was before and as it is after. Account, Number and the update
+	// fields are left alone. ErrNotFound when no invoice has that id.
+	SaveInvoiceState(ctx context.Context, inv Invoice) (before, after Invoice, err error)
+
+	// MarkUpdateNeeded flags the invoices with these provider ids:
+	// UpdateNeeded = true, UpdateRequestedAt = at, UpdateAttempts = 0,
+	// UpdateError = "", SetAside = false, and any claim lease is kept. If
+	// an invoice's stored UpdateRequestedAt is not before at (two marks in
+	// the same microsecond, or a clock step back), the store uses the
+	// stored value plus one microsecond instead, so every mark changes the
+	// token. Unknown ids are ignored. It returns the number of invoices
+	// marked; all of them are marked durably, or none and an error.
+	MarkUpdateNeeded(ctx context.Context, providerIDs []string, at time.Time) (int, error)
+	// ClaimUpdates leases up to limit invoices that have UpdateNeeded, are
+	// not SetAside, have a non-empty ProviderID, and are not under a lease
+	// that is still running at now. Oldest UpdateRequestedAt first (ties by
+	// Number). Each claimed invoice is leased until now+lease, so
+	// concurrent callers, in this process or another, get disjoint claims.
+	// The lease is a safety net for a crashed caller: callers end every
+	// claim with CompleteUpdate, FailUpdate or ReleaseClaims.
+	ClaimUpdates(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Claim, error)
+	// CompleteUpdate ends a claim after a successful fetch: it clears
+	// UpdateNeeded, UpdateAttempts and UpdateError only if UpdateRequestedAt
+	// still equals c.RequestedAt (a later mark keeps the flag set), and
+	// always ends the lease. It reports whether the flag was cleared.
+	// ErrNotFound when the invoice is gone.
+	CompleteUpdate(ctx context.Context, c Claim) (cleared bool, err error)
+	// FailUpdate ends a claim after a failed fetch of that invoice: the flag
+	// stays set, UpdateAttempts is incremented, UpdateError = reason, the
+	// lease ends, and SetAside becomes true when UpdateAttempts reaches
+	// maxAttempts (maxAttempts <= 0 never sets aside). If the invoice was
+	// marked again since the claim, only the lease ends. It returns the
+	// invoice as saved.
+	FailUpdate(ctx context.Context, c Claim, reason string, maxAttempts int) (Invoice, error)
+	// ReleaseClaims ends the leases without recording anything, for a fetch
+	// that did not run (rate limit, cancelled context).
+	ReleaseClaims(ctx context.Context, claims []Claim) error
+	// SetAsideInvoices lists the invoices set aside, oldest mark first.
+	SetAsideInvoices(ctx context.Context) ([]Invoice, error)
+}
+
+// Claim is one invoice leased by ClaimUpdates.
+type Claim struct {
+	ProviderID  string
+	Number      string
+	RequestedAt time.Time // the invoice's UpdateRequestedAt when claimed
+	Attempts    int       // UpdateAttempts when claimed
+}

@@ -1,0 +1,183 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// User is a person in the app who is billed directly.
+type User struct {
+	ID    string // the app's UUID for the user; becomes the contact's AccountNumber
+	Name  string // full name, shown on invoices
+	Email string
+}
+
+// Organisation is a group in the app that is billed as one customer.
+type Organisation struct {
+	ID    string // the app's UUID for the organisation
+	Name  string
+	Email string
+}
+
+// Account is who an invoice is addressed to: exactly one user or exactly one
+// organisation. It is a value: two Accounts with the same owner are equal.
+type Account struct {
+	UserID         string
+	OrganisationID string
+}
+
+// UserAccount returns the account of the user with the given id.
+func UserAccount(userID string) Account { return Account{UserID: userID} }
+
+// OrganisationAccount returns the account of the organisation with the given id.
+func OrganisationAccount(orgID string) Account { return Account{OrganisationID: orgID} }
+
+// Validate reports an error unless exactly one owner is set.
+func (a Account) Validate() error {
+	switch {
+	case a.UserID == "" && a.OrganisationID == "":
+		return fmt.Errorf("%w: account has neither a user nor an organisation", ErrInvalidAccount)
+	case a.UserID != "" && a.OrganisationID != "":
+		return fmt.Errorf("%w: account has both a user and an organisation", ErrInvalidAccount)
+	}
+	return nil
+}
+
+// OwnerID returns the id of the user or organisation that owns the account.
+func (a Account) OwnerID() string {
+	if a.UserID != "" {
+		return a.UserID
+	}
+	return a.OrganisationID
+}
+
+// String returns "user:<id>" or "organisation:<id>".
+func (a Account) String() string {
+	if a.UserID != "" {
+		return "user:" + a.UserID
+	}
+	return "organisation:" + a.OrganisationID
+}
+
+// ContactLink ties an account to its contact at the billing provider (the
+// seed's XeroContact).
+type ContactLink struct {
+	Account   Account
+	ContactID string
+}
+
+// Invoice statuses as Xero reports them.
+const (
+	StatusDraft      = "DRAFT"
+	StatusSubmitted  = "SUBMITTED"
+	StatusAuthorised = "AUTHORISED"
+	StatusPaid       = "PAID"
+	StatusVoided     = "VOIDED"
+	StatusDeleted    = "DELETED"
+)
+
+// Invoice is the app's copy of an invoice held at the billing provider.
+type Invoice struct {
+	Account    Account
+	Number     string // unique, e.g. "INV-0001"
+	ProviderID string // the provider's invoice id (Xero's InvoiceID); unique when set
+	Reference  string
+	Status     string // one of the Status constants
+	Currency   string // ISO 4217 code
+	IssueDate  Date
+	DueDate    Date
+	PaidDate   Date // zero until fully paid
+	Amount     decimal.Decimal
+	Paid       decimal.Decimal
+	Due        decimal.Decimal
+
+	// UpdateNeeded is set when the provider said the invoice changed (a
+	// webhook) and cleared when the change has been fetched.
+	UpdateNeeded bool
+	// UpdateRequestedAt is when the latest mark was made. It is the claim
+	// token of FetchInvoiceUpdates: a flag is only cleared when this value
+	// is unchanged since the claim, so a mark made during a fetch survives.
+	UpdateRequestedAt time.Time
+	// UpdateAttempts counts failed fetches since the latest mark.
+	UpdateAttempts int
+	// UpdateError is the reason the latest fetch of this invoice failed.
+	UpdateError string
+	// SetAside is true when the invoice failed too often and is no longer
+	// claimed until it is marked again. UpdateNeeded stays true.
+	SetAside bool
+}
+
+// IsPaid reports whether the provider says the invoice is fully paid.
+func (inv Invoice) IsPaid() bool { return inv.Status == StatusPaid }
+
+// LineItem is one line of an invoice.
+type LineItem struct {
+	Description string
+	Quantity    decimal.Decimal
+	UnitAmount  decimal.Decimal
+	// AccountCode overrides the configured default (XERO_ACCOUNT_CODE) when set.
+	AccountCode string
+}
+
+// CreateInvoiceParams are the inputs of Service.CreateInvoice.
+type CreateInvoiceParams struct {
+	Account   Account
+	Date      Date
+	DueDate   Date
+	LineItems []LineItem
+	Reference string
+	// IdempotencyKey makes a retried create return the first result instead
+	// of billing twice. Generated when empty.
+	IdempotencyKey string
+}
+
+// Validate checks the parameters before anything is sent.
+func (p CreateInvoiceParams) Validate() error {
+	var errs []error
+	if err := p.Account.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if p.Date.IsZero() {
+		errs = append(errs, errors.New("date is required"))
+	}
+	if p.DueDate.IsZero() {
+		errs = append(errs, errors.New("due date is required"))
+	} else if p.DueDate.Before(p.Date) {
+		errs = append(errs, errors.New("due date is before the invoice date"))
+	}
+	if len(p.LineItems) == 0 {
+		errs = append(errs, errors.New("at least one line item is required"))
+	}
+	for i, li := range p.LineItems {
+		if li.Description == "" {
+			errs = append(errs, fmt.Errorf("line item %d: description is required", i+1))
+		}
+		if !li.Quantity.IsPositive() {
+			errs = append(errs, fmt.Errorf("line item %d: quantity must be positive", i+1))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidInvoice, errors.Join(errs...))
+	}
+	return nil
+}
+
+// InvoiceChange is what an app hears when a refresh from the provider changed
+// an invoice.
+type InvoiceChange struct {
+	Before Invoice
+	After  Invoice
+}
+
+// BecamePaid reports whether the change moved the invoice to paid, the
+// moment an app usually activates a membership.
+func (c InvoiceChange) BecamePaid() bool { return !c.Before.IsPaid() && c.After.IsPaid() }
+
+// InvoiceHook is called after a changed invoice has been saved. It runs on the
+// caller's goroutine: keep it short or hand the work off. An error it returns
+// is logged and does not undo the update.
+type InvoiceHook func(ctx context.Context, change InvoiceChange) error

@@ -1,0 +1,17 @@
+// Package mock provides billing back ends that need no network and no
+// database, for tests, examples and local development.
+//
+// Store is an in-memory billing.Store that honours the full Store contract
+// (contact links, invoices, update marks, claims and leases) and passes the
+// billing/storetest conformance suite. Times come back in UTC at microsecond
+// precision, as from the SQL stores.
+//
+// BillingService is a generic billing.Service (AMS_BILLING_SERVICE_CLASS=mock)
+// that calls no provider: it hands out predictable contact ids, invoice ids
+// and invoice numbers, saves invoices in a Store, records every call for
+// assertions, and can be told to fail the next call of a method. It
+// implements billing.Simulated, so the fetch-invoice-updates job skips it.
+//
+// The in-process Xero API emulator, which runs the real Xero code path, is in
+// the emulator subpackage.
+package mock
