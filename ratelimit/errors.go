@@ -64,3 +64,8 @@ func formatWait(d time.Duration) string {
 	}
 	return b.String()
 }
+
+// Temporary reports true: a rate limit means "try again later", never "this
+// request is wrong". billing.IsTemporary relies on it, so a rate-limited job
+// keeps its work instead of blaming an invoice.
+func (e *RateLimitError) Temporary() bool { return true }

@@ -88,3 +88,10 @@ func TestFromResponse(t *testing.T) {
 	assert.Zero(t, bare.RetryAfter)
 	assert.Equal(t, "billing system busy, try again later: rate limit", bare.Error())
 }
+
+func TestRateLimitErrorIsTemporary(t *testing.T) {
+	var err error = &ratelimit.RateLimitError{Problem: ratelimit.ProblemMinute}
+	var tmp interface{ Temporary() bool }
+	require.ErrorAs(t, err, &tmp)
+	assert.True(t, tmp.Temporary())
+}

@@ -65,8 +65,8 @@ func (o Options) withDefaults() Options {
 const concurrentRetry = time.Second
 
 // Local is an in-process Limiter keeping separate budgets per tenant. It is
-// safe for concurrent use. Build it once with NewLocal and share it: two
-// Locals do not know about each other's calls.
+// safe for concurrent use; the zero value uses the default Options. Build it
+// once and share it: two Locals do not know about each other's calls.
 //
 // A tenant's state is dropped once it has had no call for a DayWindow and
 // has nothing in flight, waiting or paused, so memory follows the tenants
@@ -113,6 +113,7 @@ func (l *Local) Acquire(ctx context.Context, tenant string) (func(), error) {
 			return nil, err
 		}
 		l.mu.Lock()
+		l.init()
 		now := l.opts.Now()
 		l.sweep(now)
 		st := l.state(tenant)
@@ -230,6 +231,7 @@ func (l *Local) refusal(tenant string, st *tenantState, now time.Time) (*RateLim
 func (l *Local) Observe(tenant string, status int, h http.Header) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.init()
 	now := l.opts.Now()
 	info := ParseHeaders(h, now)
 	st := l.state(tenant)
@@ -264,6 +266,14 @@ func (l *Local) Observe(tenant string, status int, h http.Header) {
 func (l *Local) pauseApp(until time.Time, rem Remaining) {
 	if until.After(l.appPausedUntil) {
 		l.appPausedUntil, l.appRemaining = until, rem
+	}
+}
+
+// init makes the zero Local usable. l.mu must be held.
+func (l *Local) init() {
+	if l.tenants == nil {
+		l.opts = l.opts.withDefaults()
+		l.tenants = make(map[string]*tenantState)
 	}
 }
 
@@ -308,6 +318,7 @@ type Status struct {
 func (l *Local) Status(tenant string) Status {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.init()
 	now := l.opts.Now()
 	var s Status
 	if st, ok := l.tenants[tenant]; ok {

@@ -511,3 +511,13 @@ func TestUnlimited(t *testing.T) {
 	_, err := l.Acquire(ctx, "org")
 	assert.True(t, errors.Is(err, context.Canceled))
 }
+
+func TestLocalZeroValueUsesDefaults(t *testing.T) {
+	var l ratelimit.Local
+	for range 5 {
+		_, err := l.Acquire(context.Background(), "org")
+		require.NoError(t, err)
+	}
+	rle := refused(t, &l, "org")
+	assert.Equal(t, ratelimit.ProblemConcurrent, rle.Problem)
+}
