@@ -1,0 +1,258 @@
+package billing_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/mock"
+	"github.com/amsbilling/sdk/ratelimit"
+)
+
+var base = time.Date(2026, 11, 1, 9, 0, 0, 0, time.UTC)
+
+// fakeProvider answers UpdateInvoices from a script.
+type fakeProvider struct {
+	mock.BillingService // only for the other methods; never Simulated here
+	mu                  sync.Mutex
+	calls               [][]string
+	err                 func(ids []string) error // whole-call error
+	omit                map[string]bool          // ids the provider no longer returns
+	during              func()                   // runs inside the call
+}
+
+func (f *fakeProvider) Simulated() bool { return false }
+
+func (f *fakeProvider) UpdateInvoices(_ context.Context, ids []string) (billing.UpdateResult, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, slices.Clone(ids))
+	f.mu.Unlock()
+	if f.during != nil {
+		f.during()
+	}
+	if f.err != nil {
+		if err := f.err(ids); err != nil {
+			return billing.UpdateResult{}, err
+		}
+	}
+	var res billing.UpdateResult
+	for _, id := range ids {
+		if f.omit[id] {
+			continue
+		}
+		res.Updated = append(res.Updated, billing.Invoice{ProviderID: id})
+	}
+	return res, nil
+}
+
+func (f *fakeProvider) callCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+// seed creates n invoices, marked at increasing times, and returns their provider ids.
+func seed(t *testing.T, store billing.Store, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	ids := make([]string, n)
+	for i := range n {
+		ids[i] = fmt.Sprintf("prov-%03d", i)
+		require.NoError(t, store.CreateInvoice(ctx, billing.Invoice{
+			Account: billing.UserAccount("user-1"), Number: fmt.Sprintf("INV-%04d", i+1),
+			ProviderID: ids[i], Status: billing.StatusAuthorised, Amount: decimal.RequireFromString("10.00"),
+		}))
+		_, err := store.MarkUpdateNeeded(ctx, ids[i:i+1], base.Add(time.Duration(i)*time.Second))
+		require.NoError(t, err)
+	}
+	return ids
+}
+
+func opts() billing.FetchOptions {
+	return billing.FetchOptions{Now: func() time.Time { return base.Add(time.Hour) }}
+}
+
+func marked(t *testing.T, store *mock.Store) []string {
+	var out []string
+	for _, inv := range store.Invoices() {
+		if inv.UpdateNeeded {
+			out = append(out, inv.Number)
+		}
+	}
+	return out
+}
+
+func TestFetchSkipsMockAndNil(t *testing.T) {
+	store := mock.NewStore()
+	seed(t, store, 2)
+	res, err := billing.FetchInvoiceUpdates(context.Background(), mock.NewBillingService(store), store, opts())
+	require.NoError(t, err)
+	assert.Equal(t, billing.SkippedMock, res.Skipped)
+	assert.Len(t, marked(t, store), 2, "a mock service leaves the marks alone")
+
+	_, err = billing.FetchInvoiceUpdates(context.Background(), nil, store, opts())
+	assert.ErrorIs(t, err, billing.ErrNoService)
+}
+
+func TestFetchNothingMarked(t *testing.T) {
+	store := mock.NewStore()
+	p := &fakeProvider{}
+	res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, opts())
+	require.NoError(t, err)
+	assert.Zero(t, res.Claimed)
+	assert.Zero(t, p.callCount(), "no call to the provider when nothing is marked")
+}
+
+func TestFetchLimitAndOneBatchedCall(t *testing.T) {
+	store := mock.NewStore()
+	ids := seed(t, store, 35)
+	p := &fakeProvider{}
+	res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, opts())
+	require.NoError(t, err)
+	assert.Equal(t, 30, res.Claimed)
+	require.Equal(t, 1, p.callCount(), "one batched UpdateInvoices call")
+	assert.Equal(t, ids[:30], p.calls[0], "oldest marks first")
+	assert.Len(t, res.Updated, 30)
+	assert.Equal(t, []string{"INV-0031", "INV-0032", "INV-0033", "INV-0034", "INV-0035"}, marked(t, store))
+
+	res, err = billing.FetchInvoiceUpdates(context.Background(), p, store, billing.FetchOptions{Limit: 3, Now: opts().Now})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"INV-0031", "INV-0032", "INV-0033"}, res.Updated)
+}
+
+func TestFetchKeepsEveryFlagOnTemporaryErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"rate limit", &ratelimit.RateLimitError{RetryAfter: 30 * time.Second, Problem: ratelimit.ProblemMinute}},
+		{"cancelled", context.Canceled},
+		{"outage", fmt.Errorf("xero: %w", errTemp{})},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := mock.NewStore()
+			seed(t, store, 4)
+			p := &fakeProvider{err: func([]string) error { return tt.err }}
+			res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, opts())
+			require.ErrorIs(t, err, tt.err)
+			assert.Empty(t, res.Updated)
+			assert.Empty(t, res.Failed, "no invoice is blamed for a temporary error")
+			assert.Equal(t, 1, p.callCount(), "no splitting on a temporary error")
+			assert.Len(t, marked(t, store), 4)
+			for _, inv := range store.Invoices() {
+				assert.Zero(t, inv.UpdateAttempts)
+			}
+			// The claims were released: the next run may take them at once.
+			claims, err := store.ClaimUpdates(context.Background(), base.Add(time.Hour), 10, time.Minute)
+			require.NoError(t, err)
+			assert.Len(t, claims, 4)
+		})
+	}
+	var rl *ratelimit.RateLimitError
+	store := mock.NewStore()
+	seed(t, store, 1)
+	_, err := billing.FetchInvoiceUpdates(context.Background(), &fakeProvider{err: func([]string) error {
+		return &ratelimit.RateLimitError{Problem: ratelimit.ProblemDay}
+	}}, store, opts())
+	require.ErrorAs(t, err, &rl)
+	assert.Equal(t, ratelimit.ProblemDay, rl.Problem)
+}
+
+func TestFetchMarkDuringFetchSurvives(t *testing.T) {
+	store := mock.NewStore()
+	ids := seed(t, store, 3)
+	p := &fakeProvider{during: func() {
+		_, err := store.MarkUpdateNeeded(context.Background(), ids[1:2], base.Add(time.Hour))
+		require.NoError(t, err)
+	}}
+	res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, opts())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"INV-0001", "INV-0003"}, res.Updated)
+	assert.Equal(t, []string{"INV-0002"}, res.Remarked)
+	assert.Equal(t, []string{"INV-0002"}, marked(t, store))
+}
+
+func TestFetchBadInvoiceCannotStarveTheRest(t *testing.T) {
+	store := mock.NewStore()
+	ids := seed(t, store, 8)
+	bad := ids[0] // the oldest mark, so it is in every batch
+	p := &fakeProvider{err: func(batch []string) error {
+		if slices.Contains(batch, bad) {
+			return errors.New("xero: 400 ValidationException: bad invoice")
+		}
+		return nil
+	}}
+	o := opts()
+	o.MaxAttempts = 2
+	res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, o)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "INV-0001")
+	assert.Len(t, res.Updated, 7, "every other invoice is updated in the same run")
+	require.Len(t, res.Failed, 1)
+	assert.Equal(t, "INV-0001", res.Failed[0].Number)
+	assert.False(t, res.Failed[0].SetAside)
+	assert.Equal(t, []string{"INV-0001"}, marked(t, store))
+
+	// Second failure sets it aside; it stays marked but is no longer claimed.
+	res, err = billing.FetchInvoiceUpdates(context.Background(), p, store, o)
+	require.Error(t, err)
+	require.Len(t, res.Failed, 1)
+	assert.True(t, res.Failed[0].SetAside)
+	aside, err := store.SetAsideInvoices(context.Background())
+	require.NoError(t, err)
+	require.Len(t, aside, 1)
+	assert.Equal(t, "INV-0001", aside[0].Number)
+	assert.Contains(t, aside[0].UpdateError, "bad invoice")
+	assert.True(t, aside[0].UpdateNeeded, "set aside is never silently cleared")
+
+	calls := p.callCount()
+	res, err = billing.FetchInvoiceUpdates(context.Background(), p, store, o)
+	require.NoError(t, err)
+	assert.Zero(t, res.Claimed)
+	assert.Equal(t, calls, p.callCount())
+}
+
+func TestFetchMissingInvoiceIsRecorded(t *testing.T) {
+	store := mock.NewStore()
+	ids := seed(t, store, 3)
+	p := &fakeProvider{omit: map[string]bool{ids[2]: true}}
+	res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, opts())
+	require.Error(t, err)
+	assert.Equal(t, []string{"INV-0001", "INV-0002"}, res.Updated)
+	require.Len(t, res.Failed, 1)
+	assert.Equal(t, "not returned by the billing provider", res.Failed[0].Reason)
+	inv, err := store.InvoiceByProviderID(context.Background(), ids[2])
+	require.NoError(t, err)
+	assert.True(t, inv.UpdateNeeded)
+	assert.Equal(t, 1, inv.UpdateAttempts)
+}
+
+// failingStore fails CompleteUpdate, as a database outage would.
+type failingStore struct{ *mock.Store }
+
+func (failingStore) CompleteUpdate(context.Context, billing.Claim) (bool, error) {
+	return false, errors.New("database is down")
+}
+
+func TestFetchStoreFailureKeepsFlags(t *testing.T) {
+	store := mock.NewStore()
+	seed(t, store, 3)
+	res, err := billing.FetchInvoiceUpdates(context.Background(), &fakeProvider{}, failingStore{store}, opts())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "database is down")
+	assert.Empty(t, res.Failed, "a store failure blames no invoice")
+	assert.Len(t, marked(t, store), 3)
+	claims, err := store.ClaimUpdates(context.Background(), base.Add(time.Hour), 10, time.Minute)
+	require.NoError(t, err)
+	assert.Len(t, claims, 3, "claims were released")
+}
