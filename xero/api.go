@@ -1,0 +1,236 @@
+package xero
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// pageSize is how many records Xero returns per page, and how many ids one
+// GET /Invoices?IDs= request may carry here.
+const pageSize = 100
+
+type contactsBody struct {
+	Contacts []Contact `json:"Contacts"`
+}
+
+type invoicesBody struct {
+	Invoices []Invoice `json:"Invoices"`
+}
+
+type onlineInvoicesBody struct {
+	OnlineInvoices []struct {
+		OnlineInvoiceURL string `json:"OnlineInvoiceUrl"`
+	} `json:"OnlineInvoices"`
+}
+
+// CreateContact creates a contact (PUT /Contacts). A name or account number
+// already in use is a 400 *APIError whose ValidationErrors say so.
+func (c *Client) CreateContact(ctx context.Context, ct Contact) (Contact, error) {
+	if ct.ContactID != "" {
+		return Contact{}, errors.New("xero: CreateContact: ContactID must be empty; use UpdateContact")
+	}
+	var out contactsBody
+	if err := c.doJSON(ctx, http.MethodPut, c.endpoint("/Contacts", nil), "", contactsBody{[]Contact{ct}}, &out); err != nil {
+		return Contact{}, err
+	}
+	return firstContact(out, "PUT /Contacts")
+}
+
+// UpdateContact updates the contact ct.ContactID (POST /Contacts/{ContactID});
+// empty fields are left as they are.
+func (c *Client) UpdateContact(ctx context.Context, ct Contact) (Contact, error) {
+	if ct.ContactID == "" {
+		return Contact{}, errors.New("xero: UpdateContact: ContactID is required")
+	}
+	var out contactsBody
+	u := c.endpoint("/Contacts/"+url.PathEscape(ct.ContactID), nil)
+	if err := c.doJSON(ctx, http.MethodPost, u, "", contactsBody{[]Contact{ct}}, &out); err != nil {
+		return Contact{}, err
+	}
+	return firstContact(out, "POST /Contacts/{ContactID}")
+}
+
+// GetContact fetches one contact (GET /Contacts/{ContactID}).
+func (c *Client) GetContact(ctx context.Context, contactID string) (Contact, error) {
+	if contactID == "" {
+		return Contact{}, errors.New("xero: GetContact: contact id is required")
+	}
+	var out contactsBody
+	if err := c.doJSON(ctx, http.MethodGet, c.endpoint("/Contacts/"+url.PathEscape(contactID), nil), "", nil, &out); err != nil {
+		return Contact{}, err
+	}
+	return firstContact(out, "GET /Contacts/{ContactID}")
+}
+
+// FindContactByAccountNumber returns the active contact with this account
+// number (GET /Contacts?where=AccountNumber=="..."). When there is none the
+// error matches ErrNotFound; any other failure, a rate limit included, is
+// returned as it is.
+func (c *Client) FindContactByAccountNumber(ctx context.Context, accountNumber string) (Contact, error) {
+	if accountNumber == "" {
+		return Contact{}, errors.New("xero: FindContactByAccountNumber: account number is required")
+	}
+	q := url.Values{"where": {`AccountNumber=="` + escapeWhere(accountNumber) + `"`}}
+	var out contactsBody
+	if err := c.doJSON(ctx, http.MethodGet, c.endpoint("/Contacts", q), "", nil, &out); err != nil {
+		return Contact{}, err
+	}
+	for _, ct := range out.Contacts {
+		if ct.AccountNumber == accountNumber {
+			return ct, nil
+		}
+	}
+	return Contact{}, fmt.Errorf("%w: no contact with account number %q", ErrNotFound, clip(accountNumber, 64))
+}
+
+// escapeWhere quotes s for a string literal in Xero's where filter.
+func escapeWhere(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+}
+
+func firstContact(out contactsBody, op string) (Contact, error) {
+	if len(out.Contacts) == 0 || out.Contacts[0].ContactID == "" {
+		return Contact{}, fmt.Errorf("xero: %s: the response holds no contact", op)
+	}
+	return out.Contacts[0], nil
+}
+
+// CreateInvoice creates an invoice (PUT /Invoices). idempotencyKey, when
+// not empty, is sent as the Idempotency-Key, so repeating the call with the
+// same key cannot create a second invoice; an empty key is generated once
+// and reused by this call's retries.
+func (c *Client) CreateInvoice(ctx context.Context, inv Invoice, idempotencyKey string) (Invoice, error) {
+	if inv.InvoiceID != "" {
+		return Invoice{}, errors.New("xero: CreateInvoice: InvoiceID must be empty")
+	}
+	var out invoicesBody
+	if err := c.doJSON(ctx, http.MethodPut, c.endpoint("/Invoices", nil), idempotencyKey, invoicesBody{[]Invoice{inv}}, &out); err != nil {
+		return Invoice{}, err
+	}
+	if len(out.Invoices) == 0 || out.Invoices[0].InvoiceID == "" {
+		return Invoice{}, errors.New("xero: PUT /Invoices: the response holds no invoice")
+	}
+	return out.Invoices[0], nil
+}
+
+// EmailInvoice asks Xero to email the invoice to its contact
+// (POST /Invoices/{InvoiceID}/Email; Xero answers 204).
+func (c *Client) EmailInvoice(ctx context.Context, invoiceID string) error {
+	if invoiceID == "" {
+		return errors.New("xero: EmailInvoice: invoice id is required")
+	}
+	u := c.endpoint("/Invoices/"+url.PathEscape(invoiceID)+"/Email", nil)
+	return c.doJSON(ctx, http.MethodPost, u, "", struct{}{}, nil)
+}
+
+// OnlineInvoiceURL returns the customer-facing URL of the invoice
+// (GET /Invoices/{InvoiceID}/OnlineInvoice).
+func (c *Client) OnlineInvoiceURL(ctx context.Context, invoiceID string) (string, error) {
+	if invoiceID == "" {
+		return "", errors.New("xero: OnlineInvoiceURL: invoice id is required")
+	}
+	var out onlineInvoicesBody
+	u := c.endpoint("/Invoices/"+url.PathEscape(invoiceID)+"/OnlineInvoice", nil)
+	if err := c.doJSON(ctx, http.MethodGet, u, "", nil, &out); err != nil {
+		return "", err
+	}
+	if len(out.OnlineInvoices) == 0 || out.OnlineInvoices[0].OnlineInvoiceURL == "" {
+		return "", errors.New("xero: GET /Invoices/{InvoiceID}/OnlineInvoice: the response holds no URL")
+	}
+	return out.OnlineInvoices[0].OnlineInvoiceURL, nil
+}
+
+// GetInvoices fetches the invoices with these ids (GET /Invoices?IDs=...),
+// at most 100 ids a request, following pages while a page is full and ids
+// of the request are still unseen. Ids must be GUIDs; duplicates are asked
+// once. Ids Xero does not know are simply absent from the result. On error
+// nothing is returned, even if some requests succeeded.
+func (c *Client) GetInvoices(ctx context.Context, ids []string) ([]Invoice, error) {
+	unique := make([]string, 0, len(ids))
+	seen := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		if !isGUID(id) {
+			return nil, fmt.Errorf("xero: GetInvoices: invoice id %q is not a GUID", clip(id, 64))
+		}
+		key := strings.ToLower(id)
+		if !seen[key] {
+			seen[key] = true
+			unique = append(unique, id)
+		}
+	}
+	var all []Invoice
+	for start := 0; start < len(unique); start += pageSize {
+		chunk := unique[start:min(start+pageSize, len(unique))]
+		got, err := c.invoicesByIDs(ctx, chunk)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, got...)
+	}
+	return all, nil
+}
+
+func (c *Client) invoicesByIDs(ctx context.Context, ids []string) ([]Invoice, error) {
+	want := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		want[strings.ToLower(id)] = true
+	}
+	var all []Invoice
+	for page := 1; ; page++ {
+		// GUIDs need no escaping; commas stay readable in logs.
+		u := c.endpoint("/Invoices", url.Values{"page": {strconv.Itoa(page)}}) + "&IDs=" + strings.Join(ids, ",")
+		var out invoicesBody
+		if err := c.doJSON(ctx, http.MethodGet, u, "", nil, &out); err != nil {
+			return nil, err
+		}
+		all = append(all, out.Invoices...)
+		for _, inv := range out.Invoices {
+			delete(want, strings.ToLower(inv.InvoiceID))
+		}
+		if len(out.Invoices) < pageSize || len(want) == 0 {
+			return all, nil
+		}
+	}
+}
+
+// Connections lists the tenants the Custom Connection may use
+// (GET https://api.xero.com/connections). It needs no tenant id, which makes
+// it the call to check credentials with.
+func (c *Client) Connections(ctx context.Context) ([]Connection, error) {
+	r := request{method: http.MethodGet, url: c.connectionsURL}
+	res, err := c.send(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	var out []Connection
+	if err := c.decode(r, res, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CheckConnection verifies the configuration end to end: the credentials
+// get a token and the configured tenant is among the connection's tenants.
+// The error for a missing tenant matches ErrTenantNotConnected.
+func (c *Client) CheckConnection(ctx context.Context) error {
+	conns, err := c.Connections(ctx)
+	if err != nil {
+		return err
+	}
+	names := make([]string, 0, len(conns))
+	for _, conn := range conns {
+		if strings.EqualFold(conn.TenantID, c.tenantID) {
+			return nil
+		}
+		names = append(names, fmt.Sprintf("%q (%s)", clip(conn.TenantName, 80), clip(conn.TenantID, 40)))
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("%w: XERO_TENANT_ID %q: the connection has no tenants; authorise it in the Xero developer portal", ErrTenantNotConnected, c.tenantID)
+	}
+	return fmt.Errorf("%w: XERO_TENANT_ID %q is not among the connection's tenants: %s", ErrTenantNotConnected, c.tenantID, strings.Join(names, ", "))
+}

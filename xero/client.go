@@ -1,0 +1,479 @@
+package xero
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/ratelimit"
+)
+
+// Version is the SDK version sent in the User-Agent.
+const Version = "0.1.0"
+
+const (
+	defaultUserAgent = "amsbilling-sdk-go/" + Version
+	defaultAttempts  = 3
+	defaultBackoff   = 500 * time.Millisecond
+	maxBackoff       = 30 * time.Second
+	defaultTimeout   = time.Minute
+	// maxResponseBody bounds a successful response; 100 invoices with their
+	// line items are far below it.
+	maxResponseBody = 32 << 20
+	// maxIdempotencyKey is Xero's limit on Idempotency-Key.
+	maxIdempotencyKey = 128
+)
+
+// Client calls the Xero Accounting API for one tenant through a Custom
+// Connection. Build it once with NewClient and share it: it is safe for
+// concurrent use, and it caches the access token and shares the rate
+// limiter across all calls.
+//
+// Every call asks the Limiter first (a refusal is a *ratelimit.RateLimitError
+// with Local set, and nothing is sent), reports each response to it, and
+// turns a 429 into a *ratelimit.RateLimitError that is never retried. GETs
+// and writes (which always carry an Idempotency-Key) are retried on 5xx
+// answers and network errors, with exponential backoff and jitter. A 401
+// fetches a new token and repeats the call once.
+type Client struct {
+	tenantID       string
+	apiURL         string
+	connectionsURL string
+	userAgent      string
+	hc             *http.Client
+	limiter        ratelimit.Limiter
+	log            *slog.Logger
+	attempts       int
+	backoff        time.Duration
+	tokens         *tokenCache
+	redact         *redactor
+}
+
+// Option configures a Client.
+type Option func(*options)
+
+type options struct {
+	hc             *http.Client
+	limiter        ratelimit.Limiter
+	log            *slog.Logger
+	userAgent      string
+	attempts       int
+	backoff        time.Duration
+	connectionsURL string
+}
+
+// WithHTTPClient sets the HTTP client used for the API and the token
+// endpoint. The client is copied, not modified. The default has a one-minute
+// timeout.
+func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.hc = hc } }
+
+// WithLimiter sets the rate limiter. The default is
+// ratelimit.NewLocal(ratelimit.Options{}), which refuses fast; share one
+// Limiter between Clients of the same tenant.
+func WithLimiter(l ratelimit.Limiter) Option { return func(o *options) { o.limiter = l } }
+
+// WithLogger sets the logger. The default is slog.Default(). With
+// XeroConfig.Debug set, requests and responses are logged at Debug level, so
+// the logger's handler must enable that level to show them.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithUserAgent puts product (e.g. "myapp/1.2") before the SDK's own
+// User-Agent, "amsbilling-sdk-go/<Version>".
+func WithUserAgent(product string) Option { return func(o *options) { o.userAgent = product } }
+
+// WithRetries sets how many times a call is tried in all (at least 1;
+// default 3) and the first backoff (default 500ms), which doubles per retry
+// up to 30s, with jitter.
+func WithRetries(attempts int, baseBackoff time.Duration) Option {
+	return func(o *options) { o.attempts, o.backoff = attempts, baseBackoff }
+}
+
+// WithConnectionsURL sets the identity API's connections endpoint. The
+// default is the API URL's scheme and host with "/connections".
+func WithConnectionsURL(u string) Option { return func(o *options) { o.connectionsURL = u } }
+
+// NewClient returns a Client for cfg. It checks that the client id, client
+// secret and tenant id are set and that the URLs are absolute http(s) URLs
+// (empty URLs take Xero's production defaults); the error wraps
+// billing.ErrInvalidConfig and names each bad variable. It makes no call.
+func NewClient(cfg billing.XeroConfig, opts ...Option) (*Client, error) {
+	o := options{attempts: defaultAttempts, backoff: defaultBackoff}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = billing.DefaultAPIURL
+	}
+	if cfg.TokenURL == "" {
+		cfg.TokenURL = billing.DefaultTokenURL
+	}
+	var errs []error
+	for _, r := range []struct{ name, val string }{
+		{billing.EnvClientID, cfg.ClientID},
+		{billing.EnvClientSecret, cfg.ClientSecret.Reveal()},
+		{billing.EnvTenantID, cfg.TenantID},
+	} {
+		if strings.TrimSpace(r.val) == "" {
+			errs = append(errs, fmt.Errorf("%s: required", r.name))
+		}
+	}
+	if strings.ContainsAny(cfg.TenantID, "\r\n") {
+		errs = append(errs, fmt.Errorf("%s: contains a line break", billing.EnvTenantID))
+	}
+	apiURL, err := absoluteURL(cfg.APIURL)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", billing.EnvAPIURL, err))
+	}
+	if _, err := absoluteURL(cfg.TokenURL); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", billing.EnvTokenURL, err))
+	}
+	connURL := o.connectionsURL
+	if connURL == "" && apiURL != nil {
+		connURL = (&url.URL{Scheme: apiURL.Scheme, Host: apiURL.Host, Path: "/connections"}).String()
+	}
+	if connURL != "" {
+		if _, err := absoluteURL(connURL); err != nil {
+			errs = append(errs, fmt.Errorf("connections URL: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("xero: %w:\n%w", billing.ErrInvalidConfig, errors.Join(errs...))
+	}
+
+	if o.attempts < 1 {
+		o.attempts = 1
+	}
+	if o.backoff < 0 {
+		o.backoff = 0
+	}
+	if o.limiter == nil {
+		o.limiter = ratelimit.NewLocal(ratelimit.Options{})
+	}
+	if o.log == nil {
+		o.log = slog.Default()
+	}
+	ua := defaultUserAgent
+	if p := strings.TrimSpace(o.userAgent); p != "" {
+		ua = p + " " + ua
+	}
+	hc := &http.Client{Timeout: defaultTimeout}
+	if o.hc != nil {
+		copied := *o.hc
+		hc = &copied
+	}
+	next := hc.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	red := newRedactor(cfg.ClientID, cfg.ClientSecret.Reveal())
+	hc.Transport = &transport{next: next, userAgent: ua, debug: cfg.Debug, log: o.log, redact: red}
+
+	conf := &clientcredentials.Config{
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret.Reveal(),
+		TokenURL:     cfg.TokenURL,
+		// Empty by default: connections created since April 2026 reject
+		// an explicit scope.
+		Scopes:    cfg.Scopes,
+		AuthStyle: oauth2.AuthStyleInHeader,
+	}
+	return &Client{
+		tenantID:       cfg.TenantID,
+		apiURL:         strings.TrimRight(apiURL.String(), "/"),
+		connectionsURL: connURL,
+		userAgent:      ua,
+		hc:             hc,
+		limiter:        o.limiter,
+		log:            o.log,
+		attempts:       o.attempts,
+		backoff:        o.backoff,
+		tokens:         newTokenCache(conf, hc, red),
+		redact:         red,
+	}, nil
+}
+
+func absoluteURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("not an absolute http(s) URL")
+	}
+	if u.User != nil {
+		return nil, errors.New("must not carry credentials")
+	}
+	return u, nil
+}
+
+// TenantID returns the tenant the client calls.
+func (c *Client) TenantID() string { return c.tenantID }
+
+// request is one API call, replayed as is on every attempt.
+type request struct {
+	method string
+	url    string
+	path   string // for errors and logs
+	body   []byte
+	key    string // Idempotency-Key
+	tenant bool   // send xero-tenant-id
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// send runs r through the limiter, auth and retry rules and returns a 2xx
+// response, or an error: *ratelimit.RateLimitError, *APIError, *AuthError,
+// or a wrapped network or context error.
+func (c *Client) send(ctx context.Context, r request) (*response, error) {
+	if r.method != http.MethodGet {
+		// Generated once, so every attempt carries the same key.
+		if r.key == "" {
+			r.key = uuid.NewString()
+		}
+		if len(r.key) > maxIdempotencyKey {
+			return nil, fmt.Errorf("xero: idempotency key longer than %d characters", maxIdempotencyKey)
+		}
+	}
+	if u, err := url.Parse(r.url); err == nil {
+		r.path = u.Path
+	}
+	// Writes are retried only because they carry a key; GETs are safe.
+	retryable := r.method == http.MethodGet || r.key != ""
+	reauthed := false
+	for attempt := 1; ; {
+		res, tok, err := c.once(ctx, r)
+		temporary := false
+		switch {
+		case err != nil:
+			temporary = isTemporary(ctx, err)
+		case res.status >= 200 && res.status < 300:
+			return res, nil
+		case res.status == http.StatusTooManyRequests:
+			rl := ratelimit.FromResponse(res.status, res.header, time.Now())
+			rl.Tenant = c.tenantID
+			return nil, rl
+		case res.status == http.StatusUnauthorized && !reauthed:
+			// The token may have been revoked or expired early: fetch a
+			// new one and try once more, outside the retry budget.
+			c.tokens.drop(tok)
+			reauthed = true
+			continue
+		default:
+			err = c.apiError(r, res)
+			temporary = res.status >= 500
+		}
+		if !temporary || !retryable || attempt >= c.attempts {
+			return nil, err
+		}
+		wait := c.backoffFor(attempt)
+		c.log.WarnContext(ctx, "xero: retrying request",
+			slog.String("method", r.method), slog.String("path", r.path),
+			slog.Int("attempt", attempt), slog.Duration("wait", wait),
+			slog.String("error", c.redact.text(err.Error())))
+		if werr := sleep(ctx, wait); werr != nil {
+			if errors.Is(werr, errDeadlineTooSoon) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("xero: %s %s: %w (last error: %w)", r.method, r.path, werr, err)
+		}
+		attempt++
+	}
+}
+
+// once makes one attempt. An error means no usable HTTP response.
+func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token, error) {
+	release, err := c.limiter.Acquire(ctx, c.tenantID)
+	if err != nil {
+		// A refusal is returned unchanged, so callers see Local set.
+		return nil, nil, c.ctxError(ctx, r, err)
+	}
+	defer release()
+	tok, err := c.tokens.token(ctx)
+	if err != nil {
+		return nil, nil, c.ctxError(ctx, r, err)
+	}
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("xero: %s %s: %w", r.method, r.path, err)
+	}
+	tok.SetAuthHeader(req)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", c.userAgent)
+	if r.tenant {
+		req.Header.Set("xero-tenant-id", c.tenantID)
+	}
+	if r.body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.key != "" {
+		req.Header.Set("Idempotency-Key", r.key)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("xero: %s %s: %w", r.method, r.path, err)
+	}
+	defer resp.Body.Close()
+	c.limiter.Observe(c.tenantID, resp.StatusCode, resp.Header)
+
+	limit := int64(maxResponseBody)
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		limit = maxErrorBody
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("xero: %s %s: reading response: %w", r.method, r.path, err)
+	}
+	if int64(len(b)) > limit {
+		if limit == maxErrorBody {
+			b = b[:limit] // an error body only needs its start
+		} else {
+			return nil, nil, &permanentError{fmt.Errorf("xero: %s %s: response larger than %d bytes", r.method, r.path, limit)}
+		}
+	}
+	return &response{status: resp.StatusCode, header: resp.Header, body: b}, tok, nil
+}
+
+// ctxError names the call when err is the caller's context ending.
+func (c *Client) ctxError(ctx context.Context, r request, err error) error {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("xero: %s %s: %w", r.method, r.path, err)
+	}
+	return err
+}
+
+// permanentError marks a failure that trying again cannot fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// isTemporary reports whether err, from one attempt, is worth another try:
+// network failures and server-side token failures, never rate limits, auth
+// refusals or the caller's own context.
+func isTemporary(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var rl *ratelimit.RateLimitError
+	var ae *AuthError
+	var pe *permanentError
+	switch {
+	case errors.As(err, &rl), errors.As(err, &pe):
+		return false
+	case errors.As(err, &ae):
+		return ae.temporary()
+	}
+	// Network errors, and timeouts of the *http.Client or the token
+	// request: the server may be slow, not gone.
+	return true
+}
+
+func (c *Client) apiError(r request, res *response) *APIError {
+	e := decodeError(res.status, res.body)
+	e.Method, e.Path = r.method, r.path
+	e.CorrelationID = cleanText(res.header.Get("Xero-Correlation-Id"))
+	e.Type = c.redact.text(e.Type)
+	e.Message = c.redact.text(e.Message)
+	for i, m := range e.ValidationErrors {
+		e.ValidationErrors[i] = c.redact.text(m)
+	}
+	return e
+}
+
+// backoffFor returns the wait after the attempt-th try: the base doubled
+// per try up to 30s (or the base, if larger), with the upper half jittered.
+func (c *Client) backoffFor(attempt int) time.Duration {
+	ceiling := max(c.backoff, maxBackoff)
+	d := c.backoff
+	for i := 1; i < attempt && d < ceiling; i++ {
+		d *= 2
+	}
+	d = min(d, ceiling)
+	if d <= 0 {
+		return 0
+	}
+	half := d / 2
+	return half + rand.N(d-half+1)
+}
+
+var errDeadlineTooSoon = errors.New("context deadline comes before the next attempt")
+
+// sleep waits d unless ctx ends first. It refuses at once when ctx's
+// deadline would pass during the wait, since the next attempt could not
+// finish anyway.
+func sleep(ctx context.Context, d time.Duration) error {
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
+		return errDeadlineTooSoon
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// doJSON sends in (if not nil) as JSON and decodes a 2xx body into out (if
+// not nil).
+func (c *Client) doJSON(ctx context.Context, method, u, key string, in, out any) error {
+	r := request{method: method, url: u, key: key, tenant: true}
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("xero: encoding %s request: %w", method, err)
+		}
+		r.body = b
+	}
+	res, err := c.send(ctx, r)
+	if err != nil {
+		return err
+	}
+	return c.decode(r, res, out)
+}
+
+func (c *Client) decode(r request, res *response, out any) error {
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(res.body, out); err != nil {
+		return fmt.Errorf("xero: %s %s: decoding the %d response: %w", r.method, pathOf(r.url), res.status, err)
+	}
+	return nil
+}
+
+func pathOf(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Path
+	}
+	return ""
+}
+
+// endpoint joins the API URL, a path and a query.
+func (c *Client) endpoint(path string, q url.Values) string {
+	u := c.apiURL + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
+}

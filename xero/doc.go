@@ -1,0 +1,49 @@
+// Package xero is the SDK's Xero provider: a client for the Xero Accounting
+// API through a Custom Connection, and Service, the billing.Service built on
+// it.
+//
+// # Client
+//
+// NewClient builds a Client from a billing.XeroConfig. Build it once and
+// share it: it caches the OAuth2 client-credentials token (refreshed a
+// minute before it expires, and again after a 401) and owns the rate
+// limiter. By default no scope is requested, since Custom Connections
+// created since April 2026 reject an explicit scope and grant the scopes
+// ticked on the connection; XERO_SCOPES sends explicit scopes for older
+// connections. Token failures are *AuthError values explaining which
+// variable to fix (ErrInvalidScope, ErrInvalidClient).
+//
+// Every call:
+//
+//   - asks the ratelimit.Limiter first; a refusal is a
+//     *ratelimit.RateLimitError with Local set, and nothing is sent;
+//   - sends the bearer token, xero-tenant-id, Accept: application/json and
+//     the SDK's User-Agent; writes carry an Idempotency-Key, generated once
+//     per call when the caller gives none, so a retry cannot bill twice;
+//   - turns HTTP 429 into a *ratelimit.RateLimitError (RetryAfter, Problem)
+//     and never retries it; later calls are refused locally until the wait
+//     is over;
+//   - retries 5xx answers and network errors with exponential backoff and
+//     jitter (3 attempts by default), never past the context's deadline;
+//   - returns other failures as *APIError, carrying Xero's message and
+//     validation messages; errors.Is(err, ErrNotFound) matches a 404.
+//
+// Errors and logs never contain the client secret or a token. With
+// XeroConfig.Debug (XERO_DEBUG) every request and response, the token
+// endpoint's included, is logged at slog's Debug level with the
+// Authorization header, tokens and the secret redacted.
+//
+// Amounts are decimal.Decimal, sent to Xero as JSON numbers. Invoice, due
+// and paid dates are billing.Date calendar dates, read from Xero's
+// "/Date(ms+hhmm)/" and "2026-01-31T00:00:00" forms without passing through
+// a time zone (see ParseCalendarDate).
+//
+// # Service
+//
+// Service implements billing.Service on a Client and a billing.Store:
+// contact sync with recovery from "name already assigned" and "account
+// number already exists" answers, invoice creation (ACCREC, AUTHORISED),
+// invoice emails honouring XERO_EMAIL_INVOICES and the whitelist, online
+// invoice URLs, and UpdateInvoices, which refreshes invoices 100 ids a
+// request and calls the app's billing.InvoiceHook for each change.
+package xero

@@ -1,0 +1,191 @@
+package xero
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+var (
+	// ErrNotFound matches a 404 from Xero, and a lookup that found nothing
+	// (FindContactByAccountNumber).
+	ErrNotFound = errors.New("xero: not found")
+	// ErrUnauthorized matches a 401 that persisted after a fresh token.
+	ErrUnauthorized = errors.New("xero: unauthorized")
+	// ErrForbidden matches a 403: the connection lacks a scope, or the
+	// tenant is not connected.
+	ErrForbidden = errors.New("xero: forbidden")
+	// ErrInvalidScope matches an *AuthError for Xero's invalid_scope answer.
+	ErrInvalidScope = errors.New("xero: invalid scope")
+	// ErrInvalidClient matches an *AuthError for Xero's invalid_client answer.
+	ErrInvalidClient = errors.New("xero: invalid client credentials")
+	// ErrTenantNotConnected: XERO_TENANT_ID is not among the tenants the
+	// connection may use (CheckConnection).
+	ErrTenantNotConnected = errors.New("xero: tenant not connected")
+)
+
+// Limits on what an error keeps from a response.
+const (
+	maxErrorBody        = 64 << 10
+	maxErrorText        = 500
+	maxValidationErrors = 50
+)
+
+// APIError is a non-2xx answer from the Xero API (429 excepted: that is a
+// *ratelimit.RateLimitError). It never holds a token, a header set or a
+// request body.
+type APIError struct {
+	StatusCode  int
+	ErrorNumber int    // Xero's ErrorNumber, e.g. 10 for a validation error
+	Type        string // e.g. "ValidationException"; Title for 401/403 bodies
+	Message     string // e.g. "A validation exception occurred"
+	// ValidationErrors holds each Elements[].ValidationErrors[].Message.
+	ValidationErrors []string
+	Method           string // the request's method
+	Path             string // the request's path, without the query
+	// CorrelationID is Xero's Xero-Correlation-Id, for Xero support.
+	CorrelationID string
+}
+
+// Error reads like "xero: 400 ValidationException: A validation exception
+// occurred: The contact name X is already assigned to another contact."
+func (e *APIError) Error() string {
+	var b strings.Builder
+	b.WriteString("xero: ")
+	b.WriteString(strconv.Itoa(e.StatusCode))
+	if e.Type != "" {
+		b.WriteString(" " + e.Type)
+	}
+	msg := e.Message
+	if msg == "" && e.Type == "" {
+		msg = http.StatusText(e.StatusCode)
+	}
+	if msg != "" {
+		b.WriteString(": " + msg)
+	}
+	if len(e.ValidationErrors) > 0 {
+		b.WriteString(": " + strings.Join(e.ValidationErrors, "; "))
+	}
+	return b.String()
+}
+
+// Is matches ErrNotFound (404), ErrUnauthorized (401) and ErrForbidden (403).
+func (e *APIError) Is(target error) bool {
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized
+	case ErrForbidden:
+		return e.StatusCode == http.StatusForbidden
+	}
+	return false
+}
+
+// IsNotFound reports whether err is a 404 from Xero or a lookup that found
+// nothing.
+func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// hasValidation reports whether any message of e contains one of the
+// fragments, case-insensitively.
+func (e *APIError) hasValidation(fragments ...string) bool {
+	msgs := append([]string{e.Message}, e.ValidationErrors...)
+	for _, m := range msgs {
+		m = strings.ToLower(m)
+		for _, f := range fragments {
+			if strings.Contains(m, strings.ToLower(f)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// errorBody covers Xero's error shapes: the Accounting API's
+// {"ErrorNumber","Type","Message","Elements"}, the problem-details form of
+// 401/403 {"Type":null,"Title","Status","Detail"}, and OAuth's {"error"}.
+type errorBody struct {
+	ErrorNumber json.Number `json:"ErrorNumber"`
+	Type        *string     `json:"Type"`
+	Message     string      `json:"Message"`
+	Title       string      `json:"Title"`
+	Detail      string      `json:"Detail"`
+	Error       string      `json:"error"`
+	Elements    []struct {
+		ValidationErrors []struct {
+			Message string `json:"Message"`
+		} `json:"ValidationErrors"`
+	} `json:"Elements"`
+}
+
+// decodeError turns a response body (already cut to maxErrorBody) into an
+// APIError. It never fails: a body that is not Xero's JSON becomes the
+// message, cleaned and shortened.
+func decodeError(status int, body []byte) *APIError {
+	e := &APIError{StatusCode: status}
+	trimmed := bytes.TrimSpace(body)
+	var eb errorBody
+	if len(trimmed) > 0 && trimmed[0] == '{' && json.Unmarshal(trimmed, &eb) == nil {
+		if n, err := eb.ErrorNumber.Int64(); err == nil && n >= 0 && n <= 1<<31-1 {
+			e.ErrorNumber = int(n)
+		}
+		if eb.Type != nil {
+			e.Type = cleanText(*eb.Type)
+		}
+		if e.Type == "" {
+			e.Type = cleanText(eb.Title)
+		}
+		e.Message = cleanText(eb.Message)
+		if e.Message == "" {
+			e.Message = cleanText(eb.Detail)
+		}
+		if e.Type == "" && e.Message == "" {
+			e.Message = cleanText(eb.Error)
+		}
+		seen := make(map[string]bool)
+		for _, el := range eb.Elements {
+			for _, ve := range el.ValidationErrors {
+				m := cleanText(ve.Message)
+				if m == "" || seen[m] || len(e.ValidationErrors) >= maxValidationErrors {
+					continue
+				}
+				seen[m] = true
+				e.ValidationErrors = append(e.ValidationErrors, m)
+			}
+		}
+		return e
+	}
+	e.Message = cleanText(string(trimmed))
+	return e
+}
+
+// cleanText makes server text safe for a one-line message: valid UTF-8, no
+// control characters, collapsed spaces, at most maxErrorText bytes.
+func cleanText(s string) string {
+	var b strings.Builder
+	space := false
+	for i, r := range s {
+		if i >= 4*maxErrorText {
+			break
+		}
+		if r == utf8.RuneError || unicode.IsSpace(r) || unicode.IsControl(r) {
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		if b.Len()+utf8.RuneLen(r) > maxErrorText {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}

@@ -1,0 +1,419 @@
+package xero
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/ratelimit"
+)
+
+// maxContactName is Xero's limit on a contact's Name.
+const maxContactName = 255
+
+// Service is the Xero billing.Service. It is safe for concurrent use.
+type Service struct {
+	client *Client
+	store  billing.Store
+	cfg    billing.XeroConfig
+	hook   billing.InvoiceHook
+	log    *slog.Logger
+	// syncs serialises contact syncs of one account in this process;
+	// across processes the duplicate-contact recovery does the same job.
+	syncs keyedLock[billing.Account]
+}
+
+var _ billing.Service = (*Service)(nil)
+
+// ServiceOption configures a Service.
+type ServiceOption func(*Service)
+
+// WithInvoiceHook sets the hook UpdateInvoices calls for each invoice that
+// changed. Its errors are logged, not returned.
+func WithInvoiceHook(h billing.InvoiceHook) ServiceOption { return func(s *Service) { s.hook = h } }
+
+// WithServiceLogger sets the service's logger; the default is the client's.
+func WithServiceLogger(l *slog.Logger) ServiceOption { return func(s *Service) { s.log = l } }
+
+// NewService returns the Xero billing.Service using client for Xero and
+// store for contact links and invoices. cfg supplies the invoice defaults
+// (XERO_ACCOUNT_CODE, XERO_AMOUNT_TYPE, XERO_CURRENCY_CODE; empty amount type
+// and currency leave Xero's defaults) and the email settings.
+func NewService(client *Client, store billing.Store, cfg billing.XeroConfig, opts ...ServiceOption) *Service {
+	s := &Service{client: client, store: store, cfg: cfg}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if s.log == nil {
+		if client != nil {
+			s.log = client.log
+		} else {
+			s.log = slog.Default()
+		}
+	}
+	return s
+}
+
+// New validates cfg, builds a Client from cfg.Xero with opts, and returns
+// the Service on store. Use NewClient and NewService to set service options
+// such as an invoice hook.
+func New(cfg billing.Config, store billing.Store, opts ...Option) (*Service, error) {
+	if store == nil {
+		return nil, errors.New("xero: New: a billing.Store is required")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	client, err := NewClient(cfg.Xero, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return NewService(client, store, cfg.Xero), nil
+}
+
+// Client returns the service's Xero client, for calls such as
+// CheckConnection.
+func (s *Service) Client() *Client { return s.client }
+
+func (s *Service) ready() error {
+	if s == nil || s.client == nil || s.store == nil {
+		return errors.New("xero: Service needs a Client and a Store; build it with NewService or New")
+	}
+	return nil
+}
+
+// UpdateUserBillingDetails implements billing.Service.
+func (s *Service) UpdateUserBillingDetails(ctx context.Context, u billing.User) error {
+	return s.syncContact(ctx, billing.UserAccount(u.ID), u.Name, u.Email)
+}
+
+// UpdateOrganisationBillingDetails implements billing.Service.
+func (s *Service) UpdateOrganisationBillingDetails(ctx context.Context, o billing.Organisation) error {
+	return s.syncContact(ctx, billing.OrganisationAccount(o.ID), o.Name, o.Email)
+}
+
+// syncContact makes the account's Xero contact carry name, id and email:
+// it updates the linked contact, or creates one and links it. When Xero says
+// the name or account number is taken (another process created it, or a
+// run stopped before linking), it finds the contact by account number,
+// links it and updates it.
+func (s *Service) syncContact(ctx context.Context, account billing.Account, name, email string) error {
+	if err := s.ready(); err != nil {
+		return err
+	}
+	if err := account.Validate(); err != nil {
+		return err
+	}
+	unlock, err := s.syncs.lock(ctx, account)
+	if err != nil {
+		return fmt.Errorf("xero: sync contact of %s: %w", account, err)
+	}
+	defer unlock()
+
+	want := Contact{
+		Name:          ContactName(name, account.OwnerID()),
+		AccountNumber: account.OwnerID(),
+		EmailAddress:  strings.TrimSpace(email),
+	}
+	link, err := s.store.ContactLink(ctx, account)
+	if err == nil {
+		want.ContactID = link.ContactID
+		_, err = s.client.UpdateContact(ctx, want)
+		return err
+	}
+	if !errors.Is(err, billing.ErrNotFound) {
+		return fmt.Errorf("xero: contact link of %s: %w", account, err)
+	}
+
+	contact, err := s.client.CreateContact(ctx, want)
+	update := false
+	if err != nil {
+		if !isDuplicateContact(err) {
+			return err
+		}
+		// Any failure here (rate limit, 5xx) is passed up as is: it must
+		// not pass for "no such contact".
+		contact, err = s.client.FindContactByAccountNumber(ctx, want.AccountNumber)
+		if err != nil {
+			return wrap(err, "xero: %s: Xero says its contact exists, but looking it up by account number failed", account)
+		}
+		s.log.InfoContext(ctx, "xero: found the existing contact of an account",
+			slog.String("account", account.String()), slog.String("contact_id", contact.ContactID))
+		update = true
+	}
+	link, err = s.store.LinkContact(ctx, account, contact.ContactID)
+	if err != nil {
+		return fmt.Errorf("xero: linking %s to contact %s: %w", account, contact.ContactID, err)
+	}
+	if link.ContactID != contact.ContactID {
+		// Someone linked another contact first; theirs is in force.
+		update = true
+	}
+	if !update {
+		return nil
+	}
+	want.ContactID = link.ContactID
+	_, err = s.client.UpdateContact(ctx, want)
+	return err
+}
+
+// ContactName is the Xero contact name of an account: "<name> (<id>)". The
+// id keeps names unique, as Xero requires; a long name is cut so the whole
+// fits Xero's 255 characters.
+func ContactName(name, id string) string {
+	name = strings.TrimSpace(name)
+	suffix := "(" + id + ")"
+	if name == "" {
+		return suffix
+	}
+	room := maxContactName - utf8.RuneCountInString(suffix) - 1
+	if utf8.RuneCountInString(name) > room {
+		name = strings.TrimSpace(string([]rune(name)[:max(room, 0)]))
+	}
+	return name + " " + suffix
+}
+
+// isDuplicateContact reports whether Xero refused a contact because its
+// name or account number is already in use.
+func isDuplicateContact(err error) bool {
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 400 {
+		return false
+	}
+	return ae.hasValidation("is already assigned to another contact", "account number already exists")
+}
+
+// wrap adds context to err, except to a rate-limit error, which stays as it
+// is so its "try again in 30s" message reaches the person unchanged.
+func wrap(err error, format string, args ...any) error {
+	var rl *ratelimit.RateLimitError
+	if errors.As(err, &rl) {
+		return err
+	}
+	return fmt.Errorf(format+": %w", append(args, err)...)
+}
+
+// CreateInvoice implements billing.Service: an AUTHORISED sales invoice for
+// the account's linked contact, saved locally once Xero has it. The
+// idempotency key (p.IdempotencyKey, else a generated one) makes a retried
+// call return Xero's first invoice; if the local save fails, the error says
+// which key to retry with.
+func (s *Service) CreateInvoice(ctx context.Context, p billing.CreateInvoiceParams) (billing.Invoice, error) {
+	if err := s.ready(); err != nil {
+		return billing.Invoice{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return billing.Invoice{}, err
+	}
+	link, err := s.store.ContactLink(ctx, p.Account)
+	if errors.Is(err, billing.ErrNotFound) {
+		return billing.Invoice{}, fmt.Errorf("%w (%s)", billing.ErrNoContact, p.Account)
+	}
+	if err != nil {
+		return billing.Invoice{}, fmt.Errorf("xero: contact link of %s: %w", p.Account, err)
+	}
+
+	inv := Invoice{
+		Type:         InvoiceTypeSales,
+		Contact:      Contact{ContactID: link.ContactID},
+		Date:         p.Date,
+		DueDate:      p.DueDate,
+		Status:       billing.StatusAuthorised,
+		CurrencyCode: s.cfg.Currency,
+		Reference:    p.Reference,
+	}
+	if s.cfg.AmountType != "" {
+		inv.LineAmountTypes = s.cfg.AmountType.XeroName()
+	}
+	for _, li := range p.LineItems {
+		code := li.AccountCode
+		if code == "" {
+			code = s.cfg.AccountCode
+		}
+		inv.LineItems = append(inv.LineItems, LineItem{
+			Description: li.Description,
+			Quantity:    li.Quantity,
+			UnitAmount:  li.UnitAmount,
+			AccountCode: code,
+		})
+	}
+	key := p.IdempotencyKey
+	if key == "" {
+		key = uuid.NewString()
+	}
+	created, err := s.client.CreateInvoice(ctx, inv, key)
+	if err != nil {
+		return billing.Invoice{}, err
+	}
+
+	local := localInvoice(created)
+	local.Account = p.Account
+	if local.IssueDate.IsZero() {
+		local.IssueDate = p.Date
+	}
+	if local.DueDate.IsZero() {
+		local.DueDate = p.DueDate
+	}
+	if err := s.store.CreateInvoice(ctx, local); err != nil {
+		if errors.Is(err, billing.ErrConflict) {
+			// A repeated call with the same key: Xero returned the invoice
+			// this account already has.
+			if existing, e := s.store.InvoiceByProviderID(ctx, local.ProviderID); e == nil && existing.Account == p.Account {
+				return existing, nil
+			}
+		}
+		s.log.ErrorContext(ctx, "xero: invoice created in Xero but not saved locally",
+			slog.String("invoice_number", local.Number), slog.String("invoice_id", local.ProviderID),
+			slog.String("idempotency_key", key), slog.String("error", err.Error()))
+		return billing.Invoice{}, fmt.Errorf("xero: invoice %s (%s) was created in Xero but not saved locally; retry with IdempotencyKey %q: %w",
+			local.Number, local.ProviderID, key, err)
+	}
+	return local, nil
+}
+
+// localInvoice maps Xero's invoice onto the provider-owned fields of the
+// app's copy.
+func localInvoice(x Invoice) billing.Invoice {
+	return billing.Invoice{
+		Number:     x.InvoiceNumber,
+		ProviderID: x.InvoiceID,
+		Reference:  x.Reference,
+		Status:     x.Status,
+		Currency:   x.CurrencyCode,
+		IssueDate:  x.Date,
+		DueDate:    x.DueDate,
+		PaidDate:   x.FullyPaidOnDate,
+		Amount:     x.Total,
+		Paid:       x.AmountPaid,
+		Due:        x.AmountDue,
+	}
+}
+
+// EmailInvoice implements billing.Service. With XERO_EMAIL_INVOICES off it
+// does nothing. With a whitelist (AMS_BILLING_EMAIL_WHITELIST_REGEX) it
+// first reads the linked contact's address from Xero (GET
+// /Contacts/{ContactID}: the app's copy of the invoice holds no address, and
+// the contact may have been edited in Xero) and does nothing unless the
+// address matches. Without a whitelist it makes the one email call.
+func (s *Service) EmailInvoice(ctx context.Context, inv billing.Invoice) error {
+	if err := s.ready(); err != nil {
+		return err
+	}
+	if inv.ProviderID == "" {
+		return fmt.Errorf("%w: invoice %q has no Xero invoice id", billing.ErrInvalidInvoice, inv.Number)
+	}
+	if !s.cfg.EmailInvoices {
+		s.log.DebugContext(ctx, "xero: not emailing invoice: XERO_EMAIL_INVOICES is off", slog.String("invoice_number", inv.Number))
+		return nil
+	}
+	if s.cfg.EmailWhitelist != nil {
+		link, err := s.store.ContactLink(ctx, inv.Account)
+		if errors.Is(err, billing.ErrNotFound) {
+			return fmt.Errorf("%w (%s)", billing.ErrNoContact, inv.Account)
+		}
+		if err != nil {
+			return fmt.Errorf("xero: contact link of %s: %w", inv.Account, err)
+		}
+		contact, err := s.client.GetContact(ctx, link.ContactID)
+		if err != nil {
+			return err
+		}
+		if !s.cfg.EmailAllowed(contact.EmailAddress) {
+			s.log.InfoContext(ctx, "xero: not emailing invoice: the contact's address does not match the whitelist",
+				slog.String("invoice_number", inv.Number))
+			return nil
+		}
+	}
+	return s.client.EmailInvoice(ctx, inv.ProviderID)
+}
+
+// GetInvoiceURL implements billing.Service.
+func (s *Service) GetInvoiceURL(ctx context.Context, inv billing.Invoice) (string, error) {
+	if err := s.ready(); err != nil {
+		return "", err
+	}
+	if inv.ProviderID == "" {
+		return "", nil
+	}
+	return s.client.OnlineInvoiceURL(ctx, inv.ProviderID)
+}
+
+// UpdateInvoices implements billing.Service. Ids that are not GUIDs can
+// never be Xero invoices: they go to Failed without a call. Duplicates are
+// handled once. The hook hears about each invoice whose saved state changed.
+// A failed fetch, or a context that ends while saving, fails the whole call;
+// a rate limit comes back as the *ratelimit.RateLimitError itself.
+func (s *Service) UpdateInvoices(ctx context.Context, providerIDs []string) (billing.UpdateResult, error) {
+	res := billing.UpdateResult{Failed: make(map[string]error)}
+	if err := s.ready(); err != nil {
+		return res, err
+	}
+	var ids []string
+	seen := make(map[string]bool, len(providerIDs))
+	for _, id := range providerIDs {
+		key := strings.ToLower(id)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if !isGUID(id) {
+			res.Failed[id] = fmt.Errorf("xero: %q is not a Xero invoice id", clip(id, 64))
+			continue
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return res, nil
+	}
+	fetched, err := s.client.GetInvoices(ctx, ids)
+	if err != nil {
+		return billing.UpdateResult{}, err
+	}
+	byID := make(map[string]Invoice, len(fetched))
+	for _, inv := range fetched {
+		byID[strings.ToLower(inv.InvoiceID)] = inv
+	}
+	for _, id := range ids {
+		x, ok := byID[strings.ToLower(id)]
+		if !ok {
+			res.Missing = append(res.Missing, id)
+			continue
+		}
+		state := localInvoice(x)
+		state.ProviderID = id // as the store knows it
+		before, after, err := s.store.SaveInvoiceState(ctx, state)
+		if err != nil {
+			if ctx.Err() != nil {
+				return res, fmt.Errorf("xero: saving invoice %s: %w", id, err)
+			}
+			res.Failed[id] = err
+			continue
+		}
+		res.Updated = append(res.Updated, after)
+		if s.hook != nil && stateChanged(before, after) {
+			if err := s.hook(ctx, billing.InvoiceChange{Before: before, After: after}); err != nil {
+				s.log.ErrorContext(ctx, "xero: invoice hook failed",
+					slog.String("invoice_number", after.Number), slog.String("invoice_id", id), slog.String("error", err.Error()))
+			}
+		}
+	}
+	return res, nil
+}
+
+func isGUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
+// stateChanged compares the provider-owned fields.
+func stateChanged(a, b billing.Invoice) bool {
+	return a.Reference != b.Reference || a.Status != b.Status || a.Currency != b.Currency ||
+		a.IssueDate != b.IssueDate || a.DueDate != b.DueDate || a.PaidDate != b.PaidDate ||
+		!a.Amount.Equal(b.Amount) || !a.Paid.Equal(b.Paid) || !a.Due.Equal(b.Due)
+}
