@@ -278,7 +278,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			temporary = res.status >= 500
 		}
 		if !temporary || !retryable || attempt >= c.attempts {
-			return nil, err
+			return nil, transportError(r, err, temporary)
 		}
 		wait := c.backoffFor(attempt)
 		c.log.WarnContext(ctx, "xero: retrying request",
@@ -287,7 +287,7 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			slog.String("error", c.redact.text(err.Error())))
 		if werr := sleep(ctx, wait); werr != nil {
 			if errors.Is(werr, errDeadlineTooSoon) {
-				return nil, err
+				return nil, transportError(r, err, temporary)
 			}
 			return nil, fmt.Errorf("xero: %s %s: %w (last error: %w)", r.method, r.path, werr, err)
 		}

@@ -259,6 +259,7 @@ func TestAPIErrorsNotRetried(t *testing.T) {
 			}
 			assert.Equal(t, tt.status == 404, xero.IsNotFound(err))
 			assert.Equal(t, 1, h.apiCalls(), "4xx is never retried")
+			assert.False(t, billing.IsTemporary(err), "a 4xx blames the request")
 		})
 	}
 }
@@ -372,6 +373,7 @@ func TestServerErrorsRetried(t *testing.T) {
 		assert.Equal(t, 500, ae.StatusCode)
 		assert.Equal(t, "xero: 500 UnknownErrorException: An error occurred", err.Error())
 		assert.Equal(t, 3, h.apiCalls())
+		assert.True(t, billing.IsTemporary(err), "an outage keeps fetch-job claims instead of blaming invoices")
 	})
 	t.Run("attempts configurable", func(t *testing.T) {
 		h := newHarness(t, withClientOptions(xero.WithRetries(1, time.Millisecond)))
@@ -393,6 +395,10 @@ func TestServerErrorsRetried(t *testing.T) {
 		_, err := h.client.GetContact(context.Background(), contactID)
 		require.ErrorContains(t, err, "connection reset by peer")
 		assert.Equal(t, 3, h.apiCalls())
+		var te *xero.TransportError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, http.MethodGet, te.Method)
+		assert.True(t, billing.IsTemporary(err))
 	})
 }
 

@@ -189,3 +189,39 @@ func cleanText(s string) string {
 	}
 	return b.String()
 }
+
+// Temporary reports whether the answer means "try again later": a 5xx.
+// billing.IsTemporary uses it, so an outage keeps invoices marked instead of
+// blaming them.
+func (e *APIError) Temporary() bool { return e.StatusCode >= 500 }
+
+// Temporary reports whether the token endpoint failed on its side (5xx).
+func (e *AuthError) Temporary() bool { return e.temporary() }
+
+// TransportError is a request that got no usable answer after every
+// attempt: a network failure or a timeout. It is always temporary.
+type TransportError struct {
+	Method, Path string
+	Err          error
+}
+
+func (e *TransportError) Error() string {
+	return "xero: " + e.Method + " " + e.Path + ": " + e.Err.Error()
+}
+
+// Unwrap returns the network error.
+func (e *TransportError) Unwrap() error { return e.Err }
+
+// Temporary reports true: the request may succeed later.
+func (e *TransportError) Temporary() bool { return true }
+
+// transportError wraps a temporary failure that is not already a typed
+// answer from Xero, so callers can tell an outage from a bad request.
+func transportError(r request, err error, temporary bool) error {
+	var api *APIError
+	var auth *AuthError
+	if !temporary || errors.As(err, &api) || errors.As(err, &auth) {
+		return err
+	}
+	return &TransportError{Method: r.method, Path: r.path, Err: err}
+}
