@@ -1,0 +1,405 @@
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/amsbilling/sdk/billing"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultMarkTimeout leaves room within the 5 seconds Xero waits for an
+	// answer.
+	DefaultMarkTimeout = 3 * time.Second
+)
+
+// Buffers larger than this are not pooled, so one big delivery does not pin
+// memory.
+const maxPooledBuffer = 64 << 10
+
+// Config configures a Handler.
+type Config struct {
+	// Keys verify signatures: Xero's webhook key, or several while one is
+	// being rotated (billing.XeroConfig.WebhookKeys). At least one is
+	// required, and none may be empty.
+	Keys []billing.Secret
+	// TenantID is the Xero organisation whose events count
+	// (billing.XeroConfig.TenantID). Required.
+	TenantID string
+	// Store records the marks. Required.
+	Store billing.Store
+	// Fetch, when set, runs once a delivery that marked invoices has been
+	// answered, typically wrapping billing.FetchInvoiceUpdates. It runs on
+	// its own goroutine with a context that Shutdown cancels. Runs are
+	// coalesced: at most one at a time, plus one queued. Errors and panics
+	// are logged.
+	Fetch func(ctx context.Context) error
+	// MaxBodyBytes limits the request body (default 1 MiB).
+	MaxBodyBytes int64
+	// MarkTimeout bounds the store write (default 3s).
+	MarkTimeout time.Duration
+	// Logger receives what the handler does (default: discarded). It never
+	// gets keys, signatures or request headers.
+	Logger *slog.Logger
+	// Now is the clock for marks (default time.Now).
+	Now func() time.Time
+}
+
+// Handler receives Xero webhooks. Mount it where Xero delivers, e.g.
+// mux.Handle("/billing/xero/webhooks/", h).
+//
+// For each delivery it checks the signature (401 with an empty body when
+// missing or wrong: also Xero's intent-to-receive check), keeps the INVOICE
+// UPDATE events of the configured tenant, marks those invoices in the store
+// and answers 200 only once the marks are stored (500 otherwise, so Xero
+// delivers again). When invoices were marked, it triggers Fetch after the
+// answer has been sent.
+//
+// Call Shutdown (or Close) when the server stops.
+type Handler struct {
+	keys        [][]byte
+	macs        []sync.Pool // one pool of HMACs per key
+	bufs        sync.Pool   // *buffer
+	tenant      string
+	store       billing.Store
+	fetch       func(ctx context.Context) error
+	maxBody     int64
+	markTimeout time.Duration
+	log         *slog.Logger
+	now         func() time.Time
+
+	fetchCtx    context.Context
+	cancelFetch context.CancelFunc
+
+	mu      sync.Mutex
+	running chan struct{} // closed when the running fetch loop ends; nil when idle
+	pending bool          // a trigger arrived while a fetch was running
+	closed  bool
+}
+
+// buffer is the pooled per-request memory.
+type buffer struct {
+	body []byte
+	sig  scratch
+}
+
+// New returns a Handler, or an error wrapping billing.ErrInvalidConfig that
+// names every problem with cfg.
+func New(cfg Config) (*Handler, error) {
+	var errs []error
+	if len(cfg.Keys) == 0 {
+		errs = append(errs, errors.New("webhook: at least one key is required"))
+	}
+	for i, k := range cfg.Keys {
+		if k == "" {
+			errs = append(errs, fmt.Errorf("webhook: key %d is empty", i+1))
+		}
+	}
+	tenant := strings.TrimSpace(cfg.TenantID)
+	if tenant == "" {
+		errs = append(errs, errors.New("webhook: tenant id is required"))
+	}
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("webhook: store is required"))
+	}
+	if cfg.MaxBodyBytes < 0 {
+		errs = append(errs, errors.New("webhook: max body bytes is negative"))
+	}
+	if cfg.MarkTimeout < 0 {
+		errs = append(errs, errors.New("webhook: mark timeout is negative"))
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", billing.ErrInvalidConfig, errors.Join(errs...))
+	}
+
+	h := &Handler{
+		keys:        make([][]byte, len(cfg.Keys)),
+		macs:        make([]sync.Pool, len(cfg.Keys)),
+		tenant:      tenant,
+		store:       cfg.Store,
+		fetch:       cfg.Fetch,
+		maxBody:     cfg.MaxBodyBytes,
+		markTimeout: cfg.MarkTimeout,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+	}
+	for i, k := range cfg.Keys {
+		key := []byte(k.Reveal())
+		h.keys[i] = key
+		h.macs[i].New = func() any { return hmac.New(sha256.New, key) }
+	}
+	h.bufs.New = func() any { return &buffer{body: make([]byte, 0, 4<<10)} }
+	if h.maxBody == 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.markTimeout == 0 {
+		h.markTimeout = DefaultMarkTimeout
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	// Fetches outlive the request that triggered them; Shutdown ends them.
+	h.fetchCtx, h.cancelFetch = context.WithCancel(context.Background())
+	return h, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if r.ContentLength > h.maxBody {
+		h.debug(ctx, "webhook: body too large", slog.Int64("content_length", r.ContentLength))
+		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+
+	buf := h.bufs.Get().(*buffer)
+	defer h.putBuffer(buf)
+	body, err := readBody(http.MaxBytesReader(w, r.Body, h.maxBody), buf.body[:0])
+	buf.body = body
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			h.debug(ctx, "webhook: body too large")
+			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		h.log.LogAttrs(ctx, slog.LevelWarn, "webhook: reading body failed", slog.Any("error", err))
+		http.Error(w, "could not read body", http.StatusBadRequest)
+		return
+	}
+
+	if err := h.verify(&buf.sig, r.Header[SignatureHeader], body); err != nil {
+		// Expected during Xero's intent-to-receive check; says nothing about
+		// the key or the signature.
+		h.log.LogAttrs(ctx, slog.LevelInfo, "webhook: rejected delivery", slog.String("reason", err.Error()))
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+
+	p, err := ParsePayload(body)
+	if err != nil {
+		h.log.LogAttrs(ctx, slog.LevelWarn, "webhook: signed delivery is not a valid payload", slog.Any("error", err))
+		http.Error(w, "malformed payload", http.StatusBadRequest)
+		return
+	}
+
+	ids := h.invoiceIDs(ctx, p.Events)
+	marked := 0
+	if len(ids) > 0 {
+		// The write is not tied to the client's connection: if Xero hangs
+		// up, finishing a write already under way is better than rolling it
+		// back, and marking is idempotent should Xero deliver again.
+		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.markTimeout)
+		n, err := h.store.MarkUpdateNeeded(mctx, ids, h.now().UTC())
+		cancel()
+		if err != nil {
+			h.log.LogAttrs(ctx, slog.LevelError, "webhook: marking invoices failed",
+				slog.Int("invoices", len(ids)), slog.Any("error", err))
+			http.Error(w, "could not record the events", http.StatusInternalServerError)
+			return
+		}
+		marked = n
+		h.debug(ctx, "webhook: marked invoices", slog.Int("invoices", len(ids)), slog.Int("marked", n))
+	}
+
+	w.Header()["Content-Length"] = []string{"0"}
+	w.WriteHeader(http.StatusOK)
+	if marked == 0 || h.fetch == nil {
+		// Nothing new to fetch: the ids were unknown to the store (invoices
+		// not created by this app) or there were none.
+		return
+	}
+	// Send the answer before fetching, as Xero wants it within 5 seconds.
+	// A writer that cannot flush answers when ServeHTTP returns, which the
+	// fetch, on its own goroutine, does not delay.
+	_ = http.NewResponseController(w).Flush()
+	h.trigger()
+}
+
+func (h *Handler) putBuffer(b *buffer) {
+	if cap(b.body) > maxPooledBuffer {
+		return
+	}
+	b.body = b.body[:0]
+	h.bufs.Put(b)
+}
+
+// readBody reads r to the end into buf, growing it as needed.
+func readBody(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+// verify checks the signature header (exactly one value) against every key.
+func (h *Handler) verify(s *scratch, header []string, body []byte) error {
+	switch len(header) {
+	case 0:
+		return ErrMissingSignature
+	case 1:
+	default:
+		return ErrInvalidSignature
+	}
+	return verify(s, len(h.keys),
+		func(i int) hash.Hash { return h.macs[i].Get().(hash.Hash) },
+		func(i int, m hash.Hash) { m.Reset(); h.macs[i].Put(m) },
+		body, header[0])
+}
+
+// invoiceIDs returns the distinct resource ids of the tenant's invoice
+// updates, in order of first appearance.
+func (h *Handler) invoiceIDs(ctx context.Context, events []Event) []string {
+	var ids []string
+	var seen map[string]struct{} // only for large deliveries
+	for i := range events {
+		e := &events[i]
+		if !e.IsInvoiceUpdate() || !strings.EqualFold(e.TenantID, h.tenant) || e.ResourceID == "" {
+			h.debug(ctx, "webhook: ignored event",
+				slog.String("category", e.EventCategory), slog.String("type", e.EventType),
+				slog.String("tenant", e.TenantID))
+			continue
+		}
+		if ids == nil {
+			ids = make([]string, 0, len(events)-i)
+		}
+		if len(ids) < 16 && seen == nil {
+			dup := false
+			for _, id := range ids {
+				if id == e.ResourceID {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				ids = append(ids, e.ResourceID)
+			}
+			continue
+		}
+		if seen == nil {
+			seen = make(map[string]struct{}, len(events))
+			for _, id := range ids {
+				seen[id] = struct{}{}
+			}
+		}
+		if _, ok := seen[e.ResourceID]; !ok {
+			seen[e.ResourceID] = struct{}{}
+			ids = append(ids, e.ResourceID)
+		}
+	}
+	return ids
+}
+
+// debug logs at debug level without building attributes when disabled.
+func (h *Handler) debug(ctx context.Context, msg string, attrs ...slog.Attr) {
+	if h.log.Enabled(ctx, slog.LevelDebug) {
+		h.log.LogAttrs(ctx, slog.LevelDebug, msg, attrs...)
+	}
+}
+
+// trigger starts a fetch, or queues one if a fetch is running: a burst of
+// deliveries runs at most two fetches, and every mark is followed by a fetch
+// that starts after it.
+func (h *Handler) trigger() {
+	if h.fetch == nil {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return
+	}
+	if h.running != nil {
+		h.pending = true
+		return
+	}
+	done := make(chan struct{})
+	h.running = done
+	go h.fetchLoop(done)
+}
+
+func (h *Handler) fetchLoop(done chan struct{}) {
+	defer close(done)
+	for {
+		h.runFetch()
+		h.mu.Lock()
+		if !h.pending || h.closed {
+			h.pending = false
+			h.running = nil
+			h.mu.Unlock()
+			return
+		}
+		h.pending = false
+		h.mu.Unlock()
+	}
+}
+
+// runFetch runs Fetch once; an error or a panic is logged, never raised.
+func (h *Handler) runFetch() {
+	ctx := h.fetchCtx
+	defer func() {
+		if v := recover(); v != nil {
+			h.log.LogAttrs(ctx, slog.LevelError, "webhook: fetch panicked",
+				slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
+		}
+	}()
+	if err := h.fetch(ctx); err != nil {
+		h.log.LogAttrs(ctx, slog.LevelError, "webhook: fetch failed", slog.Any("error", err))
+	}
+}
+
+// Shutdown stops starting fetches and waits for the one running, if any. If
+// ctx ends first it cancels that fetch's context and returns ctx's error.
+// Deliveries are still verified and marked afterwards (the marks are durable
+// and the next fetch, or a scheduled one, picks them up); only the fetch
+// they would trigger is skipped.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	h.pending = false
+	running := h.running
+	h.mu.Unlock()
+	if running != nil {
+		select {
+		case <-running:
+		case <-ctx.Done():
+			h.cancelFetch()
+			return ctx.Err()
+		}
+	}
+	h.cancelFetch()
+	return nil
+}
+
+// Close is Shutdown without a deadline.
+func (h *Handler) Close() error { return h.Shutdown(context.Background()) }
