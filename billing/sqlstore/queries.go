@@ -1,0 +1,180 @@
+package sqlstore
+
+import "strings"
+
+// queries holds the SQL of one dialect. Both dialects take $n parameters.
+type queries struct {
+	insertAccount string
+	accountIDUser string
+	accountIDOrg  string
+	insertLink    string
+	linkByAccount string
+	linkByUser    string
+	linkByOrg     string
+	insertInvoice string
+	invoiceByNum  string
+	invoiceByPID  string
+	lockInvoice   string // invoiceByPID, locking the row until the transaction ends
+	saveState     string
+	mark          string
+	claim         string
+	complete      string
+	endLease      string
+	fail          string
+	release       string
+	setAsideList  string
+}
+
+const invoiceColumns = `a.user_id, a.organisation_id, i.invoice_number, i.provider_invoice_id,
+	i.reference, i.status, i.currency, i.issue_date, i.due_date, i.paid_date,
+	i.amount, i.paid, i.due,
+	i.update_needed, i.update_requested_at, i.update_attempts, i.update_error, i.set_aside`
+
+const selectInvoices = `SELECT ` + invoiceColumns + `
+	FROM billing_invoices i JOIN billing_accounts a ON a.id = i.account_id`
+
+// Shared SQL. {now} is the dialect's current time, {ids} a condition on
+// provider_invoice_id matching the list in parameter $1, {nullsFirst} the
+// dialect's way to sort a missing mark time before all others.
+const (
+	sqlInsertAccount = `INSERT INTO billing_accounts (user_id, organisation_id) VALUES ($1, $2)
+	ON CONFLICT DO NOTHING`
+	sqlAccountIDUser = `SELECT id FROM billing_accounts WHERE user_id = $1`
+	sqlAccountIDOrg  = `SELECT id FROM billing_accounts WHERE organisation_id = $1`
+	sqlInsertLink    = `INSERT INTO billing_contact_links (account_id, contact_id) VALUES ($1, $2)
+	ON CONFLICT (account_id) DO NOTHING`
+	sqlLinkByAccount = `SELECT contact_id FROM billing_contact_links WHERE account_id = $1`
+	sqlLinkByUser    = `SELECT l.contact_id FROM billing_contact_links l
+	JOIN billing_accounts a ON a.id = l.account_id WHERE a.user_id = $1`
+	sqlLinkByOrg = `SELECT l.contact_id FROM billing_contact_links l
+	JOIN billing_accounts a ON a.id = l.account_id WHERE a.organisation_id = $1`
+
+	sqlInsertInvoice = `INSERT INTO billing_invoices (account_id, invoice_number, provider_invoice_id,
+	reference, status, currency, issue_date, due_date, paid_date, amount, paid, due,
+	update_needed, update_requested_at, update_attempts, update_error, set_aside)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+
+	sqlSaveState = `UPDATE billing_invoices SET reference = $2, status = $3, currency = $4,
+	issue_date = $5, due_date = $6, paid_date = $7, amount = $8, paid = $9, due = $10,
+	updated_at = {now}
+	WHERE provider_invoice_id = $1`
+
+	// The claim token is compared with IS NOT DISTINCT FROM so an invoice
+	// created flagged but without a mark time can be completed too.
+	sqlComplete = `UPDATE billing_invoices SET update_needed = FALSE, update_attempts = 0,
+	update_error = '', set_aside = FALSE, claimed_until = NULL, updated_at = {now}
+	WHERE provider_invoice_id = $1 AND update_needed
+	AND update_requested_at IS NOT DISTINCT FROM $2`
+	sqlEndLease = `UPDATE billing_invoices SET claimed_until = NULL WHERE provider_invoice_id = $1`
+
+	// A failure counts only while the claim's mark is the latest one; a
+	// newer mark has reset the counters and only the lease ends.
+	sqlFail = `UPDATE billing_invoices SET
+	update_attempts = CASE WHEN update_needed AND update_requested_at IS NOT DISTINCT FROM $2
+		THEN update_attempts + 1 ELSE update_attempts END,
+	update_error = CASE WHEN update_needed AND update_requested_at IS NOT DISTINCT FROM $2
+		THEN $3 ELSE update_error END,
+	set_aside = CASE WHEN update_needed AND update_requested_at IS NOT DISTINCT FROM $2
+		AND $4 > 0 AND update_attempts + 1 >= $4 THEN TRUE ELSE set_aside END,
+	claimed_until = NULL, updated_at = {now}
+	WHERE provider_invoice_id = $1`
+
+	sqlSetAsideList = selectInvoices + ` WHERE i.set_aside
+	ORDER BY i.update_requested_at {nullsFirst}, i.invoice_number`
+)
+
+// PostgreSQL: statements that change several rows lock them in id order
+// first, so two of them never wait for each other in a cycle (deadlock).
+const (
+	pgIDs = `provider_invoice_id = ANY($1::text[])`
+
+	// GREATEST ignores NULL, so a first mark stores $2.
+	pgMark = `WITH target AS (
+		SELECT id FROM billing_invoices WHERE ` + pgIDs + ` ORDER BY id FOR UPDATE
+	)
+	UPDATE billing_invoices i SET update_needed = TRUE,
+		update_requested_at = GREATEST($2::timestamptz, i.update_requested_at + interval '1 microsecond'),
+		update_attempts = 0, update_error = '', set_aside = FALSE, updated_at = now()
+	FROM target WHERE i.id = target.id`
+
+	// SKIP LOCKED: concurrent claimers pass over each other's rows instead of
+	// waiting, and the statement commits on its own before ClaimUpdates
+	// returns, so no row lock is held while the provider is called.
+	pgClaim = `WITH c AS (
+		SELECT id FROM billing_invoices
+		WHERE update_needed AND NOT set_aside AND provider_invoice_id IS NOT NULL
+			AND (claimed_until IS NULL OR claimed_until <= $1)
+		ORDER BY update_requested_at NULLS FIRST, invoice_number
+		LIMIT $2
+		FOR UPDATE SKIP LOCKED
+	)
+	UPDATE billing_invoices i SET claimed_until = $3 FROM c WHERE i.id = c.id
+	RETURNING i.provider_invoice_id, i.invoice_number, i.update_requested_at, i.update_attempts`
+
+	pgRelease = `WITH target AS (
+		SELECT id FROM billing_invoices WHERE ` + pgIDs + ` ORDER BY id FOR UPDATE
+	)
+	UPDATE billing_invoices i SET claimed_until = NULL FROM target WHERE i.id = target.id`
+)
+
+// SQLite: times are INTEGER unix microseconds, and the id list is a JSON
+// array. A single write statement is atomic and, with one writer at a time,
+// needs no row locks.
+const (
+	sqliteNow = `CAST(unixepoch('subsec') * 1000000 AS INTEGER)`
+	sqliteIDs = `provider_invoice_id IN (SELECT value FROM json_each($1))`
+
+	sqliteMark = `UPDATE billing_invoices SET update_needed = TRUE,
+		update_requested_at = CASE WHEN update_requested_at IS NULL OR update_requested_at < $2
+			THEN $2 ELSE update_requested_at + 1 END,
+		update_attempts = 0, update_error = '', set_aside = FALSE, updated_at = {now}
+	WHERE ` + sqliteIDs
+
+	sqliteClaim = `UPDATE billing_invoices SET claimed_until = $3
+	WHERE id IN (
+		SELECT id FROM billing_invoices
+		WHERE update_needed AND NOT set_aside AND provider_invoice_id IS NOT NULL
+			AND (claimed_until IS NULL OR claimed_until <= $1)
+		ORDER BY update_requested_at, invoice_number
+		LIMIT $2
+	)
+	RETURNING provider_invoice_id, invoice_number, update_requested_at, update_attempts`
+
+	sqliteRelease = `UPDATE billing_invoices SET claimed_until = NULL WHERE ` + sqliteIDs
+)
+
+func queriesFor(d Dialect) *queries {
+	now, nullsFirst := "now()", "NULLS FIRST"
+	q := &queries{
+		mark:    pgMark,
+		claim:   pgClaim,
+		release: pgRelease,
+	}
+	lockSuffix := " FOR UPDATE OF i"
+	if d == SQLite {
+		// SQLite sorts NULL first in ascending order already.
+		now, nullsFirst = sqliteNow, ""
+		q.mark, q.claim, q.release = sqliteMark, sqliteClaim, sqliteRelease
+		// A write transaction on SQLite excludes every other writer.
+		lockSuffix = ""
+	}
+	r := strings.NewReplacer("{now}", now, "{nullsFirst}", nullsFirst)
+	q.insertAccount = sqlInsertAccount
+	q.accountIDUser = sqlAccountIDUser
+	q.accountIDOrg = sqlAccountIDOrg
+	q.insertLink = sqlInsertLink
+	q.linkByAccount = sqlLinkByAccount
+	q.linkByUser = sqlLinkByUser
+	q.linkByOrg = sqlLinkByOrg
+	q.insertInvoice = sqlInsertInvoice
+	q.invoiceByNum = selectInvoices + ` WHERE i.invoice_number = $1`
+	q.invoiceByPID = selectInvoices + ` WHERE i.provider_invoice_id = $1`
+	q.lockInvoice = q.invoiceByPID + lockSuffix
+	q.saveState = r.Replace(sqlSaveState)
+	q.mark = r.Replace(q.mark)
+	q.complete = r.Replace(sqlComplete)
+	q.endLease = sqlEndLease
+	q.fail = r.Replace(sqlFail)
+	q.setAsideList = r.Replace(sqlSetAsideList)
+	return q
+}
