@@ -1,0 +1,82 @@
+package billing_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/mock"
+)
+
+// An app loads the configuration once at start-up, from the same variables
+// the seed documents. A bad configuration names every variable at fault.
+func ExampleLoadConfig() {
+	env := map[string]string{
+		"AMS_BILLING_SERVICE_CLASS": "xero",
+		"XERO_CLIENT_ID":            "91E5715B1199038080D6D0296EBC1648",
+		"XERO_CLIENT_SECRET":        "not-printed",
+		"XERO_AMOUNT_TYPE":          "GROSS",
+	}
+	_, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	fmt.Println(errors.Is(err, billing.ErrInvalidConfig))
+	fmt.Println(err)
+	// Output:
+	// true
+	// billing: invalid configuration:
+	// XERO_TENANT_ID: required when AMS_BILLING_SERVICE_CLASS selects Xero
+	// XERO_ACCOUNT_CODE: required when AMS_BILLING_SERVICE_CLASS selects Xero
+	// XERO_CURRENCY_CODE: required when AMS_BILLING_SERVICE_CLASS selects Xero
+	// XERO_WEBHOOK_KEY: required when AMS_BILLING_SERVICE_CLASS selects Xero
+	// XERO_AMOUNT_TYPE: "GROSS" is not INCLUSIVE, EXCLUSIVE or NOTAX
+}
+
+func ExampleParseProvider() {
+	for _, s := range []string{"ams.billing.providers.xero.XeroBillingService", "mock-xero", ""} {
+		p, err := billing.ParseProvider(s)
+		fmt.Printf("%q -> %q %v\n", s, p, err)
+	}
+	// Output:
+	// "ams.billing.providers.xero.XeroBillingService" -> "xero" <nil>
+	// "mock-xero" -> "mock-xero" <nil>
+	// "" -> "" <nil>
+}
+
+// Secrets print redacted however they are formatted.
+func ExampleSecret() {
+	s := billing.Secret("client-secret-value")
+	fmt.Println(s, fmt.Sprintf("%q %x", s, s), len(s.Reveal()))
+	// Output: [REDACTED] [REDACTED] [REDACTED] 19
+}
+
+// Calendar dates never move through a time zone.
+func ExampleDate() {
+	due := billing.NewDate(2026, time.December, 31)
+	fmt.Println(due, due.AddDays(1), due.Before(due.AddDays(1)))
+	// Output: 2026-12-31 2027-01-01 true
+}
+
+// FetchInvoiceUpdates is what a cron job or the webhook handler runs. With
+// the generic mock service it does nothing, and says so.
+func ExampleFetchInvoiceUpdates() {
+	store := mock.NewStore()
+	res, err := billing.FetchInvoiceUpdates(context.Background(), mock.NewBillingService(store), store, billing.FetchOptions{})
+	fmt.Println(res.Skipped, err)
+	// Output: No invoice updates to fetch with mock billing. <nil>
+}
+
+// The invoice hook is where an app activates a membership once paid.
+func ExampleInvoiceHook() {
+	var hook billing.InvoiceHook = func(_ context.Context, c billing.InvoiceChange) error {
+		if c.BecamePaid() {
+			fmt.Println("activate membership for", c.After.Account)
+		}
+		return nil
+	}
+	_ = hook(context.Background(), billing.InvoiceChange{
+		Before: billing.Invoice{Account: billing.UserAccount("u-1"), Status: billing.StatusAuthorised},
+		After:  billing.Invoice{Account: billing.UserAccount("u-1"), Status: billing.StatusPaid},
+	})
+	// Output: activate membership for user:u-1
+}

@@ -1,0 +1,149 @@
+// Command fetch-invoice-updates is the seed's fetch_invoice_updates
+// management command, for cron: it fetches the invoices that webhooks marked
+// as changed and saves their new state (payment status, amounts, dates).
+//
+// It is configured from the environment (see the README's configuration
+// table) plus BILLING_DATABASE_URL, which defaults to the SQLite file
+// billing.db in the working directory.
+//
+//	fetch-invoice-updates            # up to 30 invoices
+//	fetch-invoice-updates -limit 10  # up to 10
+//	fetch-invoice-updates -all       # until nothing is marked
+//
+// Exit status: 0 on success (and, with -all, on a clean stop at a rate
+// limit), 1 on an error, 2 on a bad configuration or bad flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/billing/providers"
+	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/ratelimit"
+)
+
+// defaultDatabase is used when BILLING_DATABASE_URL is unset.
+const defaultDatabase = "billing.db"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, providers.New)
+	stop()
+	os.Exit(code)
+}
+
+// newServiceFunc builds the configured service; tests swap it.
+type newServiceFunc func(billing.Config, billing.Store, providers.Options) (billing.Service, error)
+
+func run(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer, newService newServiceFunc) int {
+	fs := flag.NewFlagSet("fetch-invoice-updates", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	limit := fs.Int("limit", billing.DefaultFetchLimit, "invoices to fetch per batch")
+	all := fs.Bool("all", false, "keep fetching batches until no invoice is marked")
+	verbose := fs.Bool("v", false, "log progress to stderr")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *limit <= 0 {
+		fmt.Fprintln(stderr, "-limit must be positive")
+		return 2
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	cfg, err := billing.LoadConfig(env)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	if cfg.Provider == billing.ProviderNone {
+		fmt.Fprintln(stdout, "No billing service configured.")
+		return 0
+	}
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		dbURL = defaultDatabase
+	}
+	store, err := sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		fmt.Fprintln(stderr, "opening the billing database:", err)
+		return 1
+	}
+	defer store.Close()
+	svc, err := newService(cfg, store, providers.Options{Logger: logger})
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		if errors.Is(err, billing.ErrInvalidConfig) {
+			return 2
+		}
+		return 1
+	}
+
+	opts := billing.FetchOptions{Limit: *limit, Logger: logger}
+	total := 0
+	for {
+		res, err := billing.FetchInvoiceUpdates(ctx, svc, store, opts)
+		if res.Skipped != "" {
+			fmt.Fprintln(stdout, res.Skipped)
+			return 0
+		}
+		report(stdout, res)
+		total += len(res.Updated)
+		var rl *ratelimit.RateLimitError
+		switch {
+		case errors.As(err, &rl):
+			when := "later"
+			if rl.RetryAfter > 0 {
+				when = "after " + time.Now().Add(rl.RetryAfter).Format(time.RFC3339)
+			}
+			fmt.Fprintf(stdout, "Stopped: %v. Invoices stay marked; run again %s.\n", rl, when)
+			if *all {
+				return 0
+			}
+			return 1
+		case err != nil:
+			fmt.Fprintln(stderr, "Error:", err)
+			return 1
+		}
+		if !*all || res.Claimed == 0 {
+			break
+		}
+	}
+	if total == 0 {
+		fmt.Fprintln(stdout, "No invoices needed updating")
+	}
+	fmt.Fprintln(stdout, "Done")
+	return 0
+}
+
+func report(w io.Writer, res billing.FetchResult) {
+	if len(res.Updated) > 0 {
+		fmt.Fprintf(w, "Updated %d invoice(s):\n", len(res.Updated))
+		for _, n := range res.Updated {
+			fmt.Fprintf(w, "  %s\n", n)
+		}
+	}
+	for _, n := range res.Remarked {
+		fmt.Fprintf(w, "Changed again while fetching, left for the next run: %s\n", n)
+	}
+	for _, f := range res.Failed {
+		state := "will retry"
+		if f.SetAside {
+			state = "set aside until it changes again"
+		}
+		fmt.Fprintf(w, "Failed %s (%s): %s\n", f.Number, state, f.Reason)
+	}
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/billing/providers"
+	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/mock/emulator"
+	"github.com/amsbilling/sdk/xero"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func runCmd(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &out, &errOut, providers.New)
+	return result{code, out.String(), errOut.String()}
+}
+
+func TestNoServiceAndMock(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "billing.db")
+	r := runCmd(t, map[string]string{"BILLING_DATABASE_URL": db})
+	assert.Equal(t, 0, r.code)
+	assert.Equal(t, "No billing service configured.\n", r.stdout)
+
+	r = runCmd(t, map[string]string{"BILLING_DATABASE_URL": db, "AMS_BILLING_SERVICE_CLASS": "mock"})
+	assert.Equal(t, 0, r.code)
+	assert.Equal(t, "No invoice updates to fetch with mock billing.\n", r.stdout)
+}
+
+func TestBadConfigurationExits2(t *testing.T) {
+	r := runCmd(t, map[string]string{"AMS_BILLING_SERVICE_CLASS": "xero", "XERO_CLIENT_SECRET": "do-not-print-me"})
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "XERO_CLIENT_ID")
+	assert.NotContains(t, r.stderr+r.stdout, "do-not-print-me")
+
+	r = runCmd(t, nil, "-limit", "0")
+	assert.Equal(t, 2, r.code)
+	r = runCmd(t, nil, "-no-such-flag")
+	assert.Equal(t, 2, r.code)
+}
+
+// fixture is an emulator with paid invoices marked in a SQLite store, as
+// webhooks would leave them.
+func fixture(t *testing.T, invoices int) (map[string]string, *emulator.Server) {
+	t.Helper()
+	ctx := context.Background()
+	srv, err := emulator.Listen("127.0.0.1:0", emulator.Options{WebhookKey: "fixture-webhook-key"})
+	require.NoError(t, err)
+	t.Cleanup(func() { srv.Close() })
+	env := srv.Env()
+	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
+	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	require.NoError(t, err)
+
+	store, err := sqlstore.Open(ctx, env["BILLING_DATABASE_URL"])
+	require.NoError(t, err)
+	defer store.Close()
+	client, err := xero.NewClient(cfg.Xero)
+	require.NoError(t, err)
+	svc := xero.NewService(client, store, cfg.Xero)
+	user := billing.User{ID: "0b7e8a52-54a4-4f57-9c1e-1d1f3c2b4a59", Name: "Ada", Email: "ada@example.com"}
+	require.NoError(t, svc.UpdateUserBillingDetails(ctx, user))
+	var ids []string
+	for range invoices {
+		inv, err := svc.CreateInvoice(ctx, billing.CreateInvoiceParams{
+			Account: billing.UserAccount(user.ID), Date: billing.NewDate(2026, 11, 1), DueDate: billing.NewDate(2026, 11, 30),
+			LineItems: []billing.LineItem{{Description: "Membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.NewFromInt(100)}},
+		})
+		require.NoError(t, err)
+		require.NoError(t, srv.PayInvoice(ctx, inv.ProviderID, inv.Due, billing.NewDate(2026, 11, 5)))
+		ids = append(ids, inv.ProviderID)
+	}
+	n, err := store.MarkUpdateNeeded(ctx, ids, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, invoices, n)
+	return env, srv
+}
+
+func paidCount(t *testing.T, env map[string]string) (paid, marked int) {
+	t.Helper()
+	store, err := sqlstore.Open(context.Background(), env["BILLING_DATABASE_URL"])
+	require.NoError(t, err)
+	defer store.Close()
+	for i := 1; ; i++ {
+		inv, err := store.InvoiceByNumber(context.Background(), fmt.Sprintf("INV-%04d", i))
+		if err != nil {
+			return paid, marked
+		}
+		if inv.IsPaid() {
+			paid++
+		}
+		if inv.UpdateNeeded {
+			marked++
+		}
+	}
+}
+
+func TestFetchUpdatesInvoices(t *testing.T) {
+	env, _ := fixture(t, 3)
+	r := runCmd(t, env)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "Updated 3 invoice(s):\n  INV-0001\n  INV-0002\n  INV-0003\nDone\n", r.stdout)
+	paid, marked := paidCount(t, env)
+	assert.Equal(t, 3, paid)
+	assert.Zero(t, marked)
+
+	r = runCmd(t, env)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "No invoices needed updating\nDone\n", r.stdout)
+}
+
+func TestLimitAndAll(t *testing.T) {
+	env, _ := fixture(t, 3)
+	r := runCmd(t, env, "-limit", "2")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "Updated 2 invoice(s):\n  INV-0001\n  INV-0002\nDone\n", r.stdout)
+	_, marked := paidCount(t, env)
+	assert.Equal(t, 1, marked)
+
+	env, _ = fixture(t, 3)
+	r = runCmd(t, env, "-limit", "1", "-all")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, 3, strings.Count(r.stdout, "Updated 1 invoice(s):"))
+	_, marked = paidCount(t, env)
+	assert.Zero(t, marked)
+}
+
+func TestRateLimitStopsCleanly(t *testing.T) {
+	for _, args := range [][]string{{"-all"}, nil} {
+		env, srv := fixture(t, 2)
+		srv.InjectFault(emulator.Fault{Status: http.StatusTooManyRequests, Header: http.Header{"Retry-After": {"42"}}, Path: "/api.xro/2.0/Invoices"})
+		r := runCmd(t, maps.Clone(env), args...)
+		assert.Contains(t, r.stdout, "Stopped: billing system busy, try again in 42s: minute limit. Invoices stay marked; run again after ")
+		if len(args) > 0 {
+			assert.Equal(t, 0, r.code, "-all stops cleanly")
+		} else {
+			assert.Equal(t, 1, r.code)
+		}
+		_, marked := paidCount(t, env)
+		assert.Equal(t, 2, marked, "every flag stays set")
+	}
+}

@@ -1,0 +1,262 @@
+// Command quickstart shows the whole SDK working with no Xero account and no
+// setup: it starts the built-in Xero emulator, keeps its records in an
+// embedded SQLite file, and walks through a membership invoice's life:
+// contact sync, invoice, email, online link, payment, the signed webhook, the
+// fetch of the update, and the app's hook hearing that the invoice is paid.
+//
+//	go run ./examples/quickstart
+//
+// Each step prints one line. It exits 0 only if every step really happened.
+// BILLING_DATABASE_URL picks another store (e.g. a PostgreSQL URL); by
+// default a fresh SQLite file in a temporary directory is used and removed.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/mock/emulator"
+	"github.com/amsbilling/sdk/webhook"
+	"github.com/amsbilling/sdk/xero"
+)
+
+// stepTimeout bounds each wait for something asynchronous (the webhook, the
+// fetch), so a broken step fails the run instead of hanging it.
+const stepTimeout = 15 * time.Second
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Stdout, os.Getenv("BILLING_DATABASE_URL"))
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "quickstart failed:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, out io.Writer, databaseURL string) (err error) {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+
+	// The app's own HTTP server, where Xero (here the emulator) delivers
+	// webhooks. Listening first gives the emulator the URL to call.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	webhookURL := "http://" + ln.Addr().String() + "/billing/xero/webhooks/"
+	webhookKey := "quickstart-webhook-key-" + uuid.NewString()
+
+	xeroSrv, err := emulator.Listen("127.0.0.1:0", emulator.Options{
+		WebhookURL:        webhookURL,
+		WebhookKey:        webhookKey,
+		WebhookRetryDelay: 200 * time.Millisecond,
+		Logger:            logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer xeroSrv.Close()
+	say("Xero emulator running at %s", xeroSrv.URL)
+
+	// Configure the SDK exactly as an app does: from environment variables
+	// (here the emulator's, which an app would set in its deployment).
+	env := xeroSrv.Env()
+	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		return err
+	}
+
+	if databaseURL == "" {
+		dir, err := os.MkdirTemp("", "amsbilling-quickstart-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		databaseURL = filepath.Join(dir, "billing.db")
+	}
+	store, err := sqlstore.Open(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	say("Store: %s (%s)", billing.RedactURL(databaseURL), store.Dialect())
+
+	changes := make(chan billing.InvoiceChange, 4)
+	client, err := xero.NewClient(cfg.Xero, xero.WithLogger(logger))
+	if err != nil {
+		return err
+	}
+	svc := xero.NewService(client, store, cfg.Xero, xero.WithInvoiceHook(
+		func(_ context.Context, c billing.InvoiceChange) error {
+			changes <- c
+			return nil
+		}))
+
+	fetched := make(chan billing.FetchResult, 4)
+	hook, err := webhook.New(webhook.Config{
+		Keys:     cfg.Xero.WebhookKeys,
+		TenantID: cfg.Xero.TenantID,
+		Store:    store,
+		Logger:   logger,
+		Fetch: func(ctx context.Context) error {
+			res, err := billing.FetchInvoiceUpdates(ctx, svc, store, billing.FetchOptions{Logger: logger})
+			if err == nil {
+				fetched <- res
+			}
+			return err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	received := make(chan int, 4)
+	mux := http.NewServeMux()
+	mux.Handle("/billing/xero/webhooks/", statusTap(hook, received))
+	app := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = app.Serve(ln) }() // ErrServerClosed after Shutdown
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = errors.Join(err, app.Shutdown(sctx), hook.Shutdown(sctx))
+	}()
+
+	// 1. The member: the app's user, synced to a Xero contact.
+	member := billing.User{ID: uuid.NewString(), Name: "Ada Lovelace", Email: "ada@example.com"}
+	if err := svc.UpdateUserBillingDetails(ctx, member); err != nil {
+		return fmt.Errorf("syncing the contact: %w", err)
+	}
+	link, err := store.ContactLink(ctx, billing.UserAccount(member.ID))
+	if err != nil {
+		return fmt.Errorf("contact link not saved: %w", err)
+	}
+	say("1. Synced %s to Xero contact %s", xero.ContactName(member.Name, member.ID), link.ContactID)
+
+	// 2. An invoice with two line items.
+	today := billing.DateOf(time.Now())
+	inv, err := svc.CreateInvoice(ctx, billing.CreateInvoiceParams{
+		Account:   billing.UserAccount(member.ID),
+		Date:      today,
+		DueDate:   today.AddDays(14),
+		Reference: "Membership 2027",
+		LineItems: []billing.LineItem{
+			{Description: "Annual membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.RequireFromString("120.00")},
+			{Description: "Conference ticket", Quantity: decimal.NewFromInt(2), UnitAmount: decimal.RequireFromString("45.50")},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("creating the invoice: %w", err)
+	}
+	say("2. Created invoice %s for %s %s (2 line items, due %s)", inv.Number, inv.Currency, inv.Amount.StringFixed(2), inv.DueDate)
+
+	// 3. Xero emails it to the member.
+	if err := svc.EmailInvoice(ctx, inv); err != nil {
+		return fmt.Errorf("emailing the invoice: %w", err)
+	}
+	if n := len(xeroSrv.Emails()); n != 1 {
+		return fmt.Errorf("the emulator recorded %d emails, want 1", n)
+	}
+	say("3. Emailed %s to %s", inv.Number, member.Email)
+
+	// 4. The customer-facing link.
+	url, err := svc.GetInvoiceURL(ctx, inv)
+	if err != nil || url == "" {
+		return fmt.Errorf("getting the online invoice URL: %q, %w", url, err)
+	}
+	say("4. Online invoice: %s", url)
+
+	// 5. The member pays; Xero (the emulator) sends a signed webhook.
+	if err := xeroSrv.PayInvoice(ctx, inv.ProviderID, inv.Due, today); err != nil {
+		return fmt.Errorf("paying in the emulator: %w", err)
+	}
+	say("5. Paid %s %s in Xero; Xero sends a signed webhook", inv.Currency, inv.Due.StringFixed(2))
+
+	// 6. The webhook arrives, its signature checks out, the invoice is marked.
+	status, err := wait(ctx, received)
+	if err != nil || status != http.StatusOK {
+		return fmt.Errorf("webhook: status %d, %v", status, err)
+	}
+	say("6. Webhook received: signature verified, %s marked for update, answered 200", inv.Number)
+
+	// 7. After the answer, the handler runs the fetch of marked invoices.
+	res, err := wait(ctx, fetched)
+	if err != nil {
+		return fmt.Errorf("fetch: %w", err)
+	}
+	say("7. Fetched invoice updates: %d updated %v", len(res.Updated), res.Updated)
+
+	// 8. The app's hook hears the change.
+	change, err := wait(ctx, changes)
+	if err != nil {
+		return fmt.Errorf("invoice hook: %w", err)
+	}
+	if !change.BecamePaid() {
+		return fmt.Errorf("hook saw %s -> %s, want a payment", change.Before.Status, change.After.Status)
+	}
+	say("8. Hook: %s went %s -> %s (paid %s on %s): time to activate the membership",
+		change.After.Number, change.Before.Status, change.After.Status, change.After.Paid.StringFixed(2), change.After.PaidDate)
+
+	saved, err := store.InvoiceByNumber(ctx, inv.Number)
+	if err != nil {
+		return err
+	}
+	if !saved.IsPaid() || !saved.Due.IsZero() || saved.UpdateNeeded {
+		return fmt.Errorf("stored invoice is %s, due %s, update needed %t; want PAID, 0, false", saved.Status, saved.Due, saved.UpdateNeeded)
+	}
+	say("Done: %s is %s in the store, nothing due. Every step happened.", saved.Number, saved.Status)
+	return nil
+}
+
+// statusTap reports the status of each answer h gives.
+func statusTap(h http.Handler, statuses chan<- int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		select {
+		case statuses <- rec.status:
+		default:
+		}
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController reach the real writer (Flush).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+func wait[T any](ctx context.Context, ch <-chan T) (T, error) {
+	var zero T
+	t := time.NewTimer(stepTimeout)
+	defer t.Stop()
+	select {
+	case v := <-ch:
+		return v, nil
+	case <-t.C:
+		return zero, fmt.Errorf("nothing happened within %s", stepTimeout)
+	case <-ctx.Done():
+		return zero, ctx.Err()
+	}
+}

@@ -1,0 +1,145 @@
+// Command server is a small app that mounts the SDK's HTTP handlers on its
+// own http.ServeMux: Xero's webhook at /billing/xero/webhooks/ and the
+// invoice redirect at /billing/invoices/{number}. It is configured only from
+// the environment: real Xero, or the emulator through XERO_API_URL and
+// XERO_TOKEN_URL (see examples/xero-emulator). The store is
+// BILLING_DATABASE_URL, by default the SQLite file billing.db.
+//
+//	ADDR=127.0.0.1:8000 go run ./examples/server
+//
+// It stops gracefully on SIGINT or SIGTERM: in-flight requests finish, then
+// the webhook handler's in-flight fetch.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/billing/providers"
+	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/webhook"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	addr := os.Getenv("ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:8000"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		logger.Error("listen", "err", err)
+		os.Exit(1)
+	}
+	if err := serve(ctx, ln, os.LookupEnv, logger, os.Stdout); err != nil {
+		logger.Error("server stopped", "err", err)
+		if errors.Is(err, billing.ErrInvalidConfig) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// serve runs the app on ln until ctx is done.
+func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool), logger *slog.Logger, out io.Writer) error {
+	cfg, err := billing.LoadConfig(env)
+	if err != nil {
+		return err
+	}
+	dbURL := cfg.DatabaseURL
+	if dbURL == "" {
+		dbURL = "billing.db"
+	}
+	store, err := sqlstore.Open(ctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("opening the billing database: %w", err)
+	}
+	defer store.Close()
+
+	svc, err := providers.New(cfg, store, providers.Options{
+		Logger: logger,
+		InvoiceHook: func(ctx context.Context, c billing.InvoiceChange) error {
+			if c.BecamePaid() {
+				// Your app would activate the membership here.
+				logger.InfoContext(ctx, "invoice paid", "invoice", c.After.Number, "account", c.After.Account.String())
+			}
+			return nil
+		},
+	})
+	if err != nil && !errors.Is(err, billing.ErrNoService) {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+
+	var hook *webhook.Handler
+	if svc != nil {
+		hook, err = webhook.New(webhook.Config{
+			Keys:     cfg.Xero.WebhookKeys,
+			TenantID: cfg.Xero.TenantID,
+			Store:    store,
+			Logger:   logger,
+			Fetch: func(ctx context.Context) error {
+				_, err := billing.FetchInvoiceUpdates(ctx, svc, store, billing.FetchOptions{Logger: logger})
+				return err
+			},
+		})
+		if err != nil {
+			return err
+		}
+		mux.Handle("/billing/xero/webhooks/", hook)
+	}
+	mux.Handle("GET /billing/invoices/{number}", webhook.NewInvoiceRedirect(webhook.RedirectConfig{
+		Service: svc, // nil when no billing service is configured: 503
+		Store:   store,
+		Logger:  logger,
+		// Replace with your session check: here a demo header names the user.
+		Authorize: func(r *http.Request, inv billing.Invoice) bool {
+			return r.Header.Get("X-Demo-User") == inv.Account.OwnerID()
+		},
+	}))
+
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	fmt.Fprintf(out, "listening on http://%s (billing: %s)\n", ln.Addr(), describe(cfg.Provider))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	if hook != nil {
+		err = errors.Join(err, hook.Shutdown(shutdownCtx))
+	}
+	return err
+}
+
+func describe(p billing.Provider) string {
+	if p == billing.ProviderNone {
+		return "none configured"
+	}
+	return string(p)
+}

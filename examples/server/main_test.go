@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/mock/emulator"
+	"github.com/amsbilling/sdk/webhook"
+	"github.com/amsbilling/sdk/xero"
+)
+
+// start runs the server on a free port with env and returns its base URL
+// and a stop function that returns serve's error.
+func start(t *testing.T, ln net.Listener, env map[string]string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, ln, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, slog.New(slog.DiscardHandler), io.Discard)
+	}()
+	base := "http://" + ln.Addr().String()
+	require.Eventually(t, func() bool {
+		res, err := http.Get(base + "/healthz")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}, 10*time.Second, 10*time.Millisecond)
+	return base, func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(20 * time.Second):
+			return context.DeadlineExceeded
+		}
+	}
+}
+
+func noRedirect() *http.Client {
+	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func TestServerEndToEndWithTheEmulator(t *testing.T) {
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	xeroSrv, err := emulator.Listen("127.0.0.1:0", emulator.Options{
+		WebhookURL: "http://" + ln.Addr().String() + "/billing/xero/webhooks/", WebhookKey: "server-test-key",
+		WebhookRetryDelay: 50 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	defer xeroSrv.Close()
+	env := xeroSrv.Env()
+	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
+	base, stop := start(t, ln, env)
+
+	// The app's own code creates an invoice through the SDK, on the same database.
+	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	require.NoError(t, err)
+	store, err := sqlstore.Open(ctx, env["BILLING_DATABASE_URL"])
+	require.NoError(t, err)
+	defer store.Close()
+	client, err := xero.NewClient(cfg.Xero)
+	require.NoError(t, err)
+	svc := xero.NewService(client, store, cfg.Xero)
+	user := billing.User{ID: "5a0c6f8e-3b1d-4e2a-9c7f-6d5e4b3a2f10", Name: "Ada", Email: "ada@example.com"}
+	require.NoError(t, svc.UpdateUserBillingDetails(ctx, user))
+	inv, err := svc.CreateInvoice(ctx, billing.CreateInvoiceParams{
+		Account: billing.UserAccount(user.ID), Date: billing.NewDate(2026, 11, 1), DueDate: billing.NewDate(2026, 11, 30),
+		LineItems: []billing.LineItem{{Description: "Membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.NewFromInt(50)}},
+	})
+	require.NoError(t, err)
+
+	// Paid in Xero: the signed webhook reaches the server, which fetches.
+	require.NoError(t, xeroSrv.PayInvoice(ctx, inv.ProviderID, inv.Due, billing.NewDate(2026, 11, 3)))
+	require.Eventually(t, func() bool {
+		got, err := store.InvoiceByNumber(ctx, inv.Number)
+		return err == nil && got.IsPaid() && !got.UpdateNeeded
+	}, 15*time.Second, 20*time.Millisecond, "the webhook and the fetch update the invoice")
+
+	// The invoice view: 302 for the owner, 403 for anyone else, 404 unknown.
+	for _, tt := range []struct {
+		user, number string
+		want         int
+	}{{user.ID, inv.Number, http.StatusFound}, {"someone-else", inv.Number, http.StatusForbidden}, {user.ID, "INV-9999", http.StatusNotFound}} {
+		req, err := http.NewRequest(http.MethodGet, base+"/billing/invoices/"+tt.number, nil)
+		require.NoError(t, err)
+		req.Header.Set("X-Demo-User", tt.user)
+		res, err := noRedirect().Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, tt.want, res.StatusCode, tt.user+" "+tt.number)
+		if tt.want == http.StatusFound {
+			assert.True(t, strings.HasPrefix(res.Header.Get("Location"), xeroSrv.URL), res.Header.Get("Location"))
+		}
+	}
+
+	// A forged webhook is refused.
+	res, err := http.Post(base+"/billing/xero/webhooks/", "application/json", strings.NewReader(`{"events":[]}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	req, err := webhook.NewSignedRequest(ctx, []byte("server-test-key"), base+"/billing/xero/webhooks/", []byte(`{"events":[],"firstEventSequence":0,"lastEventSequence":0,"entropy":"x"}`))
+	require.NoError(t, err)
+	res, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "intent to receive")
+
+	require.NoError(t, stop(), "graceful shutdown")
+}
+
+func TestServerWithoutBillingService(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	base, stop := start(t, ln, map[string]string{"BILLING_DATABASE_URL": filepath.Join(t.TempDir(), "billing.db")})
+	res, err := http.Get(base + "/billing/invoices/INV-0001")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
+	res, err = http.Post(base+"/billing/xero/webhooks/", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusNotFound, res.StatusCode, "no webhook endpoint without a billing service")
+	require.NoError(t, stop())
+}
+
+func TestServerBadConfig(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	err = serve(context.Background(), ln, func(k string) (string, bool) {
+		if k == billing.EnvServiceClass {
+			return "xero", true
+		}
+		return "", false
+	}, slog.New(slog.DiscardHandler), io.Discard)
+	assert.ErrorIs(t, err, billing.ErrInvalidConfig)
+}

@@ -1,0 +1,404 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/ratelimit"
+	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
+)
+
+// Demo credentials and organisation used when Options leaves them empty.
+// They are fixed and public: they protect nothing.
+const (
+	DefaultClientID     = "XEROEMULATORCLIENTID000000000000"
+	DefaultClientSecret = "xero-emulator-demo-secret-not-a-real-secret"
+	DefaultTenantID     = "6f9a1c2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
+	DefaultTenantName   = "Emulator Demo Company (NZ)"
+	DefaultCurrency     = "NZD"
+	DefaultAccountCode  = "200" // the demo organisation's Sales account
+)
+
+// Paths the emulator serves, relative to its base URL. APIPath is the
+// prefix of the Accounting API, as in https://api.xero.com/api.xro/2.0.
+const (
+	TokenPath         = "/connect/token"
+	ConnectionsPath   = "/connections"
+	APIPath           = "/api.xro/2.0"
+	OnlineInvoicePath = "/invoice/"
+)
+
+// Limits of the emulator's memory, so a long-running emulator stays bounded.
+const (
+	maxRecordedRequests = 10000
+	maxIdempotencyKeys  = 10000
+	maxBodyBytes        = 10 << 20
+	maxIdempotencyKey   = 128
+)
+
+var (
+	// ErrNotFound: no invoice with that id.
+	ErrNotFound = errors.New("emulator: not found")
+	// ErrInvalid: the simulated change is not possible for the invoice in
+	// its current state (wrong status, amount out of range).
+	ErrInvalid = errors.New("emulator: invalid operation")
+	// ErrClosed: the emulator was closed.
+	ErrClosed = errors.New("emulator: closed")
+	// ErrDropped is what the in-process client returns for a request a
+	// Drop fault swallowed. It also matches io.ErrUnexpectedEOF.
+	ErrDropped = errors.New("emulator: connection dropped by fault injection")
+)
+
+// Options configure an Emulator. The zero value is a usable emulator with
+// the demo credentials, Xero's rate limits and no webhooks.
+type Options struct {
+	// ClientID and ClientSecret are the Custom Connection's credentials the
+	// token endpoint accepts; TenantID and TenantName describe its one
+	// organisation. Empty fields take the Default* constants.
+	ClientID, ClientSecret, TenantID, TenantName string
+
+	// LegacyScopes makes the token endpoint accept an explicit "scope", as
+	// Custom Connections created before late April 2026 do. By default a
+	// token request with a scope gets 400 {"error":"invalid_scope"}.
+	LegacyScopes bool
+	// TokenTTL is how long an access token lasts; default 30 minutes.
+	TokenTTL time.Duration
+
+	// RateLimit sets the per-tenant limits; zero fields take Xero's (60 a
+	// minute, 5 at once, 5,000 a day). Tests shorten Window. Its Now
+	// defaults to Options.Now.
+	RateLimit ratelimit.Options
+	// AppPerMinute is the app-wide limit, all tenants together; default
+	// Xero's 10,000 a minute (per RateLimit.Window).
+	AppPerMinute int
+	// DisableRateLimit switches rate limiting and its headers off.
+	DisableRateLimit bool
+
+	// WebhookURL receives a signed webhook for every invoice change, the way
+	// Xero delivers them; empty sends none. WebhookKey signs them.
+	WebhookURL string
+	WebhookKey string
+	// WebhookClient posts the deliveries; default a client with a 5s
+	// timeout (Xero's).
+	WebhookClient *http.Client
+	// WebhookRetryDelay is the pause before a failed delivery is retried;
+	// default 1s. WebhookMaxAttempts bounds the attempts; default 5.
+	WebhookRetryDelay  time.Duration
+	WebhookMaxAttempts int
+
+	// BaseURL is the URL the emulator is reached at, used in online
+	// invoice links and webhook resource URLs. NewServer sets it; when
+	// empty, links are built from each request's Host.
+	BaseURL string
+	// Currency is the organisation's base currency, used when an invoice
+	// names none; default NZD.
+	Currency string
+	// AccountCodes adds revenue account codes to the demo chart of
+	// accounts (200 Sales, 260 Other Revenue, 270 Interest Income). Added
+	// codes are taxed like 200, at 15% (OUTPUT2).
+	AccountCodes []string
+
+	// RequestValidator, when set, sees every request before anything else
+	// (r's Body holds body again). A non-nil error answers 400 and is
+	// recorded in Request.ValidationError. The OpenAPI contract test uses it.
+	RequestValidator func(r *http.Request, body []byte) error
+
+	// SequentialIDs hands out predictable ids instead of random ones:
+	// contacts 00000000-0000-4000-8000-000000000001, ...; invoices
+	// 00000000-0000-4000-9000-000000000001, ...; line items and payments
+	// 00000000-0000-4000-a000-000000000001, ... (each a valid GUID).
+	SequentialIDs bool
+
+	// Now is the emulator's clock; default time.Now.
+	Now func() time.Time
+	// Logger gets one debug line per request; default discards. Secrets
+	// are never logged.
+	Logger *slog.Logger
+}
+
+// Emulator is an in-memory Xero: the identity service's token endpoint and
+// connections list, and the parts of the Accounting API a billing app uses.
+// It is an http.Handler; serve it with NewServer, any http.Server, or call
+// it in-process through Client. It is safe for concurrent use.
+type Emulator struct {
+	opts     Options
+	log      *slog.Logger
+	created  time.Time
+	accounts map[string]string // account code -> tax type
+	tenantRL *ratelimit.Local  // nil when rate limiting is off
+	appRL    *ratelimit.Local
+	perMin   int
+	perDay   int
+	webhook  *http.Client
+
+	workerCtx    context.Context
+	workerCancel context.CancelFunc
+	workerWG     sync.WaitGroup
+
+	mu          sync.Mutex
+	closed      bool
+	tokens      map[string]time.Time // access token -> expiry
+	contacts    []*Contact
+	contactByID map[string]*Contact
+	invoices    []*Invoice
+	invoiceByID map[string]*Invoice
+	onlineByTok map[string]*Invoice
+	nextNumber  int
+	idCounters  [3]int // see entityID
+	emails      []Email
+	idem        map[idemKey]reply
+	idemOrder   []idemKey
+	faults      []*Fault
+	requests    []Request
+	reqDropped  int // requests dropped from the front of requests
+
+	// webhook queue
+	pending       []queuedEvent
+	eventSeq      int64
+	workerRunning bool
+	idleWaiters   []chan struct{}
+	deliveries    []Delivery
+}
+
+type idemKey struct{ tenant, key string }
+
+// New returns an Emulator with opts, defaults filled in. Call Close when
+// done, to stop webhook deliveries in flight.
+func New(opts Options) *Emulator {
+	if opts.ClientID == "" {
+		opts.ClientID = DefaultClientID
+	}
+	if opts.ClientSecret == "" {
+		opts.ClientSecret = DefaultClientSecret
+	}
+	if opts.TenantID == "" {
+		opts.TenantID = DefaultTenantID
+	}
+	if opts.TenantName == "" {
+		opts.TenantName = DefaultTenantName
+	}
+	if opts.TokenTTL <= 0 {
+		opts.TokenTTL = 30 * time.Minute
+	}
+	if opts.WebhookRetryDelay <= 0 {
+		opts.WebhookRetryDelay = time.Second
+	}
+	if opts.WebhookMaxAttempts <= 0 {
+		opts.WebhookMaxAttempts = 5
+	}
+	if opts.Currency == "" {
+		opts.Currency = DefaultCurrency
+	}
+	opts.Currency = strings.ToUpper(opts.Currency)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
+
+	e := &Emulator{
+		opts:        opts,
+		log:         opts.Logger,
+		accounts:    map[string]string{"200": taxOutput2, "260": taxOutput2, "270": taxNone},
+		tokens:      make(map[string]time.Time),
+		contactByID: make(map[string]*Contact),
+		invoiceByID: make(map[string]*Invoice),
+		onlineByTok: make(map[string]*Invoice),
+		idem:        make(map[idemKey]reply),
+		webhook:     opts.WebhookClient,
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	e.created = opts.Now().UTC()
+	for _, code := range opts.AccountCodes {
+		if _, ok := e.accounts[code]; !ok && code != "" {
+			e.accounts[code] = taxOutput2
+		}
+	}
+	if e.webhook == nil {
+		e.webhook = &http.Client{Timeout: 5 * time.Second}
+	}
+	if !opts.DisableRateLimit {
+		rl := opts.RateLimit
+		if rl.Now == nil {
+			rl.Now = opts.Now
+		}
+		rl.Wait = false // Xero refuses, it never queues
+		if rl.PerMinute <= 0 {
+			rl.PerMinute = 60
+		}
+		if rl.PerDay <= 0 {
+			rl.PerDay = 5000
+		}
+		if opts.AppPerMinute <= 0 {
+			opts.AppPerMinute = appPerMinute
+		}
+		e.opts.AppPerMinute = opts.AppPerMinute
+		e.perMin, e.perDay = rl.PerMinute, rl.PerDay
+		e.tenantRL = ratelimit.NewLocal(rl)
+		e.appRL = ratelimit.NewLocal(ratelimit.Options{
+			PerMinute:  opts.AppPerMinute,
+			Window:     rl.Window,
+			Concurrent: 1 << 30,
+			PerDay:     1 << 30,
+			DayWindow:  rl.DayWindow,
+			Now:        rl.Now,
+		})
+	}
+	e.workerCtx, e.workerCancel = context.WithCancel(context.Background())
+	return e
+}
+
+// appPerMinute is Xero's limit on calls per minute per app, all tenants.
+const appPerMinute = 10000
+
+// Close stops webhook deliveries (queued ones are abandoned) and makes
+// FlushWebhooks fail with ErrClosed. The handler keeps answering requests.
+// Close is idempotent.
+func (e *Emulator) Close() error {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	e.workerCancel()
+	e.workerWG.Wait()
+	return nil
+}
+
+func (e *Emulator) now() time.Time { return e.opts.Now().UTC() }
+
+// TenantID returns the organisation's tenant id.
+func (e *Emulator) TenantID() string { return e.opts.TenantID }
+
+// ClientID returns the client id the token endpoint accepts.
+func (e *Emulator) ClientID() string { return e.opts.ClientID }
+
+// ClientSecret returns the client secret the token endpoint accepts.
+func (e *Emulator) ClientSecret() string { return e.opts.ClientSecret }
+
+// Currency returns the organisation's base currency.
+func (e *Emulator) Currency() string { return e.opts.Currency }
+
+// Contact is the emulator's record of a Xero contact.
+type Contact struct {
+	ContactID      string
+	ContactNumber  string
+	AccountNumber  string
+	ContactStatus  string // ACTIVE or ARCHIVED
+	Name           string
+	FirstName      string
+	LastName       string
+	EmailAddress   string
+	IsCustomer     bool // set once a sales invoice names the contact
+	UpdatedDateUTC time.Time
+
+	addresses, phones []byte // as the client sent them, echoed back
+}
+
+// Invoice is the emulator's record of a Xero invoice.
+type Invoice struct {
+	InvoiceID       string
+	InvoiceNumber   string
+	Type            string // ACCREC
+	Status          string // DRAFT, SUBMITTED, AUTHORISED, PAID, VOIDED
+	Reference       string
+	CurrencyCode    string
+	LineAmountTypes string // Exclusive, Inclusive or NoTax
+	ContactID       string
+	Date            billing.Date
+	DueDate         billing.Date
+	FullyPaidOnDate billing.Date // zero until fully paid
+	LineItems       []LineItem
+	SubTotal        decimal.Decimal
+	TotalTax        decimal.Decimal
+	Total           decimal.Decimal
+	AmountPaid      decimal.Decimal
+	AmountDue       decimal.Decimal
+	Payments        []Payment
+	SentToContact   bool
+	UpdatedDateUTC  time.Time
+
+	onlineToken string
+}
+
+// LineItem is one line of an Invoice, with its computed amounts.
+type LineItem struct {
+	LineItemID  string
+	Description string
+	Quantity    decimal.Decimal
+	UnitAmount  decimal.Decimal
+	ItemCode    string
+	AccountCode string
+	TaxType     string
+	TaxAmount   decimal.Decimal
+	LineAmount  decimal.Decimal
+}
+
+// Payment is a payment applied to an Invoice (see PayInvoice).
+type Payment struct {
+	PaymentID string
+	Date      billing.Date
+	Amount    decimal.Decimal
+}
+
+// Email is an invoice the emulator was asked to email.
+type Email struct {
+	InvoiceID     string
+	InvoiceNumber string
+	To            string
+	At            time.Time
+}
+
+func (inv *Invoice) clone() Invoice {
+	c := *inv
+	c.LineItems = slices.Clone(inv.LineItems)
+	c.Payments = slices.Clone(inv.Payments)
+	return c
+}
+
+// Request is a request the emulator received, for assertions.
+type Request struct {
+	Time   time.Time
+	Method string
+	Path   string
+	Query  url.Values
+	// Header is a copy with Authorization redacted (its scheme kept).
+	Header http.Header
+	// Body is the raw body; for the token endpoint, client_secret is
+	// redacted.
+	Body           []byte
+	Status         int // 0 while the request is being answered or when dropped
+	IdempotencyKey string
+	// ValidationError is what Options.RequestValidator said, if anything.
+	ValidationError string
+	// Fault is set when an injected fault answered, delayed or dropped it.
+	Fault bool
+}
+
+func newID() string { return uuid.NewString() }
+
+// Kinds of entity ids, for Options.SequentialIDs.
+const (
+	idContact = iota
+	idInvoice
+	idOther
+)
+
+// entityID returns a new id for a contact, an invoice or another record.
+// e.mu must be held.
+func (e *Emulator) entityID(kind int) string {
+	if !e.opts.SequentialIDs {
+		return newID()
+	}
+	e.idCounters[kind]++
+	return fmt.Sprintf("00000000-0000-4000-%c000-%012d", "89a"[kind], e.idCounters[kind])
+}

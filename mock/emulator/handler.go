@@ -1,0 +1,491 @@
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/amsbilling/sdk/ratelimit"
+)
+
+// reply is a complete answer, kept whole so an idempotent replay can send it
+// again byte for byte.
+type reply struct {
+	status      int
+	contentType string
+	body        []byte
+	header      http.Header // extra headers, may be nil
+}
+
+func jsonReply(status int, v any) reply {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return textReply(http.StatusInternalServerError, "emulator: cannot encode the answer")
+	}
+	return reply{status: status, contentType: "application/json; charset=utf-8", body: b}
+}
+
+func textReply(status int, text string) reply {
+	return reply{status: status, contentType: "text/plain; charset=utf-8", body: []byte(text)}
+}
+
+// notFound is Xero's 404: plain text, whatever was asked for.
+func notFound() reply {
+	return textReply(http.StatusNotFound, "The resource you're looking for cannot be found")
+}
+
+// validationReply is Xero's 400 for records that failed validation.
+func validationReply(elements []any) reply {
+	return jsonReply(http.StatusBadRequest, apiError{
+		ErrorNumber: 10,
+		Type:        "ValidationException",
+		Message:     "A validation exception occurred",
+		Elements:    elements,
+	})
+}
+
+// postDataInvalid is Xero's 400 for a body it cannot read.
+func postDataInvalid(detail string) reply {
+	return jsonReply(http.StatusBadRequest, apiError{
+		ErrorNumber: 17,
+		Type:        "PostDataInvalidException",
+		Message:     "JSON for post data was invalid," + detail,
+	})
+}
+
+func queryParseError(msg string) reply {
+	return jsonReply(http.StatusBadRequest, apiError{ErrorNumber: 16, Type: "QueryParseException", Message: msg})
+}
+
+// authProblem is the body of Xero's 401 and 403 answers.
+func authProblem(status int, detail string) reply {
+	return jsonReply(status, problem{
+		Title:      http.StatusText(status),
+		Status:     status,
+		Detail:     detail,
+		Instance:   newID(),
+		Extensions: map[string]any{},
+	})
+}
+
+func (rp reply) write(w http.ResponseWriter) {
+	h := w.Header()
+	for k, vs := range rp.header {
+		h[k] = append([]string(nil), vs...)
+	}
+	if len(rp.body) > 0 || rp.contentType != "" {
+		h.Set("Content-Type", rp.contentType)
+	}
+	if rp.status != http.StatusNoContent {
+		h.Set("Content-Length", strconv.Itoa(len(rp.body)))
+	}
+	w.WriteHeader(rp.status)
+	if rp.status != http.StatusNoContent && len(rp.body) > 0 {
+		_, _ = w.Write(rp.body)
+	}
+}
+
+// apiCall is one Accounting API request being answered.
+type apiCall struct {
+	r     *http.Request
+	body  []byte
+	query url.Values
+	segs  []string // path segments after APIPath, as sent
+	base  string   // base URL for links
+}
+
+// ServeHTTP implements http.Handler.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	if err != nil {
+		textReply(http.StatusBadRequest, "emulator: cannot read the request body").write(w)
+		return
+	}
+	if len(body) > maxBodyBytes {
+		textReply(http.StatusRequestEntityTooLarge, "Request entity too large").write(w)
+		return
+	}
+	idx := e.record(r, body)
+	status := e.serve(w, r, body, idx)
+	e.setStatus(idx, status)
+	e.log.LogAttrs(r.Context(), slog.LevelDebug, "xero emulator",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status))
+}
+
+// serve answers r and returns the status sent, 0 when the connection was
+// dropped.
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, idx int) int {
+	if v := e.opts.RequestValidator; v != nil {
+		vr := r.Clone(r.Context())
+		vr.Body = io.NopCloser(bytes.NewReader(body))
+		vr.ContentLength = int64(len(body))
+		if err := v(vr, body); err != nil {
+			e.setValidationError(idx, err.Error())
+			rp := jsonReply(http.StatusBadRequest, apiError{
+				ErrorNumber: 17,
+				Type:        "PostDataInvalidException",
+				Message:     "request does not match Xero's OpenAPI description: " + err.Error(),
+			})
+			rp.write(w)
+			return rp.status
+		}
+	}
+
+	f := e.takeFault(r.URL.Path)
+	if f != nil {
+		e.markFault(idx)
+		// A status or drop happens "at the network": before any processing.
+		if f.Drop || f.Status != 0 {
+			if err := sleepCtx(r.Context(), f.Latency); err != nil {
+				return 0
+			}
+			if f.Drop {
+				dropConn(w)
+				return 0
+			}
+			rp := faultReply(f)
+			rp.write(w)
+			return rp.status
+		}
+	}
+	var after faultAfter
+	if f != nil {
+		after = faultAfter{latency: f.Latency, dropResponse: f.DropResponse}
+	}
+
+	path := r.URL.Path
+	switch {
+	case isPath(path, TokenPath):
+		return e.finish(w, r, after, func() reply { return e.token(r, body) })
+	case isPath(path, ConnectionsPath):
+		return e.finish(w, r, after, func() reply { return e.connections(r) })
+	case hasPrefixFold(path, APIPath+"/") || isPath(path, APIPath):
+		return e.api(w, r, body, after)
+	case hasPrefixFold(path, OnlineInvoicePath):
+		return e.finish(w, r, after, func() reply { return e.onlinePage(r) })
+	case path == "/" || path == "":
+		return e.finish(w, r, after, func() reply { return e.indexPage(r) })
+	}
+	rp := notFound()
+	rp.write(w)
+	return rp.status
+}
+
+// faultAfter is what a fault does to a request that is processed: a delay
+// before it, and perhaps a lost answer after it.
+type faultAfter struct {
+	latency      time.Duration
+	dropResponse bool
+}
+
+// send writes rp, or drops the connection instead when the fault says so.
+func (fa faultAfter) send(w http.ResponseWriter, rp reply) int {
+	if fa.dropResponse {
+		dropConn(w)
+		return 0
+	}
+	rp.write(w)
+	return rp.status
+}
+
+// finish waits the fault's latency then sends what answer returns.
+func (e *Emulator) finish(w http.ResponseWriter, r *http.Request, after faultAfter, answer func() reply) int {
+	if err := sleepCtx(r.Context(), after.latency); err != nil {
+		return 0
+	}
+	return after.send(w, answer())
+}
+
+// api answers an Accounting API request: authentication, tenant, content
+// negotiation, rate limits, idempotency, then the endpoint.
+func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, after faultAfter) int {
+	send := func(rp reply) int { rp.write(w); return rp.status }
+
+	if rp, ok := e.checkBearer(r); !ok {
+		return send(rp)
+	}
+	tenant := r.Header.Get("Xero-Tenant-Id")
+	if tenant == "" || !strings.EqualFold(tenant, e.opts.TenantID) {
+		return send(authProblem(http.StatusForbidden, "AuthenticationUnsuccessful"))
+	}
+	tenant = e.opts.TenantID
+
+	segs := strings.Split(strings.Trim(r.URL.Path[len(APIPath):], "/"), "/")
+	if len(segs) == 1 && segs[0] == "" {
+		segs = nil
+	}
+	handler, allowed := e.route(r.Method, segs)
+	if handler == nil {
+		if len(allowed) == 0 {
+			return send(notFound())
+		}
+		rp := textReply(http.StatusMethodNotAllowed, "The requested resource does not support http method '"+r.Method+"'.")
+		rp.header = http.Header{"Allow": {strings.Join(allowed, ", ")}}
+		return send(rp)
+	}
+
+	// Xero answers XML unless JSON is asked for; the emulator speaks only
+	// JSON, so it refuses instead of surprising the client with XML. An
+	// answer without a body (Email's 204) does not care.
+	if !(r.Method == http.MethodPost && len(segs) == 3 && strings.EqualFold(segs[2], "Email")) && !acceptsJSON(r.Header.Get("Accept")) {
+		return send(textReply(http.StatusNotAcceptable,
+			"The emulator answers JSON only: send Accept: application/json (without it Xero answers XML)"))
+	}
+	if (r.Method == http.MethodPut || r.Method == http.MethodPost) && len(body) > 0 && !isJSON(r.Header.Get("Content-Type")) {
+		return send(textReply(http.StatusUnsupportedMediaType,
+			"The emulator reads JSON only: send Content-Type: application/json"))
+	}
+
+	var rlHeader http.Header
+	if e.tenantRL != nil {
+		release, hdr, refused, err := e.acquire(r.Context(), tenant)
+		if err != nil {
+			return 0
+		}
+		if refused != nil {
+			return send(*refused)
+		}
+		defer release()
+		rlHeader = hdr
+	}
+	if err := sleepCtx(r.Context(), after.latency); err != nil {
+		return 0
+	}
+
+	key := r.Header.Get("Idempotency-Key")
+	call := &apiCall{r: r, body: body, query: r.URL.Query(), segs: segs, base: e.baseURL(r)}
+
+	e.mu.Lock()
+	var rp reply
+	if key != "" && (r.Method == http.MethodPut || r.Method == http.MethodPost) {
+		ik := idemKey{tenant: tenant, key: key}
+		if prev, ok := e.idem[ik]; ok {
+			rp = prev
+		} else if len(key) > maxIdempotencyKey {
+			rp = validationReply([]any{map[string]any{"ValidationErrors": validationErrors([]string{"Idempotency-Key must be 128 characters or fewer."})}})
+		} else {
+			rp = handler(call)
+			e.rememberIdem(ik, rp)
+		}
+	} else {
+		rp = handler(call)
+	}
+	e.mu.Unlock()
+
+	if rlHeader != nil {
+		merged := rlHeader.Clone()
+		for k, v := range rp.header {
+			merged[k] = v
+		}
+		rp.header = merged
+	}
+	return after.send(w, rp)
+}
+
+// rememberIdem stores an answer for replay. e.mu must be held.
+func (e *Emulator) rememberIdem(k idemKey, rp reply) {
+	if len(e.idemOrder) >= maxIdempotencyKeys {
+		delete(e.idem, e.idemOrder[0])
+		e.idemOrder = e.idemOrder[1:]
+	}
+	e.idem[k] = rp
+	e.idemOrder = append(e.idemOrder, k)
+}
+
+type apiHandler func(*apiCall) reply
+
+// route finds the endpoint for method and path segments (matched without
+// regard to case, as Xero does). When the path exists but not for method it
+// returns the allowed methods.
+func (e *Emulator) route(method string, segs []string) (apiHandler, []string) {
+	type ep struct {
+		method string
+		h      apiHandler
+	}
+	var eps []ep
+	is := func(i int, name string) bool { return strings.EqualFold(segs[i], name) }
+	switch {
+	case len(segs) == 1 && is(0, "Contacts"):
+		eps = []ep{{http.MethodGet, e.getContacts}, {http.MethodPut, e.putContacts}, {http.MethodPost, e.postContacts}}
+	case len(segs) == 2 && is(0, "Contacts"):
+		eps = []ep{{http.MethodGet, e.getContact}, {http.MethodPost, e.postContact}}
+	case len(segs) == 1 && is(0, "Invoices"):
+		eps = []ep{{http.MethodGet, e.getInvoices}, {http.MethodPut, e.putInvoices}, {http.MethodPost, e.postInvoices}}
+	case len(segs) == 2 && is(0, "Invoices"):
+		eps = []ep{{http.MethodGet, e.getInvoice}, {http.MethodPost, e.postInvoice}}
+	case len(segs) == 3 && is(0, "Invoices") && is(2, "Email"):
+		eps = []ep{{http.MethodPost, e.emailInvoice}}
+	case len(segs) == 3 && is(0, "Invoices") && is(2, "OnlineInvoice"):
+		eps = []ep{{http.MethodGet, e.onlineInvoice}}
+	}
+	var allowed []string
+	for _, x := range eps {
+		if x.method == method {
+			return x.h, nil
+		}
+		allowed = append(allowed, x.method)
+	}
+	return nil, allowed
+}
+
+// acquire takes a rate-limit slot for tenant. It returns the release func and
+// the headers to send, or the 429 to answer (nil as well when the client is
+// gone).
+func (e *Emulator) acquire(ctx context.Context, tenant string) (func(), http.Header, *reply, error) {
+	refuse := func(err error, app bool) (func(), http.Header, *reply, error) {
+		var rle *ratelimit.RateLimitError
+		if !errors.As(err, &rle) {
+			return nil, nil, nil, err // the request's context ended
+		}
+		problem := rle.Problem
+		if app {
+			problem = ratelimit.ProblemAppMinute
+		}
+		rp := textReply(http.StatusTooManyRequests, "Rate limit exceeded")
+		secs := int64((rle.RetryAfter + time.Second - 1) / time.Second)
+		rp.header = e.limitHeaders(tenant)
+		rp.header.Set(ratelimit.HeaderRetryAfter, strconv.FormatInt(max(secs, 1), 10))
+		rp.header.Set(ratelimit.HeaderProblem, string(problem))
+		return nil, nil, &rp, nil
+	}
+	appRelease, err := e.appRL.Acquire(ctx, e.opts.ClientID)
+	if err != nil {
+		return refuse(err, true)
+	}
+	release, err := e.tenantRL.Acquire(ctx, tenant)
+	if err != nil {
+		appRelease()
+		return refuse(err, false)
+	}
+	return func() { release(); appRelease() }, e.limitHeaders(tenant), nil, nil
+}
+
+// limitHeaders reports the tenant's and app's remaining calls as Xero does.
+func (e *Emulator) limitHeaders(tenant string) http.Header {
+	st := e.tenantRL.Status(tenant)
+	app := e.appRL.Status(e.opts.ClientID)
+	h := http.Header{}
+	h.Set(ratelimit.HeaderMinLimitRemaining, strconv.Itoa(max(e.perMin-st.UsedMinute, 0)))
+	h.Set(ratelimit.HeaderDayLimitRemaining, strconv.Itoa(max(e.perDay-st.UsedDay, 0)))
+	h.Set(ratelimit.HeaderAppMinLimitRemaining, strconv.Itoa(max(e.opts.AppPerMinute-app.UsedMinute, 0)))
+	return h
+}
+
+// baseURL is where links to the emulator point.
+func (e *Emulator) baseURL(r *http.Request) string {
+	if e.opts.BaseURL != "" {
+		return e.opts.BaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" {
+		host = r.URL.Host
+	}
+	return scheme + "://" + host
+}
+
+func isPath(path, want string) bool {
+	return strings.EqualFold(strings.TrimRight(path, "/"), want)
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func acceptsJSON(accept string) bool {
+	for part := range strings.SplitSeq(accept, ",") {
+		mt, _, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json")) {
+			return true
+		}
+	}
+	return false
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// sleepCtx waits d, or less if ctx ends first.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// record keeps a redacted copy of r and returns its index for setStatus.
+func (e *Emulator) record(r *http.Request, body []byte) int {
+	h := r.Header.Clone()
+	if a := h.Get("Authorization"); a != "" {
+		scheme, _, _ := strings.Cut(a, " ")
+		h.Set("Authorization", scheme+" [redacted]")
+	}
+	if isPath(r.URL.Path, TokenPath) {
+		body = redactForm(body)
+	} else {
+		body = bytes.Clone(body)
+	}
+	req := Request{
+		Time:           e.now(),
+		Method:         r.Method,
+		Path:           r.URL.Path,
+		Query:          r.URL.Query(),
+		Header:         h,
+		Body:           body,
+		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if len(e.requests) >= maxRecordedRequests {
+		e.requests = e.requests[1:]
+		e.reqDropped++
+	}
+	e.requests = append(e.requests, req)
+	return e.reqDropped + len(e.requests) - 1
+}
+
+func redactForm(body []byte) []byte {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return []byte("[unreadable form redacted]")
+	}
+	if form.Has("client_secret") {
+		form.Set("client_secret", "[redacted]")
+	}
+	return []byte(form.Encode())
+}
+
+func (e *Emulator) update(idx int, f func(*Request)) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i := idx - e.reqDropped; i >= 0 && i < len(e.requests) {
+		f(&e.requests[i])
+	}
+}
+
+func (e *Emulator) setStatus(idx, status int) { e.update(idx, func(r *Request) { r.Status = status }) }
+func (e *Emulator) markFault(idx int)         { e.update(idx, func(r *Request) { r.Fault = true }) }
+func (e *Emulator) setValidationError(idx int, msg string) {
+	e.update(idx, func(r *Request) { r.ValidationError = msg })
+}

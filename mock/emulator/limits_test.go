@@ -1,0 +1,270 @@
+package emulator_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/amsbilling/sdk/mock/emulator"
+	"github.com/amsbilling/sdk/ratelimit"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestIdempotentReplay(t *testing.T) {
+	a := newAPI(t, emulator.Options{})
+	contactID := a.createContact("Ann", "", "")
+	put := func(key string) (*http.Response, []byte) {
+		req := a.request(t.Context(), http.MethodPut, "/Invoices", invoicesBody(invoice(contactID)))
+		req.Header.Set("Idempotency-Key", key)
+		return a.send(req)
+	}
+	resp1, body1 := put("key-1")
+	require.Equal(t, http.StatusOK, resp1.StatusCode)
+	resp2, body2 := put("key-1")
+	require.Equal(t, http.StatusOK, resp2.StatusCode)
+	assert.Equal(t, body1, body2, "the first answer, byte for byte")
+	assert.Len(t, a.e.Invoices(), 1)
+
+	_, body3 := put("key-2")
+	assert.NotEqual(t, body1, body3)
+	assert.Len(t, a.e.Invoices(), 2)
+
+	// A refused write is replayed too, whatever the body of the retry.
+	for _, name := range []string{"", "Bob"} {
+		req := a.request(t.Context(), http.MethodPut, "/Contacts", contactsBody(map[string]any{"Name": name}))
+		req.Header.Set("Idempotency-Key", "key-3")
+		resp, _ := a.send(req)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	}
+	assert.Len(t, a.e.Contacts(), 1)
+
+	keys := map[string]int{}
+	for _, r := range a.e.Requests() {
+		keys[r.IdempotencyKey]++
+	}
+	assert.Equal(t, 2, keys["key-1"])
+}
+
+func TestRateLimitMinute(t *testing.T) {
+	clk := newClock()
+	a := newAPI(t, emulator.Options{Now: clk.Now, RateLimit: ratelimit.Options{PerMinute: 3, Window: 10 * time.Second}})
+	for want := 2; want >= 0; want-- {
+		resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, strconv.Itoa(want), resp.Header.Get("X-MinLimit-Remaining"))
+		assert.Equal(t, strconv.Itoa(5000-3+want), resp.Header.Get("X-DayLimit-Remaining"))
+		assert.Equal(t, strconv.Itoa(10000-3+want), resp.Header.Get("X-AppMinLimit-Remaining"))
+	}
+	clk.Add(4 * time.Second)
+	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Equal(t, "minute", resp.Header.Get("X-Rate-Limit-Problem"))
+	assert.Equal(t, "6", resp.Header.Get("Retry-After"))
+
+	// The SDK's own parser reads the answer.
+	rle := ratelimit.FromResponse(resp.StatusCode, resp.Header, clk.Now())
+	require.NotNil(t, rle)
+	assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+	assert.Equal(t, 6*time.Second, rle.RetryAfter)
+
+	clk.Add(6 * time.Second)
+	resp, _ = a.raw(http.MethodGet, "/Contacts", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestRateLimitDay(t *testing.T) {
+	clk := newClock()
+	a := newAPI(t, emulator.Options{Now: clk.Now, RateLimit: ratelimit.Options{PerDay: 2}})
+	for range 2 {
+		resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+	}
+	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Equal(t, "day", resp.Header.Get("X-Rate-Limit-Problem"))
+	assert.Equal(t, "0", resp.Header.Get("X-DayLimit-Remaining"))
+	assert.Equal(t, strconv.Itoa(24*3600), resp.Header.Get("Retry-After"))
+}
+
+func TestRateLimitApp(t *testing.T) {
+	a := newAPI(t, emulator.Options{AppPerMinute: 2, RateLimit: ratelimit.Options{PerMinute: 100}})
+	for want := 1; want >= 0; want-- {
+		resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Equal(t, strconv.Itoa(want), resp.Header.Get("X-AppMinLimit-Remaining"))
+	}
+	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Equal(t, "appminute", resp.Header.Get("X-Rate-Limit-Problem"))
+	assert.Equal(t, "98", resp.Header.Get("X-MinLimit-Remaining"), "the refused call did not count for the tenant")
+}
+
+func TestRateLimitConcurrent(t *testing.T) {
+	a := newAPI(t, emulator.Options{RateLimit: ratelimit.Options{Concurrent: 1, PerMinute: 1000}})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	type result struct {
+		status int
+		err    error
+	}
+	// slow starts a call that holds the tenant's only slot until cancelled.
+	slow := func() chan result {
+		a.e.InjectFault(emulator.Fault{Path: emulator.APIPath + "/Invoices", Latency: time.Hour})
+		done := make(chan result, 1)
+		go func() {
+			resp, err := a.hc.Do(a.request(ctx, http.MethodGet, "/Invoices", nil))
+			if err != nil {
+				done <- result{err: err}
+				return
+			}
+			resp.Body.Close()
+			done <- result{status: resp.StatusCode}
+		}()
+		return done
+	}
+	done := slow()
+	var problem string
+	require.Eventually(t, func() bool {
+		select {
+		case <-done: // a probe held the slot first, so the slow call was refused: again
+			done = slow()
+			return false
+		default:
+		}
+		resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+		problem = resp.Header.Get("X-Rate-Limit-Problem")
+		return resp.StatusCode == http.StatusTooManyRequests
+	}, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, "concurrent", problem)
+
+	cancel()
+	assert.ErrorIs(t, (<-done).err, context.Canceled)
+	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the slot is released")
+}
+
+func TestDisableRateLimit(t *testing.T) {
+	a := newAPI(t, emulator.Options{DisableRateLimit: true, RateLimit: ratelimit.Options{PerMinute: 1}})
+	for range 3 {
+		resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		assert.Empty(t, resp.Header.Get("X-MinLimit-Remaining"))
+	}
+}
+
+func TestFaultStatus(t *testing.T) {
+	tests := []struct {
+		status   int
+		wantBody string
+		header   string
+		value    string
+	}{
+		{500, `"Type":"UnknownErrorException"`, "", ""},
+		{503, "503 Service Unavailable", "", ""},
+		{429, "Rate limit exceeded", "X-Rate-Limit-Problem", "minute"},
+		{401, `"Detail":"AuthenticationUnsuccessful"`, "", ""},
+		{400, `"Type":"ValidationException"`, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
+			a := newAPI(t, emulator.Options{})
+			a.e.InjectFault(emulator.Fault{Status: tt.status, Count: 2})
+			for range 2 {
+				resp, body := a.raw(http.MethodPut, "/Contacts", contactsBody(map[string]any{"Name": "Ann"}))
+				require.Equal(t, tt.status, resp.StatusCode)
+				assert.Contains(t, string(body), tt.wantBody)
+				if tt.header != "" {
+					assert.Equal(t, tt.value, resp.Header.Get(tt.header))
+				}
+			}
+			assert.Empty(t, a.e.Contacts(), "a fault changes nothing")
+			resp, _ := a.raw(http.MethodPut, "/Contacts", contactsBody(map[string]any{"Name": "Ann"}))
+			assert.Equal(t, http.StatusOK, resp.StatusCode, "faults are used up")
+			reqs := a.e.Requests()
+			assert.True(t, reqs[len(reqs)-2].Fault)
+			assert.False(t, reqs[len(reqs)-1].Fault)
+		})
+	}
+}
+
+func TestFaultPathAndHeader(t *testing.T) {
+	a := newAPI(t, emulator.Options{})
+	a.e.InjectFault(emulator.Fault{Status: 429, Path: emulator.APIPath + "/invoices", Header: http.Header{"Retry-After": {"7"}}})
+	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "other paths are untouched")
+	resp, _ = a.raw(http.MethodGet, "/Invoices", nil)
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Equal(t, "7", resp.Header.Get("Retry-After"))
+}
+
+func TestFaultLatencyHonoursContext(t *testing.T) {
+	a := newAPI(t, emulator.Options{})
+	a.e.InjectFault(emulator.Fault{Latency: time.Hour})
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	_, err := a.hc.Do(a.request(ctx, http.MethodGet, "/Contacts", nil))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+
+	a.e.InjectFault(emulator.Fault{Latency: time.Millisecond})
+	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "a short latency still answers")
+}
+
+func TestFaultDropInProcess(t *testing.T) {
+	a := newAPI(t, emulator.Options{})
+	a.e.InjectFault(emulator.Fault{Drop: true})
+	_, err := a.hc.Do(a.request(t.Context(), http.MethodGet, "/Contacts", nil))
+	require.Error(t, err)
+	assert.ErrorIs(t, err, emulator.ErrDropped)
+	assert.ErrorIs(t, err, io.ErrUnexpectedEOF)
+	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestFaultDropOnServer(t *testing.T) {
+	s := emulator.NewServer(emulator.Options{})
+	t.Cleanup(func() { _ = s.Close() })
+	// No keep-alive, so net/http cannot quietly retry on a fresh connection.
+	a := &api{t: t, e: s.Emulator, hc: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}, base: s.URL}
+	a.token = a.fetchToken()
+	a.e.InjectFault(emulator.Fault{Drop: true})
+	_, err := a.hc.Do(a.request(t.Context(), http.MethodGet, "/Contacts", nil))
+	require.Error(t, err)
+	var reqErr interface{ Timeout() bool }
+	assert.False(t, errors.As(err, &reqErr) && reqErr.Timeout(), "a dropped connection, not a timeout")
+	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestFaultDropResponse(t *testing.T) {
+	a := newAPI(t, emulator.Options{})
+	contactID := a.createContact("Ann", "", "")
+	a.e.InjectFault(emulator.Fault{DropResponse: true, Path: emulator.APIPath + "/Invoices"})
+	put := func() (*http.Response, error) {
+		req := a.request(t.Context(), http.MethodPut, "/Invoices", invoicesBody(invoice(contactID)))
+		req.Header.Set("Idempotency-Key", "lost-answer")
+		return a.hc.Do(req)
+	}
+	_, err := put()
+	require.ErrorIs(t, err, emulator.ErrDropped)
+	assert.Len(t, a.e.Invoices(), 1, "the invoice was created all the same")
+
+	resp, err := put()
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Len(t, a.e.Invoices(), 1, "the retry gets the first answer")
+}
+
+func TestClearFaults(t *testing.T) {
+	a := newAPI(t, emulator.Options{})
+	a.e.InjectFault(emulator.Fault{Status: 500, Count: 10})
+	a.e.ClearFaults()
+	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}

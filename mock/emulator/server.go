@@ -1,0 +1,101 @@
+package emulator
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/amsbilling/sdk/billing"
+)
+
+// Server is an Emulator listening on a local TCP address.
+type Server struct {
+	*Emulator
+	URL            string // base URL, e.g. http://127.0.0.1:41234
+	APIURL         string // URL + APIPath: the XERO_API_URL to use
+	TokenURL       string // URL + TokenPath: the XERO_TOKEN_URL to use
+	ConnectionsURL string // URL + ConnectionsPath
+
+	srv       *http.Server
+	served    chan struct{}
+	closeOnce sync.Once
+}
+
+// NewServer starts an Emulator on a free port of 127.0.0.1, like
+// httptest.NewServer, and panics if it cannot listen. It is meant for tests
+// and examples; call Close when done. Options.BaseURL is set to the
+// server's URL unless given.
+func NewServer(opts Options) *Server {
+	s, err := Listen("127.0.0.1:0", opts)
+	if err != nil {
+		panic("emulator: cannot listen on 127.0.0.1: " + err.Error())
+	}
+	return s
+}
+
+// Listen starts an Emulator on addr ("127.0.0.1:8080", ":0"...).
+// Options.BaseURL defaults to http://<the address listened on>.
+func Listen(addr string, opts Options) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	base := "http://" + ln.Addr().String()
+	if opts.BaseURL == "" {
+		opts.BaseURL = base
+	}
+	e := New(opts)
+	s := &Server{
+		Emulator:       e,
+		URL:            base,
+		APIURL:         base + APIPath,
+		TokenURL:       base + TokenPath,
+		ConnectionsURL: base + ConnectionsPath,
+		srv:            &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second},
+		served:         make(chan struct{}),
+	}
+	go func() {
+		defer close(s.served)
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			e.log.Error("xero emulator stopped serving", "error", err)
+		}
+	}()
+	return s, nil
+}
+
+// Close stops the server at once, closing its connections (requests in
+// flight see their context cancelled), then closes the Emulator. It is
+// idempotent.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		err = s.srv.Close()
+		<-s.served
+		err = errors.Join(err, s.Emulator.Close())
+	})
+	return err
+}
+
+// Env returns the environment an app needs to use this server as its Xero
+// through the SDK's configuration (billing.LoadConfig): the URLs, the demo
+// credentials and tenant, and settings that suit the demo organisation.
+// XERO_WEBHOOK_KEY is included when Options.WebhookKey is set.
+func (s *Server) Env() map[string]string {
+	env := map[string]string{
+		billing.EnvServiceClass: "xero",
+		billing.EnvAPIURL:       s.APIURL,
+		billing.EnvTokenURL:     s.TokenURL,
+		billing.EnvClientID:     s.opts.ClientID,
+		billing.EnvClientSecret: s.opts.ClientSecret,
+		billing.EnvTenantID:     s.opts.TenantID,
+		billing.EnvAccountCode:  DefaultAccountCode,
+		billing.EnvAmountType:   string(billing.AmountExclusive),
+		billing.EnvCurrencyCode: s.opts.Currency,
+	}
+	if s.opts.WebhookKey != "" {
+		env[billing.EnvWebhookKey] = s.opts.WebhookKey
+	}
+	return env
+}
