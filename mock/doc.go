@@ -12,6 +12,9 @@
 // assertions, and can be told to fail the next call of a method. It
 // implements billing.Simulated, so the fetch-invoice-updates job skips it.
 //
-// The in-process Xero API emulator, which runs the real Xero code path, is in
-// the emulator subpackage.
+// XeroBillingService (AMS_BILLING_SERVICE_CLASS=mock-xero) is the real Xero
+// service from package xero wired to an in-process Xero API emulator (the
+// emulator subpackage), with no network: tests exercise the SDK's own request
+// building and parsing with predictable data. It is not billing.Simulated,
+// so fetches run through it.
 package mock
