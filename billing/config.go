@@ -47,7 +47,8 @@ const (
 	AmountNoTax     AmountType = "NOTAX"
 )
 
-// Xero's spelling of the amount types in the Accounting API's JSON.
+// XeroName returns Xero's spelling of the amount type in the Accounting
+// API's JSON (LineAmountTypes).
 func (t AmountType) XeroName() string {
 	switch t {
 	case AmountInclusive:
@@ -272,7 +273,7 @@ func (c Config) String() string {
 	return fmt.Sprintf("billing.Config{Provider:%q ClientID:%q ClientSecret:%s TenantID:%q WebhookKeys:%d×%s AccountCode:%q AmountType:%s Currency:%s EmailWhitelist:%q EmailInvoices:%t Debug:%t Scopes:%q APIURL:%s TokenURL:%s DatabaseURL:%s}",
 		string(c.Provider), c.Xero.ClientID, c.Xero.ClientSecret, c.Xero.TenantID, len(c.Xero.WebhookKeys), Secret("x"),
 		c.Xero.AccountCode, c.Xero.AmountType, c.Xero.Currency, whitelist, c.Xero.EmailInvoices, c.Xero.Debug,
-		c.Xero.Scopes, c.Xero.APIURL, c.Xero.TokenURL, RedactURL(c.DatabaseURL))
+		c.Xero.Scopes, RedactURL(c.Xero.APIURL), RedactURL(c.Xero.TokenURL), RedactURL(c.DatabaseURL))
 }
 
 // GoString makes %#v as safe as %v.
@@ -291,29 +292,36 @@ func (c Config) LogValue() slog.Value {
 		slog.String("currency", c.Xero.Currency),
 		slog.Bool("email_invoices", c.Xero.EmailInvoices),
 		slog.Bool("debug", c.Xero.Debug),
-		slog.String("api_url", c.Xero.APIURL),
-		slog.String("token_url", c.Xero.TokenURL),
+		slog.String("api_url", RedactURL(c.Xero.APIURL)),
+		slog.String("token_url", RedactURL(c.Xero.TokenURL)),
 		slog.String("database_url", RedactURL(c.DatabaseURL)),
 	)
 }
 
-// RedactURL hides the password of a URL such as a database DSN.
+// dsnSecret matches a credential given as key=value, in a URL's query
+// (postgres://db/x?password=...) or a keyword DSN (host=db password='...').
+var dsnSecret = regexp.MustCompile(`(?i)([\w.-]*(?:password|passwd|pwd|secret|token)[\w.-]*)(\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&;]*)`)
+
+// RedactURL hides the passwords of a URL or database DSN: the one in the
+// user info, and any password, secret or token parameter, whether in the
+// query or written as a keyword DSN's key=value.
 func RedactURL(s string) string {
 	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		if err != nil && strings.Contains(s, "@") {
-			return redacted
-		}
-		return s
+	switch {
+	case err != nil && strings.Contains(s, "@"):
+		return redacted
+	case err == nil && u.User != nil:
+		s = u.Redacted()
 	}
-	return u.Redacted()
+	return dsnSecret.ReplaceAllString(s, "${1}${2}"+redacted)
 }
 
-// MarshalJSON encodes the configuration with its secrets and the database
-// password redacted, so dumping a config for support never leaks them.
+// MarshalJSON encodes the configuration with its secrets and URL passwords
+// redacted, so dumping a config for support never leaks them.
 func (c Config) MarshalJSON() ([]byte, error) {
 	type plain Config // drops the methods, so no recursion
 	p := plain(c)
 	p.DatabaseURL = RedactURL(c.DatabaseURL)
+	p.Xero.APIURL, p.Xero.TokenURL = RedactURL(c.Xero.APIURL), RedactURL(c.Xero.TokenURL)
 	return json.Marshal(p)
 }

@@ -201,3 +201,36 @@ type errTemp struct{}
 
 func (errTemp) Error() string   { return "temporary" }
 func (errTemp) Temporary() bool { return true }
+
+// LoadConfig hands back the configuration with its error, so a bad one can
+// be printed too; every place a password can sit in a URL or a DSN is hidden.
+func TestConfigNeverPrintsURLPasswords(t *testing.T) {
+	env := xeroEnv()
+	env["XERO_API_URL"] = "https://apiuser:apipassword@xero.test/api.xro/2.0"
+	env["XERO_TOKEN_URL"] = "https://tokuser:tokenpassword@identity.test/connect/token"
+	c, err := billing.LoadConfig(lookup(env))
+	require.ErrorIs(t, err, billing.ErrInvalidConfig)
+	for _, dsn := range []string{
+		"postgres://db/billing?user=app&password=dbpassword&sslmode=require",
+		"postgres://app@db/billing?sslpassword=dbpassword",
+		"host=db user=app password=dbpassword dbname=billing",
+		"host=db user=app password='dbpassword' dbname=billing",
+	} {
+		c.DatabaseURL = dsn
+		var logs strings.Builder
+		slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", c)
+		js, err := json.Marshal(c)
+		require.NoError(t, err)
+		for _, out := range []string{fmt.Sprint(c), fmt.Sprintf("%+v %#v", c, c), logs.String(), string(js), billing.RedactURL(dsn)} {
+			assert.NotContains(t, out, "dbpassword", dsn)
+			assert.NotContains(t, out, "apipassword")
+			assert.NotContains(t, out, "tokenpassword")
+		}
+	}
+	assert.Equal(t, "/var/lib/app/billing.db", billing.RedactURL("/var/lib/app/billing.db"))
+	assert.Equal(t, "postgres://app:xxxxx@db/billing?sslmode=require", billing.RedactURL("postgres://app:pw@db/billing?sslmode=require"))
+	assert.Equal(t, "postgres://db/billing?user=app&password=[REDACTED]&sslmode=require",
+		billing.RedactURL("postgres://db/billing?user=app&password=dbpassword&sslmode=require"), "the rest stays readable")
+	assert.Equal(t, "host=db user=app password=[REDACTED] dbname=billing",
+		billing.RedactURL("host=db user=app password='db password' dbname=billing"))
+}

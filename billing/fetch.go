@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -24,7 +25,8 @@ type FetchOptions struct {
 	// (a crash); other runs skip leased invoices until then. Default 5m.
 	Lease time.Duration
 	// MaxAttempts is how many failed fetches set an invoice aside
-	// (default 5). Outages and rate limits do not count as failures.
+	// (default 5). Outages and rate limits do not count as failures, and an
+	// invoice is only set aside by a run in which another fetch worked.
 	MaxAttempts int
 	Now         func() time.Time
 	Logger      *slog.Logger
@@ -87,8 +89,11 @@ const SkippedMock = "No invoice updates to fetch with mock billing."
 // failing invoices are found, and each of those records a failed attempt with
 // its reason; after MaxAttempts it is set aside (still marked, listed by
 // Store.SetAsideInvoices) so it cannot starve the others. An invoice the
-// provider no longer returns fails the same way. The returned error then joins
-// the failures, and the result says what was updated.
+// provider no longer returns fails the same way. Setting aside needs proof
+// that the provider works: when no call of a run succeeds (revoked
+// credentials, a missing scope), failures are recorded but nothing is set
+// aside, so every invoice is fetched once the provider recovers. The returned
+// error then joins the failures, and the result says what was updated.
 func FetchInvoiceUpdates(ctx context.Context, svc Service, store Store, opts FetchOptions) (FetchResult, error) {
 	opts.defaults()
 	start := opts.Now()
@@ -99,6 +104,9 @@ func FetchInvoiceUpdates(ctx context.Context, svc Service, store Store, opts Fet
 	if s, ok := svc.(Simulated); ok && s.Simulated() {
 		res.Skipped = SkippedMock
 		return res, nil
+	}
+	if store == nil {
+		return res, errors.New("billing: fetch invoice updates: no store")
 	}
 	claims, err := store.ClaimUpdates(ctx, start, opts.Limit, opts.Lease)
 	if err != nil {
@@ -125,6 +133,18 @@ type fetcher struct {
 	opts  FetchOptions
 	res   *FetchResult
 	fails []error
+	// fetched is set once the provider returns an invoice of this run:
+	// proof that it works, so an invoice that fails is to blame.
+	fetched bool
+	// suspects are the invoices that failed: alone in a call that failed,
+	// or failed or missing in a call that worked. They are blamed when the
+	// run ends, once it is known whether the provider returned anything.
+	suspects []suspect
+}
+
+type suspect struct {
+	claim  Claim
+	reason string
 }
 
 // run fetches claims, splitting on blamable errors. On a stop error it
@@ -134,53 +154,86 @@ func (f *fetcher) run(ctx context.Context, claims []Claim) error {
 	for len(pending) > 0 {
 		batch := pending[0]
 		pending = pending[1:]
-		err := f.batch(ctx, batch)
-		if err != nil && !IsTemporary(err) && ctx.Err() == nil {
-			if len(batch) > 1 {
-				half := len(batch) / 2
-				pending = append([][]Claim{batch[:half], batch[half:]}, pending...)
-				continue
-			}
-			err = f.fail(ctx, batch[0], err.Error())
-		}
+		open, err := f.batch(ctx, batch)
 		if err == nil {
 			continue
 		}
+		if !IsTemporary(err) && ctx.Err() == nil {
+			if len(batch) > 1 {
+				half := len(batch) / 2
+				pending = append([][]Claim{batch[:half], batch[half:]}, pending...)
+			} else {
+				f.suspects = append(f.suspects, suspect{batch[0], err.Error()})
+			}
+			continue
+		}
 		// Stop: nothing left in this run is to blame, so release it all.
-		rest := batch
-		for _, p := range pending {
-			rest = append(rest, p...)
+		// (A new slice: open and pending share the claims' backing array.)
+		rest := slices.Concat(append([][]Claim{open}, pending...)...)
+		for _, s := range f.suspects {
+			rest = append(rest, s.claim)
 		}
-		if rerr := f.store.ReleaseClaims(context.WithoutCancel(ctx), rest); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("billing: releasing claims: %w", rerr))
+		return f.stop(ctx, err, rest)
+	}
+	// Set an invoice aside only when the provider returned another invoice
+	// in this run: an error every call gets (revoked credentials, a missing
+	// scope) is no invoice's fault, and setting them all aside would leave
+	// them unfetched after the provider recovers.
+	maxAttempts := 0
+	if f.fetched {
+		maxAttempts = f.opts.MaxAttempts
+	}
+	for i, s := range f.suspects {
+		if err := f.fail(ctx, s.claim, s.reason, maxAttempts); err != nil {
+			var open []Claim
+			for _, s := range f.suspects[i:] {
+				open = append(open, s.claim)
+			}
+			return f.stop(ctx, err, open)
 		}
-		return errors.Join(append([]error{err}, f.fails...)...)
 	}
 	return errors.Join(f.fails...)
 }
 
-// batch makes one UpdateInvoices call and ends the claims it can attribute.
-// A non-nil error means no claim of the batch was ended.
-func (f *fetcher) batch(ctx context.Context, claims []Claim) error {
+// stop releases the claims the run has not ended and returns err with the
+// failures recorded so far.
+func (f *fetcher) stop(ctx context.Context, err error, open []Claim) error {
+	if rerr := f.store.ReleaseClaims(context.WithoutCancel(ctx), open); rerr != nil {
+		err = errors.Join(err, fmt.Errorf("billing: releasing claims: %w", rerr))
+	}
+	return errors.Join(append([]error{err}, f.fails...)...)
+}
+
+// batch makes one UpdateInvoices call, ends the claims of the invoices it
+// fetched and adds the others to the suspects. On an error it returns the
+// claims it has not ended: all of them when the call failed, the rest when
+// the store failed part way.
+func (f *fetcher) batch(ctx context.Context, claims []Claim) (open []Claim, err error) {
 	ids := make([]string, len(claims))
 	for i, c := range claims {
 		ids[i] = c.ProviderID
 	}
 	ur, err := f.svc.UpdateInvoices(ctx, ids)
 	if err != nil {
-		return err
+		return claims, err
 	}
 	updated := make(map[string]bool, len(ur.Updated))
 	for _, inv := range ur.Updated {
 		updated[inv.ProviderID] = true
 	}
-	for _, c := range claims {
+	var suspects []suspect
+	for i, c := range claims {
 		var reason string
 		switch {
 		case updated[c.ProviderID]:
+			f.fetched = true
 			cleared, err := f.store.CompleteUpdate(ctx, c)
 			if err != nil {
-				return storeFailed(err)
+				open = slices.Clone(claims[i:])
+				for _, s := range suspects {
+					open = append(open, s.claim)
+				}
+				return open, storeFailed(err)
 			}
 			if cleared {
 				f.res.Updated = append(f.res.Updated, c.Number)
@@ -193,11 +246,10 @@ func (f *fetcher) batch(ctx context.Context, claims []Claim) error {
 		default:
 			reason = "not returned by the billing provider"
 		}
-		if err := f.fail(ctx, c, reason); err != nil {
-			return err
-		}
+		suspects = append(suspects, suspect{c, reason})
 	}
-	return nil
+	f.suspects = append(f.suspects, suspects...)
+	return nil, nil
 }
 
 // storeFailed turns a store error mid-batch into a stop: the store is the
@@ -206,8 +258,8 @@ func storeFailed(err error) error {
 	return temporary{fmt.Errorf("billing: saving fetch results: %w", err)}
 }
 
-func (f *fetcher) fail(ctx context.Context, c Claim, reason string) error {
-	inv, err := f.store.FailUpdate(ctx, c, reason, f.opts.MaxAttempts)
+func (f *fetcher) fail(ctx context.Context, c Claim, reason string, maxAttempts int) error {
+	inv, err := f.store.FailUpdate(ctx, c, reason, maxAttempts)
 	if err != nil {
 		return storeFailed(fmt.Errorf("recording failed fetch of %s: %w", c.Number, err))
 	}

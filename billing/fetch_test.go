@@ -203,9 +203,16 @@ func TestFetchBadInvoiceCannotStarveTheRest(t *testing.T) {
 	assert.False(t, res.Failed[0].SetAside)
 	assert.Equal(t, []string{"INV-0001"}, marked(t, store))
 
-	// Second failure sets it aside; it stays marked but is no longer claimed.
+	// Second failure, in a run where another invoice is fetched, sets it
+	// aside; it stays marked but is no longer claimed.
+	require.NoError(t, store.CreateInvoice(context.Background(), billing.Invoice{
+		Account: billing.UserAccount("user-1"), Number: "INV-0100", ProviderID: "prov-100",
+	}))
+	_, err = store.MarkUpdateNeeded(context.Background(), []string{"prov-100"}, base.Add(time.Minute))
+	require.NoError(t, err)
 	res, err = billing.FetchInvoiceUpdates(context.Background(), p, store, o)
 	require.Error(t, err)
+	assert.Equal(t, []string{"INV-0100"}, res.Updated)
 	require.Len(t, res.Failed, 1)
 	assert.True(t, res.Failed[0].SetAside)
 	aside, err := store.SetAsideInvoices(context.Background())
@@ -255,4 +262,197 @@ func TestFetchStoreFailureKeepsFlags(t *testing.T) {
 	claims, err := store.ClaimUpdates(context.Background(), base.Add(time.Hour), 10, time.Minute)
 	require.NoError(t, err)
 	assert.Len(t, claims, 3, "claims were released")
+}
+
+// TestFetchSystemicErrorSetsNothingAside: an error that no invoice causes
+// (revoked credentials, a missing scope) fails every call, however the batch
+// is split. No call of the run succeeded, so nothing shows an invoice is to
+// blame: the reason is recorded, but no invoice is set aside, and all are
+// fetched once the provider answers again.
+func TestFetchSystemicErrorSetsNothingAside(t *testing.T) {
+	store := mock.NewStore()
+	seed(t, store, 4)
+	down := true
+	p := &fakeProvider{err: func([]string) error {
+		if down {
+			return errors.New("xero: 403 Forbidden: AuthorizationUnsuccessful")
+		}
+		return nil
+	}}
+	o := opts()
+	o.MaxAttempts = 2
+	for run := range 3 {
+		res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, o)
+		require.Error(t, err, "run %d", run)
+		for _, f := range res.Failed {
+			assert.False(t, f.SetAside, "run %d: %s set aside for an error no invoice caused", run, f.Number)
+		}
+	}
+	aside, err := store.SetAsideInvoices(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, aside, "a provider-wide failure set invoices aside")
+	for _, inv := range store.Invoices() {
+		assert.True(t, inv.UpdateNeeded, inv.Number)
+		assert.Contains(t, inv.UpdateError, "403", "the reason is recorded")
+	}
+
+	down = false
+	res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, o)
+	require.NoError(t, err)
+	assert.Len(t, res.Updated, 4, "every invoice is fetched once the provider recovers")
+	assert.Empty(t, marked(t, store))
+}
+
+// TestFetchSetsAsideOnceAnotherInvoiceSucceeds: a lone failing invoice is
+// not set aside (it starves nobody), but as soon as a run shows that other
+// invoices can be fetched, it is.
+func TestFetchSetsAsideOnceAnotherInvoiceSucceeds(t *testing.T) {
+	store := mock.NewStore()
+	ids := seed(t, store, 1)
+	bad := ids[0]
+	p := &fakeProvider{err: func(batch []string) error {
+		if slices.Contains(batch, bad) {
+			return errors.New("xero: 400 ValidationException: bad invoice")
+		}
+		return nil
+	}}
+	o := opts()
+	o.MaxAttempts = 2
+	for range 3 {
+		res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, o)
+		require.Error(t, err)
+		require.Len(t, res.Failed, 1)
+		assert.False(t, res.Failed[0].SetAside)
+	}
+
+	require.NoError(t, store.CreateInvoice(context.Background(), billing.Invoice{
+		Account: billing.UserAccount("user-1"), Number: "INV-0100", ProviderID: "prov-100",
+	}))
+	_, err := store.MarkUpdateNeeded(context.Background(), []string{"prov-100"}, base.Add(time.Minute))
+	require.NoError(t, err)
+	res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, o)
+	require.Error(t, err)
+	assert.Equal(t, []string{"INV-0100"}, res.Updated)
+	require.Len(t, res.Failed, 1)
+	assert.True(t, res.Failed[0].SetAside, "failed %d times, and another invoice was fetched", o.MaxAttempts)
+}
+
+// releaseRecordingStore fails the second CompleteUpdate, as a database that
+// goes away mid-run would. Just before failing, another fetcher claims what
+// it can (an invoice re-marked during the fetch, completed by this run).
+type releaseRecordingStore struct {
+	*mock.Store
+	completes int
+	other     []billing.Claim
+}
+
+func (s *releaseRecordingStore) CompleteUpdate(ctx context.Context, c billing.Claim) (bool, error) {
+	s.completes++
+	if s.completes == 2 {
+		claims, err := s.Store.ClaimUpdates(ctx, base.Add(time.Hour), 10, time.Hour)
+		if err != nil {
+			return false, err
+		}
+		s.other = claims
+		return false, errors.New("database is down")
+	}
+	return s.Store.CompleteUpdate(ctx, c)
+}
+
+// TestFetchStoreFailureReleasesOnlyOpenClaims: when the store fails half way
+// through a batch, the run releases the claims it has not ended, and leaves
+// alone the ones it ended (another fetcher may hold them by now).
+func TestFetchStoreFailureReleasesOnlyOpenClaims(t *testing.T) {
+	store := mock.NewStore()
+	ids := seed(t, store, 3)
+	p := &fakeProvider{during: func() {
+		// A webhook re-marks INV-0001 while it is fetched: completing it
+		// ends this run's lease but keeps the flag.
+		_, err := store.MarkUpdateNeeded(context.Background(), ids[:1], base.Add(time.Hour))
+		require.NoError(t, err)
+	}}
+	s := &releaseRecordingStore{Store: store}
+	_, err := billing.FetchInvoiceUpdates(context.Background(), p, s, opts())
+	require.ErrorContains(t, err, "database is down")
+	require.Len(t, s.other, 1, "the other fetcher claimed the re-marked invoice")
+	require.Equal(t, ids[0], s.other[0].ProviderID)
+
+	// The other fetcher still holds its claim: nobody else may take it.
+	claims, err := store.ClaimUpdates(context.Background(), base.Add(time.Hour), 10, time.Hour)
+	require.NoError(t, err)
+	for _, c := range claims {
+		assert.NotEqual(t, ids[0], c.ProviderID, "the run released a claim it had already ended, which another fetcher held")
+	}
+	assert.Len(t, claims, 2, "the claims the run had not ended were released")
+}
+
+func TestFetchNilStoreIsAnError(t *testing.T) {
+	p := &fakeProvider{}
+	var res billing.FetchResult
+	var err error
+	require.NotPanics(t, func() {
+		res, err = billing.FetchInvoiceUpdates(context.Background(), p, nil, opts())
+	})
+	require.Error(t, err)
+	assert.Zero(t, res.Claimed)
+	assert.Zero(t, p.callCount())
+}
+
+// TestFetchRateLimitWhileSplitting: a rate limit part way through the
+// search for a bad invoice stops the run; what was fetched stays fetched,
+// and everything else, the suspect included, is released unblamed.
+func TestFetchRateLimitWhileSplitting(t *testing.T) {
+	store := mock.NewStore()
+	ids := seed(t, store, 4)
+	var calls int
+	p := &fakeProvider{err: func(batch []string) error {
+		calls++
+		switch {
+		case calls == 5:
+			return &ratelimit.RateLimitError{RetryAfter: time.Minute, Problem: ratelimit.ProblemMinute}
+		case slices.Contains(batch, ids[0]):
+			return errors.New("xero: 400 ValidationException: bad invoice")
+		}
+		return nil
+	}}
+	res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, opts())
+	var rl *ratelimit.RateLimitError
+	require.ErrorAs(t, err, &rl)
+	assert.Equal(t, [][]string{ids, ids[:2], ids[:1], ids[1:2], ids[2:]}, p.calls)
+	assert.Equal(t, []string{"INV-0002"}, res.Updated)
+	assert.Empty(t, res.Failed, "the run stopped before blaming anyone")
+	assert.Equal(t, []string{"INV-0001", "INV-0003", "INV-0004"}, marked(t, store))
+	for _, inv := range store.Invoices() {
+		assert.Zero(t, inv.UpdateAttempts, inv.Number)
+	}
+	claims, err := store.ClaimUpdates(context.Background(), base.Add(time.Hour), 10, time.Minute)
+	require.NoError(t, err)
+	assert.Len(t, claims, 3, "every claim not ended was released")
+}
+
+// TestFetchProviderReturningNothingSetsNothingAside: a provider that answers
+// but returns none of the invoices asked for (the wrong organisation, say)
+// proves nothing about any one invoice: the failures are recorded, nothing is
+// set aside.
+func TestFetchProviderReturningNothingSetsNothingAside(t *testing.T) {
+	store := mock.NewStore()
+	ids := seed(t, store, 3)
+	omit := map[string]bool{}
+	for _, id := range ids {
+		omit[id] = true
+	}
+	p := &fakeProvider{omit: omit}
+	o := opts()
+	o.MaxAttempts = 1
+	res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, o)
+	require.Error(t, err)
+	require.Len(t, res.Failed, 3)
+	for _, f := range res.Failed {
+		assert.False(t, f.SetAside, f.Number)
+		assert.Equal(t, "not returned by the billing provider", f.Reason)
+	}
+	aside, err := store.SetAsideInvoices(context.Background())
+	require.NoError(t, err)
+	assert.Empty(t, aside)
+	assert.Len(t, marked(t, store), 3)
 }

@@ -60,6 +60,7 @@ type Store interface {
 	// that is still running at now. Oldest UpdateRequestedAt first (ties by
 	// Number). Each claimed invoice is leased until now+lease, so
 	// concurrent callers, in this process or another, get disjoint claims.
+	// A limit <= 0 claims nothing; a lease <= 0 is an error.
 	// The lease is a safety net for a crashed caller: callers end every
 	// claim with CompleteUpdate, FailUpdate or ReleaseClaims.
 	ClaimUpdates(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]Claim, error)
@@ -74,7 +75,7 @@ type Store interface {
 	// lease ends, and SetAside becomes true when UpdateAttempts reaches
 	// maxAttempts (maxAttempts <= 0 never sets aside). If the invoice was
 	// marked again since the claim, only the lease ends. It returns the
-	// invoice as saved.
+	// invoice as saved, or ErrNotFound when the invoice is gone.
 	FailUpdate(ctx context.Context, c Claim, reason string, maxAttempts int) (Invoice, error)
 	// ReleaseClaims ends the leases without recording anything, for a fetch
 	// that did not run (rate limit, cancelled context).

@@ -179,6 +179,10 @@ func (s *Store) ClaimUpdates(_ context.Context, now time.Time, limit int, lease 
 	if limit <= 0 {
 		return nil, nil
 	}
+	if lease <= 0 {
+		// As the SQL stores: a claim without a lease keeps no one out.
+		return nil, fmt.Errorf("mock: claim updates: lease %s is not positive", lease)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var ready []*storedInvoice

@@ -88,9 +88,12 @@ func (c *Client) FindContactByAccountNumber(ctx context.Context, accountNumber s
 	return Contact{}, fmt.Errorf("%w: no contact with account number %q", ErrNotFound, clip(accountNumber, 64))
 }
 
-// escapeWhere quotes s for a string literal in Xero's where filter.
+// escapeWhere quotes s for a string literal in Xero's where filter, a .NET
+// dynamic-LINQ expression. A quote is doubled, the one escape every dialect
+// of that parser reads (the classic one ends the literal at \"); a backslash
+// is doubled for the dialects that treat it as an escape.
 func escapeWhere(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
+	return strings.NewReplacer(`\`, `\\`, `"`, `""`).Replace(s)
 }
 
 func firstContact(out contactsBody, op string) (Contact, error) {
@@ -181,6 +184,7 @@ func (c *Client) invoicesByIDs(ctx context.Context, ids []string) ([]Invoice, er
 		want[strings.ToLower(id)] = true
 	}
 	var all []Invoice
+	got := make(map[string]bool)
 	for page := 1; ; page++ {
 		// GUIDs need no escaping; commas stay readable in logs.
 		u := c.endpoint("/Invoices", url.Values{"page": {strconv.Itoa(page)}}) + "&IDs=" + strings.Join(ids, ",")
@@ -188,11 +192,19 @@ func (c *Client) invoicesByIDs(ctx context.Context, ids []string) ([]Invoice, er
 		if err := c.doJSON(ctx, http.MethodGet, u, "", nil, &out); err != nil {
 			return nil, err
 		}
-		all = append(all, out.Invoices...)
+		fresh := false
 		for _, inv := range out.Invoices {
-			delete(want, strings.ToLower(inv.InvoiceID))
+			id := strings.ToLower(inv.InvoiceID)
+			if got[id] {
+				continue
+			}
+			got[id], fresh = true, true
+			all = append(all, inv)
+			delete(want, id)
 		}
-		if len(out.Invoices) < pageSize || len(want) == 0 {
+		// A page with nothing new means the server ignores paging: asking
+		// again would only repeat it, until the rate limit stops us.
+		if len(out.Invoices) < pageSize || len(want) == 0 || !fresh {
 			return all, nil
 		}
 	}

@@ -10,6 +10,8 @@ import (
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/amsbilling/sdk/ratelimit"
 )
 
 const (
@@ -22,8 +24,9 @@ const (
 )
 
 // AuthError is a failed token request: Xero's identity service refused the
-// client credentials or the scopes, or answered with an error status. It
-// never holds the client secret or a token.
+// client credentials or the scopes, or answered with an error status (a 429
+// is a *ratelimit.RateLimitError instead). It never holds the client secret
+// or a token.
 type AuthError struct {
 	StatusCode  int    // the token endpoint's HTTP status
 	Code        string // OAuth error code, e.g. "invalid_client", "invalid_scope"
@@ -63,8 +66,17 @@ func (e *AuthError) Is(target error) bool {
 	return false
 }
 
-// temporary reports whether trying again may help (a server-side failure).
-func (e *AuthError) temporary() bool { return e.Code == "" && e.StatusCode >= 500 }
+// temporary reports whether trying again may help: a server-side failure,
+// bare or with OAuth's own server_error or temporarily_unavailable code.
+func (e *AuthError) temporary() bool {
+	switch e.Code {
+	case "server_error", "temporarily_unavailable":
+		return true
+	case "":
+		return e.StatusCode >= 500
+	}
+	return false
+}
 
 // tokenCache hands out the Custom Connection's access token, fetching a new
 // one when none is held or it is about to expire. Concurrent callers share
@@ -155,6 +167,11 @@ func (tc *tokenCache) drop(tok *oauth2.Token) {
 func (tc *tokenCache) authError(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
+		if re.Response != nil && re.Response.StatusCode == http.StatusTooManyRequests {
+			// The identity service's own limit: reported like the API's,
+			// so callers see "try again in 30s" and nothing retries it.
+			return ratelimit.FromResponse(re.Response.StatusCode, re.Response.Header, time.Now())
+		}
 		ae := &AuthError{Code: cleanText(re.ErrorCode), Description: tc.redact.text(cleanText(re.ErrorDescription))}
 		if re.Response != nil {
 			ae.StatusCode = re.Response.StatusCode

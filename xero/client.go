@@ -107,9 +107,11 @@ func WithRetries(attempts int, baseBackoff time.Duration) Option {
 func WithConnectionsURL(u string) Option { return func(o *options) { o.connectionsURL = u } }
 
 // NewClient returns a Client for cfg. It checks that the client id, client
-// secret and tenant id are set and that the URLs are absolute http(s) URLs
-// (empty URLs take Xero's production defaults); the error wraps
-// billing.ErrInvalidConfig and names each bad variable. It makes no call.
+// secret and tenant id are set, that the URLs are absolute http(s) URLs
+// without credentials (empty URLs take Xero's production defaults; the API
+// URL takes no query), and that the User-Agent fits a header; the error
+// wraps billing.ErrInvalidConfig and names each bad variable. It makes no
+// call.
 func NewClient(cfg billing.XeroConfig, opts ...Option) (*Client, error) {
 	o := options{attempts: defaultAttempts, backoff: defaultBackoff}
 	for _, opt := range opts {
@@ -134,7 +136,14 @@ func NewClient(cfg billing.XeroConfig, opts ...Option) (*Client, error) {
 	if strings.ContainsAny(cfg.TenantID, "\r\n") {
 		errs = append(errs, fmt.Errorf("%s: contains a line break", billing.EnvTenantID))
 	}
+	if strings.ContainsFunc(o.userAgent, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+		errs = append(errs, errors.New("user agent (WithUserAgent): contains a control character"))
+	}
 	apiURL, err := absoluteURL(cfg.APIURL)
+	if err == nil && (apiURL.RawQuery != "" || apiURL.ForceQuery || apiURL.Fragment != "") {
+		// Paths are appended to it: a query or fragment would swallow them.
+		apiURL, err = nil, errors.New("must not have a query or fragment")
+	}
 	if err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", billing.EnvAPIURL, err))
 	}
@@ -247,6 +256,11 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 		}
 		if len(r.key) > maxIdempotencyKey {
 			return nil, fmt.Errorf("xero: idempotency key longer than %d characters", maxIdempotencyKey)
+		}
+		if strings.ContainsFunc(r.key, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
+			// net/http would refuse the header on every attempt, which
+			// would read as a network failure and be retried.
+			return nil, errors.New("xero: idempotency key contains a control character")
 		}
 	}
 	if u, err := url.Parse(r.url); err == nil {

@@ -154,6 +154,53 @@ func TestTokenServerErrorRetried(t *testing.T) {
 	assert.Equal(t, "Bearer tok-ok", h.calls(http.MethodGet, "/Contacts/"+contactID)[0].Header.Get("Authorization"))
 }
 
+// OAuth's own "try later" codes come with a 5xx; they are outages, not
+// configuration errors, so they are retried like a bare 5xx.
+func TestTokenOAuthServerErrorsRetried(t *testing.T) {
+	for _, code := range []string{"server_error", "temporarily_unavailable"} {
+		t.Run(code, func(t *testing.T) {
+			h := newHarness(t)
+			h.tokenAnswer = func(n int) (int, string) {
+				if n == 1 {
+					return 503, `{"error":"` + code + `"}`
+				}
+				return 200, `{"access_token":"tok-ok","expires_in":1800,"token_type":"Bearer"}`
+			}
+			h.handle(http.MethodGet, "/Contacts/"+contactID, respond(200, contactJSON(contactID, "A", "a", "")))
+			_, err := h.client.GetContact(context.Background(), contactID)
+			require.NoError(t, err)
+			assert.Equal(t, 2, h.tokenCount())
+		})
+	}
+}
+
+// A 429 from the identity service is a rate limit like any other: a
+// *ratelimit.RateLimitError, never retried, temporary for the fetch job.
+func TestTokenEndpointRateLimited(t *testing.T) {
+	h := newHarness(t)
+	var mu sync.Mutex
+	tokenCalls := 0
+	h.mt.RegisterResponder(http.MethodPost, tokenURL, func(*http.Request) (*http.Response, error) {
+		mu.Lock()
+		tokenCalls++
+		mu.Unlock()
+		resp := httpmock.NewStringResponse(429, `{"error":"rate_limit_exceeded"}`)
+		resp.Header.Set("Content-Type", "application/json")
+		resp.Header.Set("Retry-After", "30")
+		return resp, nil
+	})
+	h.handle(http.MethodGet, "/Contacts/"+contactID, respond(200, contactJSON(contactID, "A", "a", "")))
+
+	_, err := h.client.GetContact(context.Background(), contactID)
+	var rl *ratelimit.RateLimitError
+	require.ErrorAs(t, err, &rl)
+	assert.Equal(t, 30*time.Second, rl.RetryAfter)
+	assert.False(t, rl.Local)
+	assert.True(t, billing.IsTemporary(err))
+	assert.Equal(t, 1, tokenCalls, "429 is never retried")
+	assert.Empty(t, h.calls(http.MethodGet, "/Contacts/"+contactID))
+}
+
 func Test401RefreshesTokenOnce(t *testing.T) {
 	unauthorized := respond(401, `{"Type":null,"Title":"Unauthorized","Status":401,"Detail":"AuthenticationUnsuccessful","Instance":"x","Extensions":{}}`)
 	ok := respond(200, contactJSON(contactID, "A", "a", ""))
@@ -474,7 +521,9 @@ func TestFindContactByAccountNumber(t *testing.T) {
 	var ae *xero.APIError
 	assert.False(t, errors.As(err, &ae), "not found is not an API failure")
 
-	assert.Equal(t, []string{`AccountNumber=="u-1"`, `AccountNumber=="we\"ird\\acct"`}, wheres)
+	// A quote is doubled: classic .NET dynamic LINQ, which Xero's parser may
+	// be, ends the literal at \" and answers QueryParseException.
+	assert.Equal(t, []string{`AccountNumber=="u-1"`, `AccountNumber=="we""ird\\acct"`}, wheres)
 }
 
 func TestFindContactPassesFailuresUp(t *testing.T) {
@@ -576,6 +625,14 @@ func TestCreateInvoiceRequest(t *testing.T) {
 
 	_, err = h.client.CreateInvoice(context.Background(), in, strings.Repeat("k", 129))
 	require.ErrorContains(t, err, "idempotency key")
+
+	// A key no HTTP header can carry is the caller's mistake: refused
+	// unsent, not retried and not reported as a temporary outage.
+	before := h.mt.GetTotalCallCount()
+	_, err = h.client.CreateInvoice(context.Background(), in, "order-7\r\nX-Injected: 1")
+	require.ErrorContains(t, err, "idempotency key")
+	assert.False(t, billing.IsTemporary(err))
+	assert.Equal(t, before, h.mt.GetTotalCallCount())
 }
 
 func TestEmailInvoice(t *testing.T) {
@@ -656,6 +713,21 @@ func TestGetInvoicesFollowsFullPages(t *testing.T) {
 	assert.Len(t, h.calls(http.MethodGet, "/Invoices"), 2)
 }
 
+// A server that ignores page answers every page with the same full page;
+// paging must stop instead of spending the tenant's whole budget.
+func TestGetInvoicesStopsWhenPagesRepeat(t *testing.T) {
+	h := newHarness(t)
+	parts := make([]string, 100)
+	for i := range parts {
+		parts[i] = invoiceObject(guid(1000+i), fmt.Sprintf("X-%d", i), "PAID", "1", "1", "0")
+	}
+	h.handle(http.MethodGet, "/Invoices", respond(200, `{"Invoices":[`+strings.Join(parts, ",")+`]}`))
+	got, err := h.client.GetInvoices(context.Background(), []string{guid(1)})
+	require.NoError(t, err)
+	assert.Len(t, got, 100, "each invoice once")
+	assert.Len(t, h.calls(http.MethodGet, "/Invoices"), 2)
+}
+
 func TestGetInvoicesValidatesIDs(t *testing.T) {
 	h := newHarness(t)
 	_, err := h.client.GetInvoices(context.Background(), []string{guid(1), "INV-0001"})
@@ -723,5 +795,18 @@ func TestNewClientValidation(t *testing.T) {
 	cfg := testConfig()
 	cfg.TenantID = "t\r\nX-Evil: 1"
 	_, err = xero.NewClient(cfg)
+	require.ErrorIs(t, err, billing.ErrInvalidConfig)
+
+	// Paths are appended to the API URL, so a query or fragment there would
+	// swallow them.
+	cfg = testConfig()
+	cfg.APIURL = "https://xero.test/api.xro/2.0?unitdp=4"
+	_, err = xero.NewClient(cfg)
+	require.ErrorIs(t, err, billing.ErrInvalidConfig)
+	assert.Contains(t, err.Error(), "XERO_API_URL")
+
+	// A User-Agent no header can carry would fail every call as if the
+	// network were down.
+	_, err = xero.NewClient(testConfig(), xero.WithUserAgent("myapp/1.0\r\nX-Evil: 1"))
 	require.ErrorIs(t, err, billing.ErrInvalidConfig)
 }

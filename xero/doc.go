@@ -11,7 +11,8 @@
 // created since April 2026 reject an explicit scope and grant the scopes
 // ticked on the connection; XERO_SCOPES sends explicit scopes for older
 // connections. Token failures are *AuthError values explaining which
-// variable to fix (ErrInvalidScope, ErrInvalidClient).
+// variable to fix (ErrInvalidScope, ErrInvalidClient); a 429 from the token
+// endpoint is a *ratelimit.RateLimitError like any other.
 //
 // Every call:
 //

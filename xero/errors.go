@@ -195,7 +195,8 @@ func cleanText(s string) string {
 // blaming them.
 func (e *APIError) Temporary() bool { return e.StatusCode >= 500 }
 
-// Temporary reports whether the token endpoint failed on its side (5xx).
+// Temporary reports whether the token endpoint failed on its side: a 5xx,
+// or OAuth's server_error or temporarily_unavailable.
 func (e *AuthError) Temporary() bool { return e.temporary() }
 
 // TransportError is a request that got no usable answer after every

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strings"
@@ -569,4 +570,26 @@ func TestNewService(t *testing.T) {
 
 	var zero xero.Service
 	require.Error(t, zero.UpdateUserBillingDetails(context.Background(), billing.User{ID: userID}))
+}
+
+// A Service holds its configuration in an unexported field, where fmt
+// cannot call billing.Secret's redacting methods: printing the service
+// must still show no credential.
+func TestServiceNeverPrintsSecrets(t *testing.T) {
+	h := newHarness(t)
+	cfg := h.cfg
+	cfg.WebhookKeys = []billing.Secret{"webhook-key-0123456789abcdef"}
+	svc := xero.NewService(h.client, mock.NewStore(), cfg)
+
+	var text strings.Builder
+	slog.New(slog.NewTextHandler(&text, nil)).Info("service", "svc", svc, "client", h.client)
+	outputs := []string{
+		fmt.Sprintf("%v %+v %#v", svc, svc, svc),
+		fmt.Sprintf("%+v %#v", h.client, *h.client),
+		text.String(),
+	}
+	for _, out := range outputs {
+		assert.NotContains(t, out, clientSecret)
+		assert.NotContains(t, out, "webhook-key-0123456789abcdef")
+	}
 }

@@ -45,6 +45,7 @@ const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma
 // url selects the database:
 //
 //	postgres://user:pass@host:5432/db?sslmode=disable  PostgreSQL (also postgresql://)
+//	host=db user=app password=... dbname=billing       PostgreSQL, libpq keyword/value form
 //	sqlite:///var/lib/app/billing.db                   SQLite file, absolute path
 //	sqlite://billing.db or sqlite:billing.db           SQLite file, relative path
 //	sqlite::memory: or :memory:                        SQLite in memory, gone on Close
@@ -67,7 +68,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	switch {
 	case strings.TrimSpace(url) == "":
 		return nil, errors.New("sqlstore: empty database URL")
-	case hasScheme(url, "postgres") || hasScheme(url, "postgresql"):
+	case hasScheme(url, "postgres") || hasScheme(url, "postgresql") || isKeywordValue(url):
 		s, err = openPostgres(ctx, url, o.schema)
 	default:
 		if o.schema != "" {
@@ -90,12 +91,42 @@ func hasScheme(s, scheme string) bool {
 	return len(s) > len(scheme)+3 && strings.EqualFold(s[:len(scheme)+3], scheme+"://")
 }
 
+// libpqKeywords are the connection parameters that open a PostgreSQL
+// keyword/value string ("host=db user=app password=... dbname=billing").
+var libpqKeywords = []string{
+	"host", "hostaddr", "port", "dbname", "user", "password", "passfile",
+	"sslmode", "service", "connect_timeout", "application_name",
+}
+
+// isKeywordValue reports whether s starts like a libpq keyword/value
+// connection string. Such a string is never taken for a SQLite file name,
+// which would put its password in a file name on disk.
+func isKeywordValue(s string) bool {
+	key, _, ok := strings.Cut(strings.TrimSpace(s), "=")
+	if !ok {
+		return false
+	}
+	key = strings.ToLower(strings.TrimSpace(key))
+	for _, k := range libpqKeywords {
+		if key == k {
+			return true
+		}
+	}
+	return false
+}
+
 func openPostgres(ctx context.Context, dsn, schema string) (*Store, error) {
 	where := describePostgres(dsn)
 	secrets := dsnSecrets(dsn)
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: invalid PostgreSQL URL %s: %w", where, redactError(err, secrets))
+	}
+	if cfg.Password != "" {
+		secrets = append(secrets, cfg.Password)
+	}
+	if !isURL(dsn) {
+		where = fmt.Sprintf("host=%s port=%d dbname=%s", cfg.Host, cfg.Port, cfg.Database)
 	}
 	if schema != "" {
 		cfg.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
@@ -107,9 +138,14 @@ func openPostgres(ctx context.Context, dsn, schema string) (*Store, error) {
 	return newStore(db, Postgres, schema, true), nil
 }
 
+func isURL(dsn string) bool { return hasScheme(dsn, "postgres") || hasScheme(dsn, "postgresql") }
+
 // describePostgres names the server and database of dsn for error messages,
 // leaving out the user info and the query, either of which may hold a password.
 func describePostgres(dsn string) string {
+	if !isURL(dsn) {
+		return "(keyword/value connection string)"
+	}
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return "(unparsable URL)"

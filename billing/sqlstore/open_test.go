@@ -3,10 +3,12 @@ package sqlstore
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -193,4 +195,48 @@ func TestErrorsKeepDriverErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOpenKeywordValueIsPostgres: a libpq keyword/value connection string
+// ("host=... password=...") is PostgreSQL, never a SQLite file named after
+// it (which would write the password into a file name), and errors hide the
+// password.
+func TestOpenKeywordValueIsPostgres(t *testing.T) {
+	// Not parallel: changes the working directory to see stray files.
+	const password = "s3cr3t-Pa55"
+	tests := []struct{ name, dsn string }{
+		{"plain", "host=127.0.0.1 port=1 user=billing password=" + password + " dbname=app sslmode=disable connect_timeout=5"},
+		{"quoted", "dbname=app host=127.0.0.1 port=1 user=billing password='" + password + " x' sslmode=disable connect_timeout=5"},
+		{"invalid", "host=127.0.0.1 port=1 password=" + password + " sslmode=bogus"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Chdir(dir)
+			s, err := Open(t.Context(), tt.dsn)
+			if s != nil {
+				require.NoError(t, s.Close())
+			}
+			require.Error(t, err, "nothing listens on port 1")
+			assert.NotContains(t, err.Error(), password)
+			assert.Contains(t, err.Error(), "127.0.0.1")
+			entries, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			assert.Empty(t, entries, "a keyword/value string was opened as a SQLite file")
+		})
+	}
+
+	t.Run("connects", func(t *testing.T) {
+		url := postgresURL(t)
+		cfg, err := pgx.ParseConfig(url)
+		require.NoError(t, err)
+		dsn := fmt.Sprintf("host=%s port=%d user=%s dbname=%s sslmode=disable", cfg.Host, cfg.Port, cfg.User, cfg.Database)
+		if cfg.Password != "" {
+			dsn += " password='" + cfg.Password + "'"
+		}
+		s, err := Open(t.Context(), dsn, WithoutMigrate())
+		require.NoError(t, err)
+		defer s.Close()
+		assert.Equal(t, Postgres, s.Dialect())
+	})
 }

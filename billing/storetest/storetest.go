@@ -60,6 +60,7 @@ func groups() []group {
 			{"EmptyProviderIDs", testEmptyProviderIDs},
 			{"InvalidAccount", testCreateInvalidAccount},
 			{"UpdateFieldsStoredAsGiven", testUpdateFieldsStoredAsGiven},
+			{"UpdateRequestedAtPrecision", testUpdateRequestedAtPrecision},
 			{"Decimals", testDecimals},
 			{"Dates", testDates},
 		}},
@@ -79,6 +80,7 @@ func groups() []group {
 			{"Order", testClaimOrder},
 			{"Limit", testClaimLimit},
 			{"NonPositiveLimit", testClaimNonPositiveLimit},
+			{"NonPositiveLease", testClaimNonPositiveLease},
 			{"Skips", testClaimSkips},
 			{"Leases", testClaimLeases},
 			{"Attempts", testClaimAttempts},
@@ -451,6 +453,29 @@ func testUpdateFieldsStoredAsGiven(t *testing.T, s billing.Store) {
 	requireInvoice(t, inv, get(t, s, 1))
 }
 
+// testUpdateRequestedAtPrecision: a mark time given to CreateInvoice with
+// nanoseconds and in another zone is kept to the microsecond, as the same
+// instant, and the claim's token made from it clears the flag, even when the
+// caller hands it back in yet another zone.
+func testUpdateRequestedAtPrecision(t *testing.T, s billing.Store) {
+	zone := time.FixedZone("CHAST", 13*60*60+45*60)
+	at := base().Add(123456789 * time.Nanosecond).In(zone)
+	inv := newInvoice(1)
+	inv.UpdateNeeded = true
+	inv.UpdateRequestedAt = at
+	create(t, s, inv)
+
+	stored := get(t, s, 1).UpdateRequestedAt
+	require.Zero(t, stored.Nanosecond()%1000, "UpdateRequestedAt %s has sub-microsecond digits", stored.Format(time.RFC3339Nano))
+	require.LessOrEqual(t, stored.Sub(at).Abs(), time.Microsecond, "UpdateRequestedAt %s is not at %s", stored.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano))
+
+	c := claimOne(t, s, base().Add(time.Hour), providerID(1))
+	requireTime(t, stored, c.RequestedAt, "Claim.RequestedAt")
+	c.RequestedAt = c.RequestedAt.In(time.FixedZone("HST", -10*60*60))
+	require.True(t, complete(t, s, c), "CompleteUpdate with the claim's token in another zone")
+	require.False(t, get(t, s, 1).UpdateNeeded)
+}
+
 func testDecimals(t *testing.T, s billing.Store) {
 	ctx := t.Context()
 	tests := []struct {
@@ -729,6 +754,19 @@ func testClaimNonPositiveLimit(t *testing.T, s billing.Store) {
 	require.Empty(t, claim(t, s, now, 0))
 	require.Empty(t, claim(t, s, now, -1))
 	require.Len(t, claim(t, s, now, 10), 4, "a claim with no limit leased invoices")
+}
+
+// testClaimNonPositiveLease: a claim without a lease would not keep other
+// callers out, so it is refused and leases nothing.
+func testClaimNonPositiveLease(t *testing.T, s billing.Store) {
+	markForOrder(t, s)
+	now := base().Add(time.Hour)
+	for _, l := range []time.Duration{0, -time.Minute} {
+		claims, err := s.ClaimUpdates(t.Context(), now, 10, l)
+		require.Error(t, err, "lease %s", l)
+		require.Empty(t, claims, "lease %s", l)
+	}
+	require.Len(t, claim(t, s, now, 10), 4, "a refused claim leased invoices")
 }
 
 func testClaimSkips(t *testing.T, s billing.Store) {
