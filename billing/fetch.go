@@ -127,6 +127,30 @@ func FetchInvoiceUpdates(ctx context.Context, svc Service, store Store, opts Fet
 	return res, err
 }
 
+// FetchAllInvoiceUpdates runs FetchInvoiceUpdates batch after batch, so a
+// burst of marks larger than one batch is fetched now rather than at the
+// next cron run. It stops after a batch that was not full, that updated
+// nothing, or that failed (a rate limit included: every claim it did not
+// finish stays marked), and returns the batches' results merged. Each batch
+// is one call to the provider, so the rate limiter bounds it too.
+func FetchAllInvoiceUpdates(ctx context.Context, svc Service, store Store, opts FetchOptions) (FetchResult, error) {
+	opts.defaults()
+	start := opts.Now()
+	var all FetchResult
+	for {
+		res, err := FetchInvoiceUpdates(ctx, svc, store, opts)
+		all.Skipped = res.Skipped
+		all.Claimed += res.Claimed
+		all.Updated = append(all.Updated, res.Updated...)
+		all.Remarked = append(all.Remarked, res.Remarked...)
+		all.Failed = append(all.Failed, res.Failed...)
+		if err != nil || res.Skipped != "" || res.Claimed < opts.Limit || len(res.Updated) == 0 {
+			all.Duration = opts.Now().Sub(start)
+			return all, err
+		}
+	}
+}
+
 type fetcher struct {
 	svc   Service
 	store Store

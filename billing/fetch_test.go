@@ -456,3 +456,67 @@ func TestFetchProviderReturningNothingSetsNothingAside(t *testing.T) {
 	assert.Empty(t, aside)
 	assert.Len(t, marked(t, store), 3)
 }
+
+func TestFetchAllTakesEveryBatch(t *testing.T) {
+	store := mock.NewStore()
+	seed(t, store, 7)
+	p := &fakeProvider{}
+	o := opts()
+	o.Limit = 3
+	res, err := billing.FetchAllInvoiceUpdates(context.Background(), p, store, o)
+	require.NoError(t, err)
+	assert.Equal(t, 7, res.Claimed)
+	assert.Len(t, res.Updated, 7)
+	assert.Equal(t, 3, p.callCount(), "batches of 3, 3 and 1")
+	assert.Empty(t, marked(t, store))
+
+	res, err = billing.FetchAllInvoiceUpdates(context.Background(), p, store, o)
+	require.NoError(t, err)
+	assert.Zero(t, res.Claimed)
+	assert.Equal(t, 3, p.callCount(), "one empty claim, no call")
+}
+
+func TestFetchAllStopsOnRateLimitKeepingMarks(t *testing.T) {
+	store := mock.NewStore()
+	seed(t, store, 6)
+	calls := 0
+	p := &fakeProvider{err: func([]string) error {
+		calls++
+		if calls > 1 {
+			return &ratelimit.RateLimitError{Problem: ratelimit.ProblemMinute, RetryAfter: time.Minute}
+		}
+		return nil
+	}}
+	o := opts()
+	o.Limit = 2
+	res, err := billing.FetchAllInvoiceUpdates(context.Background(), p, store, o)
+	require.ErrorIs(t, err, ratelimit.ErrRateLimited)
+	assert.Len(t, res.Updated, 2, "the first batch is kept")
+	assert.Len(t, marked(t, store), 4, "the rest stay marked")
+	assert.Equal(t, 2, p.callCount())
+}
+
+func TestFetchAllStopsWithoutProgress(t *testing.T) {
+	store := mock.NewStore()
+	ids := seed(t, store, 2)
+	// Every fetch sees a newer mark: nothing is ever cleared.
+	p := &fakeProvider{during: func() {
+		_, err := store.MarkUpdateNeeded(context.Background(), ids, base.Add(2*time.Hour))
+		require.NoError(t, err)
+	}}
+	o := opts()
+	o.Limit = 2
+	res, err := billing.FetchAllInvoiceUpdates(context.Background(), p, store, o)
+	require.NoError(t, err)
+	assert.Empty(t, res.Updated)
+	assert.Len(t, res.Remarked, 2)
+	assert.Equal(t, 1, p.callCount(), "no spinning on invoices that keep changing")
+}
+
+func TestFetchAllSkipsMock(t *testing.T) {
+	store := mock.NewStore()
+	seed(t, store, 1)
+	res, err := billing.FetchAllInvoiceUpdates(context.Background(), mock.NewBillingService(store), store, opts())
+	require.NoError(t, err)
+	assert.Equal(t, billing.SkippedMock, res.Skipped)
+}
