@@ -44,7 +44,8 @@ type xeroSettings struct {
 // WithXeroConfig supplies the app's Xero settings: account code, amount
 // type, currency and email settings are used as given; credentials, tenant,
 // URLs and scopes are replaced by the emulator's. An account code other than
-// the emulator's is added to its chart of accounts.
+// the emulator's is added to its chart of accounts. The first webhook key
+// signs the emulator's webhooks unless emulator.Options.WebhookKey is set.
 func WithXeroConfig(cfg billing.XeroConfig) XeroOption {
 	return func(s *xeroSettings) { s.cfg = cfg }
 }
@@ -91,6 +92,10 @@ func NewXeroBillingService(store billing.Store, opts ...XeroOption) (*XeroBillin
 	}
 	if emuOpts.Currency == "" {
 		emuOpts.Currency = cfg.Currency
+	}
+	if emuOpts.WebhookKey == "" && len(cfg.WebhookKeys) > 0 {
+		// Sign as the app's webhook handler expects: with its first key.
+		emuOpts.WebhookKey = cfg.WebhookKeys[0].Reveal()
 	}
 	e := emulator.New(emuOpts)
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -18,6 +20,7 @@ import (
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/mock"
 	"github.com/amsbilling/sdk/mock/emulator"
+	"github.com/amsbilling/sdk/webhook"
 	"github.com/amsbilling/sdk/xero"
 )
 
@@ -313,4 +316,32 @@ func ExampleNewXeroBillingService() {
 	// Output:
 	// INV-0001 00000000-0000-4000-9000-000000000001 AUTHORISED 115.00
 	// PAID 2026-02-03 0.00
+}
+
+// The emulator signs its webhooks with the app's own webhook key, so the
+// app's webhook handler, configured from the same settings, accepts them.
+func TestXeroBillingServiceSignsWebhooksWithTheAppsKey(t *testing.T) {
+	var mu sync.Mutex
+	var verified []error
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		verified = append(verified, webhook.Verify([]billing.Secret{"app-webhook-key"}, body, r.Header.Get(webhook.SignatureHeader)))
+		mu.Unlock()
+	}))
+	t.Cleanup(receiver.Close)
+	svc, _ := newXeroService(t,
+		mock.WithXeroConfig(billing.XeroConfig{WebhookKeys: []billing.Secret{"app-webhook-key"}, EmailInvoices: true}),
+		mock.WithEmulatorOptions(emulator.Options{WebhookURL: receiver.URL}))
+	ctx := t.Context()
+	require.NoError(t, svc.UpdateUserBillingDetails(ctx, billing.User{ID: xeroUserID, Name: "Ada", Email: "ada@example.com"}))
+	_, err := svc.CreateInvoice(ctx, membership(billing.UserAccount(xeroUserID)))
+	require.NoError(t, err)
+	require.NoError(t, svc.Emulator().FlushWebhooks(ctx))
+	mu.Lock()
+	defer mu.Unlock()
+	require.NotEmpty(t, verified)
+	for _, err := range verified {
+		assert.NoError(t, err)
+	}
 }

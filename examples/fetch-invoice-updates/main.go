@@ -11,7 +11,8 @@
 //	fetch-invoice-updates -all       # until nothing is marked
 //
 // Exit status: 0 on success (and, with -all, on a clean stop at a rate
-// limit), 1 on an error, 2 on a bad configuration or bad flags.
+// limit; and for -h), 1 on an error, 2 on a bad configuration or bad flags
+// or arguments.
 package main
 
 import (
@@ -52,6 +53,14 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	all := fs.Bool("all", false, "keep fetching batches until no invoice is marked")
 	verbose := fs.Bool("v", false, "log progress to stderr")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		// "fetch-invoice-updates all" must not quietly run one batch.
+		fmt.Fprintf(stderr, "unexpected argument %q (flags start with -)\n", fs.Arg(0))
 		return 2
 	}
 	if *limit <= 0 {

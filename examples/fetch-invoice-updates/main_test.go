@@ -158,3 +158,14 @@ func TestRateLimitStopsCleanly(t *testing.T) {
 		assert.Equal(t, 2, marked, "every flag stays set")
 	}
 }
+
+// -h is a request for help, not a mistake; stray arguments are a mistake.
+func TestHelpAndStrayArguments(t *testing.T) {
+	r := runCmd(t, nil, "-h")
+	assert.Equal(t, 0, r.code)
+	assert.Contains(t, r.stderr, "-limit")
+
+	r = runCmd(t, nil, "now")
+	assert.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, `unexpected argument "now"`)
+}

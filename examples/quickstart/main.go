@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -34,13 +35,13 @@ import (
 	"github.com/amsbilling/sdk/xero"
 )
 
-// stepTimeout bounds each wait for something asynchronous (the webhook, the
-// fetch), so a broken step fails the run instead of hanging it.
-const stepTimeout = 15 * time.Second
+// defaultStepTimeout bounds each wait for something asynchronous (the
+// webhook, the fetch), so a broken step fails the run instead of hanging it.
+const defaultStepTimeout = 15 * time.Second
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Stdout, os.Getenv("BILLING_DATABASE_URL"))
+	err := run(ctx, os.Stdout, settings{databaseURL: os.Getenv("BILLING_DATABASE_URL")})
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart failed:", err)
@@ -48,9 +49,46 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, out io.Writer, databaseURL string) (err error) {
+// settings are the quickstart's inputs; tests use the ones main leaves zero.
+type settings struct {
+	databaseURL string
+	stepTimeout time.Duration // default defaultStepTimeout
+	// webhookStore, when set, wraps the store the webhook handler marks
+	// invoices in.
+	webhookStore func(billing.Store) billing.Store
+}
+
+func run(ctx context.Context, out io.Writer, set settings) (err error) {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
+	databaseURL := set.databaseURL
+	stepTimeout := set.stepTimeout
+	if stepTimeout <= 0 {
+		stepTimeout = defaultStepTimeout
+	}
+	wait := func(ctx context.Context) (context.Context, context.CancelFunc) {
+		return context.WithTimeoutCause(ctx, stepTimeout, fmt.Errorf("nothing happened within %s", stepTimeout))
+	}
+
+	if databaseURL == "" {
+		dir, err := os.MkdirTemp("", "amsbilling-quickstart-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		databaseURL = filepath.Join(dir, "billing.db")
+	}
+	store, err := sqlstore.Open(ctx, databaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	// A store from an earlier run already holds INV-0001...: this run's
+	// Xero numbers after them, as Xero's "next number" setting would.
+	next, err := nextInvoiceNumber(ctx, store)
+	if err != nil {
+		return err
+	}
 
 	// The app's own HTTP server, where Xero (here the emulator) delivers
 	// webhooks. Listening first gives the emulator the URL to call.
@@ -66,6 +104,7 @@ func run(ctx context.Context, out io.Writer, databaseURL string) (err error) {
 		WebhookURL:        webhookURL,
 		WebhookKey:        webhookKey,
 		WebhookRetryDelay: 200 * time.Millisecond,
+		NextInvoiceNumber: next,
 		Logger:            logger,
 	})
 	if err != nil {
@@ -82,52 +121,43 @@ func run(ctx context.Context, out io.Writer, databaseURL string) (err error) {
 		return err
 	}
 
-	if databaseURL == "" {
-		dir, err := os.MkdirTemp("", "amsbilling-quickstart-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		databaseURL = filepath.Join(dir, "billing.db")
-	}
-	store, err := sqlstore.Open(ctx, databaseURL)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
 	say("Store: %s (%s)", billing.RedactURL(databaseURL), store.Dialect())
 
-	changes := make(chan billing.InvoiceChange, 4)
+	// The channels below hear what happens in the background. Sends never
+	// block: a step that is not waited for must not stall the SDK.
+	changes := make(chan billing.InvoiceChange, 16)
 	client, err := xero.NewClient(cfg.Xero, xero.WithLogger(logger))
 	if err != nil {
 		return err
 	}
 	svc := xero.NewService(client, store, cfg.Xero, xero.WithInvoiceHook(
 		func(_ context.Context, c billing.InvoiceChange) error {
-			changes <- c
+			offer(changes, c)
 			return nil
 		}))
 
-	fetched := make(chan billing.FetchResult, 4)
+	fetched := make(chan fetchRun, 16)
+	var hookStore billing.Store = store
+	if set.webhookStore != nil {
+		hookStore = set.webhookStore(store)
+	}
 	hook, err := webhook.New(webhook.Config{
 		Keys:     cfg.Xero.WebhookKeys,
 		TenantID: cfg.Xero.TenantID,
-		Store:    store,
+		Store:    markTap{hookStore},
 		Logger:   logger,
 		Fetch: func(ctx context.Context) error {
 			res, err := billing.FetchInvoiceUpdates(ctx, svc, store, billing.FetchOptions{Logger: logger})
-			if err == nil {
-				fetched <- res
-			}
+			offer(fetched, fetchRun{res, err})
 			return err
 		},
 	})
 	if err != nil {
 		return err
 	}
-	received := make(chan int, 4)
+	received := make(chan delivery, 16)
 	mux := http.NewServeMux()
-	mux.Handle("/billing/xero/webhooks/", statusTap(hook, received))
+	mux.Handle("/billing/xero/webhooks/", deliveryTap(hook, received))
 	app := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = app.Serve(ln) }() // ErrServerClosed after Shutdown
 	defer func() {
@@ -162,6 +192,9 @@ func run(ctx context.Context, out io.Writer, databaseURL string) (err error) {
 	if err != nil {
 		return fmt.Errorf("creating the invoice: %w", err)
 	}
+	if x, ok := xeroSrv.Invoice(inv.ProviderID); !ok || len(x.LineItems) != 2 || !x.Total.Equal(inv.Amount) {
+		return fmt.Errorf("invoice %s is not in Xero as created (found %t)", inv.Number, ok)
+	}
 	say("2. Created invoice %s for %s %s (2 line items, due %s)", inv.Number, inv.Currency, inv.Amount.StringFixed(2), inv.DueDate)
 
 	// 3. Xero emails it to the member.
@@ -186,22 +219,45 @@ func run(ctx context.Context, out io.Writer, databaseURL string) (err error) {
 	}
 	say("5. Paid %s %s in Xero; Xero sends a signed webhook", inv.Currency, inv.Due.StringFixed(2))
 
-	// 6. The webhook arrives, its signature checks out, the invoice is marked.
-	status, err := wait(ctx, received)
-	if err != nil || status != http.StatusOK {
-		return fmt.Errorf("webhook: status %d, %v", status, err)
+	// 6. The webhook arrives, its signature checks out, the invoice is
+	// marked. Earlier deliveries (the invoice's CREATE event) mark nothing
+	// and are passed over.
+	step, cancel := wait(ctx)
+	defer cancel()
+	for {
+		d, err := receive(step, received)
+		if err != nil {
+			return fmt.Errorf("webhook for the payment: %w", err)
+		}
+		if !slices.Contains(d.marked, inv.ProviderID) {
+			continue
+		}
+		if d.status != http.StatusOK {
+			return fmt.Errorf("webhook for the payment answered %d, want 200", d.status)
+		}
+		break
 	}
 	say("6. Webhook received: signature verified, %s marked for update, answered 200", inv.Number)
 
 	// 7. After the answer, the handler runs the fetch of marked invoices.
-	res, err := wait(ctx, fetched)
+	step, cancel = wait(ctx)
+	defer cancel()
+	run, err := receive(step, fetched)
+	if err == nil {
+		err = run.err
+	}
 	if err != nil {
 		return fmt.Errorf("fetch: %w", err)
 	}
-	say("7. Fetched invoice updates: %d updated %v", len(res.Updated), res.Updated)
+	if !slices.Contains(run.res.Updated, inv.Number) {
+		return fmt.Errorf("the fetch updated %v, want %s", run.res.Updated, inv.Number)
+	}
+	say("7. Fetched invoice updates: %d updated %v", len(run.res.Updated), run.res.Updated)
 
 	// 8. The app's hook hears the change.
-	change, err := wait(ctx, changes)
+	step, cancel = wait(ctx)
+	defer cancel()
+	change, err := receive(step, changes)
 	if err != nil {
 		return fmt.Errorf("invoice hook: %w", err)
 	}
@@ -222,16 +278,65 @@ func run(ctx context.Context, out io.Writer, databaseURL string) (err error) {
 	return nil
 }
 
-// statusTap reports the status of each answer h gives.
-func statusTap(h http.Handler, statuses chan<- int) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(rec, r)
-		select {
-		case statuses <- rec.status:
-		default:
+// nextInvoiceNumber returns the first n for which the store holds no
+// invoice INV-000n.
+func nextInvoiceNumber(ctx context.Context, store billing.Store) (int, error) {
+	for n := 1; ; n++ {
+		_, err := store.InvoiceByNumber(ctx, fmt.Sprintf("INV-%04d", n))
+		if errors.Is(err, billing.ErrNotFound) {
+			return n, nil
 		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// fetchRun is one run of the fetch the webhook handler triggered.
+type fetchRun struct {
+	res billing.FetchResult
+	err error
+}
+
+// delivery is what the app did with one webhook delivery: the invoices it
+// marked and the status it answered.
+type delivery struct {
+	status int
+	marked []string
+}
+
+type deliveryKey struct{}
+
+// deliveryTap reports each answer h gives, with the invoices it marked
+// (markTap notes them in the request's context).
+func deliveryTap(h http.Handler, out chan<- delivery) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d := &delivery{}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r.WithContext(context.WithValue(r.Context(), deliveryKey{}, d)))
+		d.status = rec.status
+		offer(out, *d)
 	})
+}
+
+// markTap is the store as the webhook handler sees it: marks are noted in
+// the delivery being answered before they are stored.
+type markTap struct{ billing.Store }
+
+func (m markTap) MarkUpdateNeeded(ctx context.Context, providerIDs []string, at time.Time) (int, error) {
+	n, err := m.Store.MarkUpdateNeeded(ctx, providerIDs, at)
+	if d, ok := ctx.Value(deliveryKey{}).(*delivery); ok && err == nil && n > 0 {
+		d.marked = append(d.marked, providerIDs...)
+	}
+	return n, err
+}
+
+// offer sends v unless ch is full.
+func offer[T any](ch chan<- T, v T) {
+	select {
+	case ch <- v:
+	default:
+	}
 }
 
 type statusRecorder struct {
@@ -247,16 +352,13 @@ func (r *statusRecorder) WriteHeader(code int) {
 // Unwrap lets http.ResponseController reach the real writer (Flush).
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-func wait[T any](ctx context.Context, ch <-chan T) (T, error) {
-	var zero T
-	t := time.NewTimer(stepTimeout)
-	defer t.Stop()
+// receive waits for a value from ch until ctx ends.
+func receive[T any](ctx context.Context, ch <-chan T) (T, error) {
 	select {
 	case v := <-ch:
 		return v, nil
-	case <-t.C:
-		return zero, fmt.Errorf("nothing happened within %s", stepTimeout)
 	case <-ctx.Done():
-		return zero, ctx.Err()
+		var zero T
+		return zero, context.Cause(ctx)
 	}
 }

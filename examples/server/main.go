@@ -7,8 +7,13 @@
 //
 //	ADDR=127.0.0.1:8000 go run ./examples/server
 //
+// The webhook endpoint is mounted for real Xero (and the emulator) only:
+// the mock providers have no webhook keys and nothing calls them.
+//
 // It stops gracefully on SIGINT or SIGTERM: in-flight requests finish, then
-// the webhook handler's in-flight fetch.
+// the webhook handler's in-flight fetch; a second signal stops it at once.
+// Exit status: 0 after a graceful stop, 1 on an error, 2 on a bad
+// configuration.
 package main
 
 import (
@@ -33,6 +38,12 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first signal starts the graceful shutdown; a second one, with the
+	// default handling restored, ends the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	addr := os.Getenv("ADDR")
 	if addr == "" {
@@ -85,8 +96,9 @@ func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool)
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 
+	// Only real Xero calls the webhook; the mock providers have no keys.
 	var hook *webhook.Handler
-	if svc != nil {
+	if svc != nil && cfg.Provider == billing.ProviderXero {
 		hook, err = webhook.New(webhook.Config{
 			Keys:     cfg.Xero.WebhookKeys,
 			TenantID: cfg.Xero.TenantID,

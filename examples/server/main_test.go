@@ -32,14 +32,25 @@ func start(t *testing.T, ln net.Listener, env map[string]string) (string, func()
 		done <- serve(ctx, ln, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, slog.New(slog.DiscardHandler), io.Discard)
 	}()
 	base := "http://" + ln.Addr().String()
-	require.Eventually(t, func() bool {
-		res, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
+	// A listener nobody accepts on (serve gave up) would hold a request
+	// without a timeout forever.
+	probe := &http.Client{Timeout: time.Second}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("the server stopped before serving: %v", err)
+		default:
 		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	}, 10*time.Second, 10*time.Millisecond)
+		if res, err := probe.Get(base + "/healthz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not start within 10s")
+		}
+	}
 	return base, func() error {
 		cancel()
 		select {
@@ -151,4 +162,84 @@ func TestServerBadConfig(t *testing.T) {
 		return "", false
 	}, slog.New(slog.DiscardHandler), io.Discard)
 	assert.ErrorIs(t, err, billing.ErrInvalidConfig)
+}
+
+// The mock providers need no Xero keys: the server runs without the webhook
+// endpoint (there is no Xero to call it) and serves the invoice view.
+func TestServerWithMockProviders(t *testing.T) {
+	for _, class := range []string{"mock", "mock-xero"} {
+		t.Run(class, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			base, stop := start(t, ln, map[string]string{
+				billing.EnvServiceClass: class,
+				"BILLING_DATABASE_URL":  filepath.Join(t.TempDir(), "billing.db"),
+			})
+			res, err := http.Post(base+"/billing/xero/webhooks/", "application/json", strings.NewReader(`{}`))
+			require.NoError(t, err)
+			res.Body.Close()
+			assert.Equal(t, http.StatusNotFound, res.StatusCode)
+			res, err = http.Get(base + "/billing/invoices/INV-0001")
+			require.NoError(t, err)
+			res.Body.Close()
+			assert.Equal(t, http.StatusNotFound, res.StatusCode, "an unknown invoice")
+			require.NoError(t, stop())
+		})
+	}
+}
+
+// Shutdown is graceful: a request in flight when the signal comes still
+// gets its answer, then serve returns without error.
+func TestServerShutdownFinishesRequestsInFlight(t *testing.T) {
+	ctx := context.Background()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	xeroSrv, err := emulator.Listen("127.0.0.1:0", emulator.Options{WebhookKey: "server-test-key"})
+	require.NoError(t, err)
+	defer xeroSrv.Close()
+	env := xeroSrv.Env()
+	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
+	base, stop := start(t, ln, env)
+
+	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	require.NoError(t, err)
+	store, err := sqlstore.Open(ctx, env["BILLING_DATABASE_URL"])
+	require.NoError(t, err)
+	defer store.Close()
+	client, err := xero.NewClient(cfg.Xero)
+	require.NoError(t, err)
+	svc := xero.NewService(client, store, cfg.Xero)
+	user := billing.User{ID: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a", Name: "Ada", Email: "ada@example.com"}
+	require.NoError(t, svc.UpdateUserBillingDetails(ctx, user))
+	inv, err := svc.CreateInvoice(ctx, billing.CreateInvoiceParams{
+		Account: billing.UserAccount(user.ID), Date: billing.NewDate(2026, 11, 1), DueDate: billing.NewDate(2026, 11, 30),
+		LineItems: []billing.LineItem{{Description: "Membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.NewFromInt(50)}},
+	})
+	require.NoError(t, err)
+
+	// The invoice view asks Xero for the link; Xero is slow to answer.
+	xeroSrv.InjectFault(emulator.Fault{Path: emulator.APIPath + "/Invoices", Latency: 500 * time.Millisecond})
+	answered := make(chan int, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, base+"/billing/invoices/"+inv.Number, nil)
+		req.Header.Set("X-Demo-User", user.ID)
+		res, err := noRedirect().Do(req)
+		if err != nil {
+			answered <- 0
+			return
+		}
+		res.Body.Close()
+		answered <- res.StatusCode
+	}()
+	require.Eventually(t, func() bool {
+		for _, r := range xeroSrv.Requests() {
+			if r.Fault {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, time.Millisecond, "the request reached Xero")
+
+	require.NoError(t, stop(), "graceful shutdown")
+	assert.Equal(t, http.StatusFound, <-answered, "the request in flight was answered")
 }

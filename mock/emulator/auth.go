@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -79,12 +80,7 @@ func (e *Emulator) token(r *http.Request, body []byte) reply {
 	tok := randomToken()
 	now := e.now()
 	e.mu.Lock()
-	for t, exp := range e.tokens {
-		if !exp.After(now) {
-			delete(e.tokens, t)
-		}
-	}
-	e.tokens[tok] = now.Add(e.opts.TokenTTL)
+	e.issueToken(tok, now)
 	e.mu.Unlock()
 
 	rp := jsonReply(http.StatusOK, tokenOut{
@@ -95,6 +91,24 @@ func (e *Emulator) token(r *http.Request, body []byte) reply {
 	})
 	rp.header = http.Header{"Cache-Control": {"no-store"}, "Pragma": {"no-cache"}}
 	return rp
+}
+
+// issueToken makes tok live for TokenTTL. Tokens expire in the order they
+// are issued, so expired ones are dropped from the front of tokenOrder in
+// constant time per token; at the limit the oldest live token gives way, so
+// a client that asks for a token per call cannot grow memory without bound.
+// e.mu must be held.
+func (e *Emulator) issueToken(tok string, now time.Time) {
+	for len(e.tokenOrder) > 0 {
+		oldest := e.tokenOrder[0]
+		if exp, ok := e.tokens[oldest]; ok && exp.After(now) && len(e.tokenOrder) < e.limits.tokens {
+			break
+		}
+		delete(e.tokens, oldest)
+		e.tokenOrder = e.tokenOrder[1:]
+	}
+	e.tokens[tok] = now.Add(e.opts.TokenTTL)
+	e.tokenOrder = append(e.tokenOrder, tok)
 }
 
 func randomToken() string {

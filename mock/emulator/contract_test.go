@@ -202,16 +202,27 @@ func (c *contract) validate(r *http.Request, _ []byte) error {
 
 func TestOpenAPIContract(t *testing.T) {
 	c := newContract(t)
+	// The request bodies differ with the amount type; each is checked.
+	for _, amounts := range []billing.AmountType{billing.AmountInclusive, billing.AmountExclusive, billing.AmountNoTax} {
+		t.Run(string(amounts), func(t *testing.T) { contractScenario(t, c, amounts) })
+	}
+}
+
+// contractScenario makes every call the SDK makes, including its recovery
+// paths, and checks that each request validated.
+func contractScenario(t *testing.T, c *contract, amounts billing.AmountType) {
 	ctx := t.Context()
 	const (
-		userID = "5d1c7a9e-2b3f-4e6a-8c0d-9f1e2a3b4c5d"
-		orgID  = "8a7b6c5d-4e3f-4a1b-9c2d-0e1f2a3b4c5d"
+		userID    = "5d1c7a9e-2b3f-4e6a-8c0d-9f1e2a3b4c5d"
+		orgID     = "8a7b6c5d-4e3f-4a1b-9c2d-0e1f2a3b4c5d"
+		newOrgID  = "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"
+		unknownID = "0e5a1b2c-3d4e-4f5a-8b6c-7d8e9f0a1b2c"
 	)
 	svc, err := mock.NewXeroBillingService(mock.NewStore(),
 		mock.WithEmulatorOptions(emulator.Options{RequestValidator: c.validate}),
 		mock.WithXeroConfig(billing.XeroConfig{
 			AccountCode:    "200",
-			AmountType:     billing.AmountInclusive,
+			AmountType:     amounts,
 			Currency:       "NZD",
 			EmailInvoices:  true,
 			EmailWhitelist: regexp.MustCompile(`@example\.com$`), // makes EmailInvoice read the contact first
@@ -220,7 +231,6 @@ func TestOpenAPIContract(t *testing.T) {
 	t.Cleanup(func() { _ = svc.Close() })
 	emu, client := svc.Emulator(), svc.Client()
 
-	// Every call the SDK makes, including its recovery paths.
 	require.NoError(t, client.CheckConnection(ctx))
 	require.NoError(t, svc.UpdateUserBillingDetails(ctx, billing.User{ID: userID, Name: "Ann Lee", Email: "ann@example.com"}))
 	require.NoError(t, svc.UpdateUserBillingDetails(ctx, billing.User{ID: userID, Name: "Ann Lee-Ray", Email: "ann@example.com"}))
@@ -228,29 +238,34 @@ func TestOpenAPIContract(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, svc.UpdateOrganisationBillingDetails(ctx, billing.Organisation{ID: orgID, Name: "Acme Club", Email: "club@example.com"}),
 		"a contact already in Xero is found by account number and adopted")
+	require.NoError(t, svc.UpdateOrganisationBillingDetails(ctx, billing.Organisation{ID: newOrgID, Name: "Beta Society", Email: "beta@example.com"}))
 	_, err = client.FindContactByAccountNumber(ctx, `quote " and backslash \ `)
 	require.ErrorIs(t, err, xero.ErrNotFound)
 
-	inv, err := svc.CreateInvoice(ctx, billing.CreateInvoiceParams{
-		Account:   billing.UserAccount(userID),
-		Date:      billing.NewDate(2026, 1, 31),
-		DueDate:   billing.NewDate(2026, 2, 28),
-		Reference: "Membership 2026",
-		LineItems: []billing.LineItem{
-			{Description: "Annual membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.RequireFromString("115.00")},
-			{Description: "Badge", Quantity: decimal.NewFromInt(2), UnitAmount: decimal.RequireFromString("2.50")},
-		},
-	})
+	var invoices []billing.Invoice
+	for _, account := range []billing.Account{billing.UserAccount(userID), billing.OrganisationAccount(newOrgID)} {
+		inv, err := svc.CreateInvoice(ctx, billing.CreateInvoiceParams{
+			Account:   account,
+			Date:      billing.NewDate(2026, 1, 31),
+			DueDate:   billing.NewDate(2026, 2, 28),
+			Reference: "Membership 2026",
+			LineItems: []billing.LineItem{
+				{Description: "Annual membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.RequireFromString("115.00")},
+				{Description: "Badge", Quantity: decimal.RequireFromString("2.5"), UnitAmount: decimal.RequireFromString("2.50")},
+			},
+			IdempotencyKey: "contract-" + account.String(),
+		})
+		require.NoError(t, err)
+		require.NoError(t, svc.EmailInvoice(ctx, inv))
+		url, err := svc.GetInvoiceURL(ctx, inv)
+		require.NoError(t, err)
+		assert.NotEmpty(t, url)
+		invoices = append(invoices, inv)
+	}
+	require.NoError(t, emu.PayInvoice(ctx, invoices[0].ProviderID, invoices[0].Due, billing.NewDate(2026, 2, 2)))
+	res, err := svc.UpdateInvoices(ctx, []string{invoices[0].ProviderID, invoices[1].ProviderID, unknownID})
 	require.NoError(t, err)
-	require.NoError(t, svc.EmailInvoice(ctx, inv))
-	url, err := svc.GetInvoiceURL(ctx, inv)
-	require.NoError(t, err)
-	assert.NotEmpty(t, url)
-	require.NoError(t, emu.PayInvoice(ctx, inv.ProviderID, inv.Due, billing.NewDate(2026, 2, 2)))
-	res, err := svc.UpdateInvoices(ctx, []string{inv.ProviderID, "0e5a1b2c-3d4e-4f5a-8b6c-7d8e9f0a1b2c"})
-	require.NoError(t, err)
-	require.Len(t, res.Updated, 1)
-	assert.True(t, res.Updated[0].IsPaid())
+	require.Len(t, res.Updated, 2)
 
 	// Every request matched an operation and validated.
 	seen := map[string]bool{}

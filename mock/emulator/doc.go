@@ -46,7 +46,8 @@
 // others are worded in Xero's style and may differ from Xero's.
 //
 // Invoices are ACCREC only. New invoices are DRAFT unless a Status is sent,
-// and are numbered INV-0001, INV-0002... unless an InvoiceNumber is sent.
+// and are numbered INV-0001, INV-0002... (from Options.NextInvoiceNumber)
+// unless an InvoiceNumber is sent.
 // A contact is found by ContactID or, as Xero does, by Name (a new name
 // creates a contact). Amounts follow these rules: Quantity defaults to 1
 // and keeps 4 places; UnitAmount keeps 2 (4 with unitdp=4); LineAmount is

@@ -42,9 +42,18 @@ const (
 const (
 	maxRecordedRequests = 10000
 	maxIdempotencyKeys  = 10000
+	maxDeliveries       = 10000
+	maxEmails           = 10000
+	maxLiveTokens       = 10000
 	maxBodyBytes        = 10 << 20
 	maxIdempotencyKey   = 128
 )
+
+// limits are the bounds on what the emulator keeps; New sets them from the
+// constants above (tests shrink them).
+type limits struct {
+	requests, idempotencyKeys, deliveries, emails, tokens int
+}
 
 var (
 	// ErrNotFound: no invoice with that id.
@@ -85,7 +94,9 @@ type Options struct {
 	DisableRateLimit bool
 
 	// WebhookURL receives a signed webhook for every invoice change, the way
-	// Xero delivers them; empty sends none. WebhookKey signs them.
+	// Xero delivers them; empty sends none. WebhookKey signs them; when
+	// empty the emulator makes up a random key (Server.Env reports it), as
+	// Xero gives every webhook subscription a key.
 	WebhookURL string
 	WebhookKey string
 	// WebhookClient posts the deliveries; default a client with a 5s
@@ -103,6 +114,10 @@ type Options struct {
 	// Currency is the organisation's base currency, used when an invoice
 	// names none; default NZD.
 	Currency string
+	// NextInvoiceNumber is the number the next invoice the emulator numbers
+	// gets (Xero's invoice settings), INV-0042 for 42; default 1. Numbers
+	// already in use are skipped.
+	NextInvoiceNumber int
 	// AccountCodes adds revenue account codes to the demo chart of
 	// accounts (200 Sales, 260 Other Revenue, 270 Interest Income). Added
 	// codes are taxed like 200, at 15% (OUTPUT2).
@@ -140,6 +155,8 @@ type Emulator struct {
 	perMin   int
 	perDay   int
 	webhook  *http.Client
+	ownHTTP  bool // webhook is the emulator's own client: Close closes its connections
+	limits   limits
 
 	workerCtx    context.Context
 	workerCancel context.CancelFunc
@@ -148,6 +165,7 @@ type Emulator struct {
 	mu          sync.Mutex
 	closed      bool
 	tokens      map[string]time.Time // access token -> expiry
+	tokenOrder  []string             // live tokens, oldest first
 	contacts    []*Contact
 	contactByID map[string]*Contact
 	invoices    []*Invoice
@@ -196,6 +214,9 @@ func New(opts Options) *Emulator {
 	if opts.WebhookMaxAttempts <= 0 {
 		opts.WebhookMaxAttempts = 5
 	}
+	if opts.WebhookKey == "" {
+		opts.WebhookKey = randomToken()
+	}
 	if opts.Currency == "" {
 		opts.Currency = DefaultCurrency
 	}
@@ -215,18 +236,33 @@ func New(opts Options) *Emulator {
 		onlineByTok: make(map[string]*Invoice),
 		idem:        make(map[idemKey]reply),
 		webhook:     opts.WebhookClient,
+		limits: limits{
+			requests:        maxRecordedRequests,
+			idempotencyKeys: maxIdempotencyKeys,
+			deliveries:      maxDeliveries,
+			emails:          maxEmails,
+			tokens:          maxLiveTokens,
+		},
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.created = opts.Now().UTC()
+	e.nextNumber = max(opts.NextInvoiceNumber, 1) - 1
 	for _, code := range opts.AccountCodes {
 		if _, ok := e.accounts[code]; !ok && code != "" {
 			e.accounts[code] = taxOutput2
 		}
 	}
 	if e.webhook == nil {
-		e.webhook = &http.Client{Timeout: 5 * time.Second}
+		// A transport of its own, so Close can close its keep-alive
+		// connections without touching anyone else's.
+		tr := &http.Transport{Proxy: http.ProxyFromEnvironment}
+		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			tr = dt.Clone()
+		}
+		e.webhook = &http.Client{Timeout: 5 * time.Second, Transport: tr}
+		e.ownHTTP = true
 	}
 	if !opts.DisableRateLimit {
 		rl := opts.RateLimit
@@ -262,15 +298,19 @@ func New(opts Options) *Emulator {
 // appPerMinute is Xero's limit on calls per minute per app, all tenants.
 const appPerMinute = 10000
 
-// Close stops webhook deliveries (queued ones are abandoned) and makes
-// FlushWebhooks fail with ErrClosed. The handler keeps answering requests.
-// Close is idempotent.
+// Close stops webhook deliveries (queued ones are abandoned), closes the
+// webhook client's idle connections (unless Options.WebhookClient was
+// given) and makes FlushWebhooks fail with ErrClosed. The handler keeps
+// answering requests. Close is idempotent.
 func (e *Emulator) Close() error {
 	e.mu.Lock()
 	e.closed = true
 	e.mu.Unlock()
 	e.workerCancel()
 	e.workerWG.Wait()
+	if e.ownHTTP {
+		e.webhook.CloseIdleConnections()
+	}
 	return nil
 }
 

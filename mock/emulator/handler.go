@@ -293,7 +293,7 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, afte
 
 // rememberIdem stores an answer for replay. e.mu must be held.
 func (e *Emulator) rememberIdem(k idemKey, rp reply) {
-	if len(e.idemOrder) >= maxIdempotencyKeys {
+	if len(e.idemOrder) >= e.limits.idempotencyKeys {
 		delete(e.idem, e.idemOrder[0])
 		e.idemOrder = e.idemOrder[1:]
 	}
@@ -457,7 +457,7 @@ func (e *Emulator) record(r *http.Request, body []byte) int {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.requests) >= maxRecordedRequests {
+	if len(e.requests) >= e.limits.requests {
 		e.requests = e.requests[1:]
 		e.reqDropped++
 	}

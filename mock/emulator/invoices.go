@@ -664,6 +664,9 @@ func (e *Emulator) emailInvoice(call *apiCall) reply {
 		return validationReply([]any{wi})
 	}
 	inv.SentToContact = true
+	if len(e.emails) >= e.limits.emails {
+		e.emails = e.emails[1:]
+	}
 	e.emails = append(e.emails, Email{InvoiceID: inv.InvoiceID, InvoiceNumber: inv.InvoiceNumber, To: contact.EmailAddress, At: e.now()})
 	return reply{status: http.StatusNoContent}
 }

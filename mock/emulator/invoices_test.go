@@ -413,3 +413,16 @@ func TestSequentialIDs(t *testing.T) {
 		assert.NoError(t, err)
 	}
 }
+
+// Like Xero's invoice settings, the next number can be set; numbers in use
+// are still skipped.
+func TestNextInvoiceNumber(t *testing.T) {
+	a := newAPI(t, emulator.Options{NextInvoiceNumber: 42})
+	contactID := a.createContact("Ann", "", "")
+	taken := invoice(contactID)
+	taken["InvoiceNumber"] = "INV-0043"
+	var out invoicesJSON
+	require.Equal(t, http.StatusOK, a.call(http.MethodPut, "/Invoices", invoicesBody(taken), &out).StatusCode)
+	assert.Equal(t, "INV-0042", a.createInvoice(contactID).InvoiceNumber)
+	assert.Equal(t, "INV-0044", a.createInvoice(contactID).InvoiceNumber)
+}

@@ -21,6 +21,10 @@ type Server struct {
 	srv       *http.Server
 	served    chan struct{}
 	closeOnce sync.Once
+
+	mu       sync.Mutex
+	closing  bool
+	handlers sync.WaitGroup // requests being answered
 }
 
 // NewServer starts an Emulator on a free port of 127.0.0.1, like
@@ -53,9 +57,9 @@ func Listen(addr string, opts Options) (*Server, error) {
 		APIURL:         base + APIPath,
 		TokenURL:       base + TokenPath,
 		ConnectionsURL: base + ConnectionsPath,
-		srv:            &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second},
 		served:         make(chan struct{}),
 	}
+	s.srv = &http.Server{Handler: http.HandlerFunc(s.serveHTTP), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		defer close(s.served)
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -65,14 +69,33 @@ func Listen(addr string, opts Options) (*Server, error) {
 	return s, nil
 }
 
+// serveHTTP counts the requests being answered, so Close can wait for them.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	s.handlers.Add(1)
+	s.mu.Unlock()
+	defer s.handlers.Done()
+	s.Emulator.ServeHTTP(w, r)
+}
+
 // Close stops the server at once, closing its connections (requests in
-// flight see their context cancelled), then closes the Emulator. It is
-// idempotent.
+// flight see their context cancelled), waits for the handlers still running
+// to return, then closes the Emulator. It is idempotent.
 func (s *Server) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closing = true
+		s.mu.Unlock()
 		err = s.srv.Close()
 		<-s.served
+		s.handlers.Wait()
 		err = errors.Join(err, s.Emulator.Close())
 	})
 	return err
@@ -80,8 +103,8 @@ func (s *Server) Close() error {
 
 // Env returns the environment an app needs to use this server as its Xero
 // through the SDK's configuration (billing.LoadConfig): the URLs, the demo
-// credentials and tenant, and settings that suit the demo organisation.
-// XERO_WEBHOOK_KEY is included when Options.WebhookKey is set.
+// credentials and tenant, the webhook key, and settings that suit the demo
+// organisation.
 func (s *Server) Env() map[string]string {
 	env := map[string]string{
 		billing.EnvServiceClass: "xero",
@@ -93,9 +116,7 @@ func (s *Server) Env() map[string]string {
 		billing.EnvAccountCode:  DefaultAccountCode,
 		billing.EnvAmountType:   string(billing.AmountExclusive),
 		billing.EnvCurrencyCode: s.opts.Currency,
-	}
-	if s.opts.WebhookKey != "" {
-		env[billing.EnvWebhookKey] = s.opts.WebhookKey
+		billing.EnvWebhookKey:   s.opts.WebhookKey,
 	}
 	return env
 }

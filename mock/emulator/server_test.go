@@ -3,12 +3,14 @@ package emulator_test
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/mock/emulator"
+	"github.com/amsbilling/sdk/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -37,10 +39,29 @@ func TestServerEnv(t *testing.T) {
 	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 
-	noKey := emulator.NewServer(emulator.Options{})
-	t.Cleanup(func() { _ = noKey.Close() })
-	_, ok := noKey.Env()["XERO_WEBHOOK_KEY"]
-	assert.False(t, ok)
+}
+
+// Env is a configuration the SDK accepts even when no webhook key was
+// chosen: the emulator makes one up, and signs its webhooks with it.
+func TestServerEnvWithoutAWebhookKey(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(srv.Close)
+	s := emulator.NewServer(emulator.Options{WebhookURL: srv.URL})
+	t.Cleanup(func() { _ = s.Close() })
+	env := s.Env()
+	_, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	require.NoError(t, err)
+	key := env["XERO_WEBHOOK_KEY"]
+	require.NotEmpty(t, key)
+
+	a := &api{t: t, e: s.Emulator, hc: &http.Client{}, base: s.URL}
+	a.token = a.fetchToken()
+	a.createInvoice(a.createContact("Ann", "", ""))
+	require.NoError(t, s.FlushWebhooks(t.Context()))
+	d := s.Webhooks()
+	require.Len(t, d, 1)
+	assert.True(t, d[0].Delivered)
+	assert.NoError(t, webhook.Verify([]billing.Secret{billing.Secret(key)}, d[0].Body, d[0].Signature))
 }
 
 func TestServerClose(t *testing.T) {

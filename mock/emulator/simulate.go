@@ -33,14 +33,16 @@ func (e *Emulator) PayInvoice(ctx context.Context, invoiceID string, amount deci
 	if inv.Status != billing.StatusAuthorised {
 		return fmt.Errorf("%w: invoice %s is %s; only AUTHORISED invoices take payments", ErrInvalid, inv.InvoiceNumber, inv.Status)
 	}
+	// Money moves in cents: round first, so a payment that rounds to
+	// nothing is refused and one that rounds to what is due pays it.
+	amount = amount.Round(2)
 	if !amount.IsPositive() || amount.GreaterThan(inv.AmountDue) {
-		return fmt.Errorf("%w: payment %s is not between 0 and the %s due on invoice %s", ErrInvalid, amount, inv.AmountDue.StringFixed(2), inv.InvoiceNumber)
+		return fmt.Errorf("%w: payment %s is not between 0 and the %s due on invoice %s", ErrInvalid, amount.StringFixed(2), inv.AmountDue.StringFixed(2), inv.InvoiceNumber)
 	}
 	now := e.now()
 	if date.IsZero() {
 		date = billing.DateOf(now)
 	}
-	amount = amount.Round(2)
 	inv.Payments = append(inv.Payments, Payment{PaymentID: e.entityID(idOther), Date: date, Amount: amount})
 	inv.AmountPaid = inv.AmountPaid.Add(amount)
 	inv.AmountDue = inv.Total.Sub(inv.AmountPaid)

@@ -14,8 +14,6 @@ import (
 	"github.com/amsbilling/sdk/webhook"
 )
 
-const maxDeliveries = 10000
-
 // WebhookEvent is one event of a webhook delivery, as Xero sends it.
 type WebhookEvent struct {
 	ResourceURL   string `json:"resourceUrl"`
@@ -101,7 +99,7 @@ func (e *Emulator) deliverLoop() {
 		d := e.deliver(e.workerCtx, batch)
 
 		e.mu.Lock()
-		if len(e.deliveries) >= maxDeliveries {
+		if len(e.deliveries) >= e.limits.deliveries {
 			e.deliveries = e.deliveries[1:]
 		}
 		e.deliveries = append(e.deliveries, d)

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/mock/emulator"
+	"github.com/amsbilling/sdk/webhook"
+)
+
+func lookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+// The README's local loop: the invoice this command creates is in the
+// app's store, and paying it on the emulator's page sends a signed webhook
+// that marks it there.
+func TestCreateInvoiceThenPayOnThePage(t *testing.T) {
+	ctx := context.Background()
+	dbURL := filepath.Join(t.TempDir(), "billing.db")
+	store, err := sqlstore.Open(ctx, dbURL)
+	require.NoError(t, err)
+	defer store.Close()
+	hook, err := webhook.New(webhook.Config{Keys: []billing.Secret{"loop-key"}, TenantID: emulator.DefaultTenantID, Store: store})
+	require.NoError(t, err)
+	app := httptest.NewServer(hook)
+	defer app.Close()
+
+	xeroSrv := emulator.NewServer(emulator.Options{WebhookURL: app.URL, WebhookKey: "loop-key", WebhookRetryDelay: 10 * time.Millisecond})
+	defer xeroSrv.Close()
+	env := xeroSrv.Env()
+	env["BILLING_DATABASE_URL"] = dbURL
+
+	var out, errOut bytes.Buffer
+	code := run(ctx, []string{"-amount", "50"}, lookup(env), &out, &errOut)
+	require.Equal(t, 0, code, errOut.String())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 2, out.String())
+	assert.True(t, strings.HasPrefix(lines[0], "Created INV-0001 for NZD 57.50, due "), lines[0])
+	page, ok := strings.CutPrefix(lines[1], "Online invoice: ")
+	require.True(t, ok, lines[1])
+	assert.True(t, strings.HasPrefix(page, xeroSrv.URL+"/invoice/"), page)
+
+	inv, err := store.InvoiceByNumber(ctx, "INV-0001")
+	require.NoError(t, err)
+	assert.Equal(t, billing.StatusAuthorised, inv.Status)
+	assert.False(t, inv.UpdateNeeded)
+
+	// The page's "pay now" button.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := noRedirect.Post(page+"/pay", "application/x-www-form-urlencoded", nil)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusSeeOther, res.StatusCode)
+	require.NoError(t, xeroSrv.FlushWebhooks(ctx))
+	inv, err = store.InvoiceByNumber(ctx, "INV-0001")
+	require.NoError(t, err)
+	assert.True(t, inv.UpdateNeeded, "the signed webhook marked the invoice")
+	x, _ := xeroSrv.Invoice(inv.ProviderID)
+	assert.Equal(t, billing.StatusPaid, x.Status)
+}
+
+func TestCreateInvoiceExitCodes(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "billing.db")
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		want int
+	}{
+		{"help", nil, []string{"-h"}, 0},
+		{"bad flag", nil, []string{"-nope"}, 2},
+		{"stray argument", nil, []string{"50"}, 2},
+		{"bad amount", nil, []string{"-amount", "ten"}, 2},
+		{"negative amount", nil, []string{"-amount", "-5"}, 2},
+		{"user not a UUID", nil, []string{"-user", "ada"}, 2},
+		{"no billing service", map[string]string{"BILLING_DATABASE_URL": db}, nil, 2},
+		{"bad configuration", map[string]string{"AMS_BILLING_SERVICE_CLASS": "xero", "XERO_CLIENT_SECRET": "do-not-print-me"}, nil, 2},
+		{"mock billing", map[string]string{"AMS_BILLING_SERVICE_CLASS": "mock", "BILLING_DATABASE_URL": db}, nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tt.args, lookup(tt.env), &out, &errOut)
+			assert.Equal(t, tt.want, code, errOut.String())
+			assert.NotContains(t, out.String()+errOut.String(), "do-not-print-me")
+		})
+	}
+}
+
+// Xero unreachable: an error, exit 1.
+func TestCreateInvoiceXeroDown(t *testing.T) {
+	xeroSrv := emulator.NewServer(emulator.Options{})
+	env := xeroSrv.Env()
+	require.NoError(t, xeroSrv.Close())
+	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 1, run(context.Background(), nil, lookup(env), &out, &errOut))
+	assert.Contains(t, errOut.String(), "syncing the contact:")
+	assert.NotContains(t, errOut.String(), emulator.DefaultClientSecret)
+}

@@ -1,0 +1,76 @@
+package emulator
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// issueTestToken asks e for an access token the way a client would.
+func issueTestToken(t *testing.T, e *Emulator) string {
+	t.Helper()
+	form := url.Values{"grant_type": {"client_credentials"}}
+	req, err := http.NewRequest(http.MethodPost, "http://xero.emulator"+TokenPath, strings.NewReader(form.Encode()))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(DefaultClientID, DefaultClientSecret)
+	rp := e.token(req, []byte(form.Encode()))
+	require.Equal(t, http.StatusOK, rp.status, string(rp.body))
+	_, rest, _ := strings.Cut(string(rp.body), `"access_token":"`)
+	tok, _, _ := strings.Cut(rest, `"`)
+	require.NotEmpty(t, tok)
+	return tok
+}
+
+func bearerOK(e *Emulator, tok string) bool {
+	r, _ := http.NewRequest(http.MethodGet, "http://xero.emulator"+ConnectionsPath, nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	_, ok := e.checkBearer(r)
+	return ok
+}
+
+// A client that asks for a token per call cannot grow the emulator's
+// memory without bound: past the limit the oldest live token gives way.
+func TestLiveTokensAreBounded(t *testing.T) {
+	e := New(Options{})
+	t.Cleanup(func() { _ = e.Close() })
+	e.limits.tokens = 3
+
+	var toks []string
+	for range 5 {
+		toks = append(toks, issueTestToken(t, e))
+	}
+	e.mu.Lock()
+	live, order := len(e.tokens), len(e.tokenOrder)
+	e.mu.Unlock()
+	assert.Equal(t, 3, live)
+	assert.Equal(t, 3, order)
+	for i, tok := range toks {
+		assert.Equal(t, i >= 2, bearerOK(e, tok), "token %d", i)
+	}
+}
+
+// The list of emailed invoices is bounded like the other records of what
+// happened.
+func TestEmailsAreBounded(t *testing.T) {
+	e := New(Options{})
+	t.Cleanup(func() { _ = e.Close() })
+	e.limits.emails = 2
+	e.mu.Lock()
+	c := &Contact{ContactID: e.entityID(idContact), Name: "Ann", EmailAddress: "ann@example.com", ContactStatus: contactActive}
+	e.contacts = append(e.contacts, c)
+	e.contactByID[c.ContactID] = c
+	inv := &Invoice{InvoiceID: e.entityID(idInvoice), InvoiceNumber: "INV-0001", Type: "ACCREC", Status: "AUTHORISED", ContactID: c.ContactID}
+	e.invoices = append(e.invoices, inv)
+	e.invoiceByID[inv.InvoiceID] = inv
+	for range 5 {
+		rp := e.emailInvoice(&apiCall{segs: []string{"Invoices", inv.InvoiceID, "Email"}})
+		require.Equal(t, http.StatusNoContent, rp.status)
+	}
+	e.mu.Unlock()
+	assert.Len(t, e.Emails(), 2)
+}
