@@ -1,18 +1,3 @@
-// Command fetch-invoice-updates is the seed's fetch_invoice_updates
-// management command, for cron: it fetches the invoices that webhooks marked
-// as changed and saves their new state (payment status, amounts, dates).
-//
-// It is configured from the environment (see the README's configuration
-// table) plus BILLING_DATABASE_URL, which defaults to the SQLite file
-// billing.db in the working directory.
-//
-//	fetch-invoice-updates            # up to 30 invoices
-//	fetch-invoice-updates -limit 10  # up to 10
-//	fetch-invoice-updates -all       # until nothing is marked
-//
-// Exit status: 0 on success (and, with -all, on a clean stop at a rate
-// limit; and for -h), 1 on an error, 2 on a bad configuration or bad flags
-// or arguments.
 package main
 
 import (
@@ -102,36 +87,33 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	}
 
 	opts := billing.FetchOptions{Limit: *limit, Logger: logger}
-	total := 0
-	for {
-		res, err := billing.FetchInvoiceUpdates(ctx, svc, store, opts)
-		if res.Skipped != "" {
-			fmt.Fprintln(stdout, res.Skipped)
+	fetch := billing.FetchInvoiceUpdates
+	if *all {
+		fetch = billing.FetchAllInvoiceUpdates // batch after batch until done
+	}
+	res, err := fetch(ctx, svc, store, opts)
+	if res.Skipped != "" {
+		fmt.Fprintln(stdout, res.Skipped)
+		return 0
+	}
+	report(stdout, res)
+	var rl *ratelimit.RateLimitError
+	switch {
+	case errors.As(err, &rl):
+		when := "later"
+		if rl.RetryAfter > 0 {
+			when = "after " + time.Now().Add(rl.RetryAfter).Format(time.RFC3339)
+		}
+		fmt.Fprintf(stdout, "Stopped: %v. Invoices stay marked; run again %s.\n", rl, when)
+		if *all {
 			return 0
 		}
-		report(stdout, res)
-		total += len(res.Updated)
-		var rl *ratelimit.RateLimitError
-		switch {
-		case errors.As(err, &rl):
-			when := "later"
-			if rl.RetryAfter > 0 {
-				when = "after " + time.Now().Add(rl.RetryAfter).Format(time.RFC3339)
-			}
-			fmt.Fprintf(stdout, "Stopped: %v. Invoices stay marked; run again %s.\n", rl, when)
-			if *all {
-				return 0
-			}
-			return 1
-		case err != nil:
-			fmt.Fprintln(stderr, "Error:", err)
-			return 1
-		}
-		if !*all || res.Claimed == 0 {
-			break
-		}
+		return 1
+	case err != nil:
+		fmt.Fprintln(stderr, "Error:", err)
+		return 1
 	}
-	if total == 0 {
+	if len(res.Updated) == 0 {
 		fmt.Fprintln(stdout, "No invoices needed updating")
 	}
 	fmt.Fprintln(stdout, "Done")

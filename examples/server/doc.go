@@ -1,0 +1,17 @@
+// Command server is a small app that mounts the SDK's HTTP handlers on its
+// own http.ServeMux: Xero's webhook at /billing/xero/webhooks/ and the
+// invoice redirect at /billing/invoices/{number}. It is configured only from
+// the environment: real Xero, or the emulator through XERO_API_URL and
+// XERO_TOKEN_URL (see examples/xero-emulator). The store is
+// BILLING_DATABASE_URL, by default the SQLite file billing.db.
+//
+//	ADDR=127.0.0.1:8000 go run ./examples/server
+//
+// The webhook endpoint is mounted for real Xero (and the emulator) only:
+// the mock providers have no webhook keys and nothing calls them.
+//
+// It stops gracefully on SIGINT or SIGTERM: in-flight requests finish, then
+// the webhook handler's in-flight fetch; a second signal stops it at once.
+// Exit status: 0 after a graceful stop, 1 on an error, 2 on a bad
+// configuration.
+package main
