@@ -203,7 +203,7 @@ func (c *Config) problems() []error {
 	default:
 		bad(EnvAmountType, fmt.Sprintf("%q is not INCLUSIVE, EXCLUSIVE or NOTAX", string(x.AmountType)))
 	}
-	if x.Currency != "" && !isCurrencyCode(x.Currency) {
+	if x.Currency != "" && !ValidCurrencyCode(x.Currency) {
 		bad(EnvCurrencyCode, fmt.Sprintf("%q is not a 3-letter ISO 4217 code", x.Currency))
 	}
 	if x.APIURL == "" {
@@ -231,7 +231,9 @@ func checkURL(s string) error {
 	return nil
 }
 
-func isCurrencyCode(s string) bool {
+// ValidCurrencyCode reports whether s has the form of an ISO 4217 code:
+// three upper-case letters.
+func ValidCurrencyCode(s string) bool {
 	if len(s) != 3 {
 		return false
 	}

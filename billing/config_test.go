@@ -234,3 +234,9 @@ func TestConfigNeverPrintsURLPasswords(t *testing.T) {
 	assert.Equal(t, "host=db user=app password=[REDACTED] dbname=billing",
 		billing.RedactURL("host=db user=app password='db password' dbname=billing"))
 }
+
+func TestValidCurrencyCode(t *testing.T) {
+	for s, want := range map[string]bool{"NZD": true, "AUD": true, "nzd": false, "NZ": false, "NZDX": false, "N1D": false, "": false} {
+		assert.Equal(t, want, billing.ValidCurrencyCode(s), s)
+	}
+}

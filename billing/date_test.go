@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -81,4 +82,18 @@ func FuzzParseDate(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, d, again)
 	})
+}
+
+func TestWithProviderState(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	local := billing.Invoice{Account: billing.UserAccount("u"), Number: "INV-1", ProviderID: "p", Status: billing.StatusAuthorised,
+		UpdateNeeded: true, UpdateRequestedAt: at, UpdateAttempts: 2, UpdateError: "x", SetAside: true}
+	remote := billing.Invoice{Account: billing.OrganisationAccount("o"), Number: "other", ProviderID: "q", Reference: "ref",
+		Status: billing.StatusPaid, Currency: "NZD", IssueDate: billing.NewDate(2026, 1, 1), DueDate: billing.NewDate(2026, 1, 15),
+		PaidDate: billing.NewDate(2026, 1, 10), Amount: decimal.RequireFromString("10.50"), Paid: decimal.RequireFromString("10.50"), Due: decimal.Zero}
+	got := local.WithProviderState(remote)
+	want := remote
+	want.Account, want.Number, want.ProviderID = local.Account, local.Number, local.ProviderID
+	want.UpdateNeeded, want.UpdateRequestedAt, want.UpdateAttempts, want.UpdateError, want.SetAside = true, at, 2, "x", true
+	assert.Equal(t, want, got)
 }

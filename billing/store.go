@@ -39,11 +39,11 @@ type Store interface {
 	// InvoiceByProviderID returns the invoice with this provider id, or
 	// ErrNotFound.
 	InvoiceByProviderID(ctx context.Context, providerID string) (Invoice, error)
-	// SaveInvoiceState overwrites the provider-owned fields (Reference,
-	// Status, Currency, IssueDate, DueDate, PaidDate, Amount, Paid, Due) of
-	// the invoice with inv.ProviderID, atomically, and returns the invoice
-	// as it was before and as it is after. Account, Number and the update
-	// fields are left alone. ErrNotFound when no invoice has that id.
+	// SaveInvoiceState overwrites the provider-owned fields of the invoice
+	// with inv.ProviderID (those Invoice.WithProviderState copies),
+	// atomically, and returns the invoice as it was before and as it is
+	// after. Account, Number and the update fields are left alone.
+	// ErrNotFound when no invoice has that id.
 	SaveInvoiceState(ctx context.Context, inv Invoice) (before, after Invoice, err error)
 
 	// MarkUpdateNeeded flags the invoices with these provider ids:

@@ -111,6 +111,23 @@ type Invoice struct {
 	SetAside bool
 }
 
+// WithProviderState returns inv with the provider-owned fields (Reference,
+// Status, Currency, IssueDate, DueDate, PaidDate, Amount, Paid, Due) taken
+// from src: what Store.SaveInvoiceState writes. Account, Number, ProviderID
+// and the update fields stay inv's.
+func (inv Invoice) WithProviderState(src Invoice) Invoice {
+	inv.Reference = src.Reference
+	inv.Status = src.Status
+	inv.Currency = src.Currency
+	inv.IssueDate = src.IssueDate
+	inv.DueDate = src.DueDate
+	inv.PaidDate = src.PaidDate
+	inv.Amount = src.Amount
+	inv.Paid = src.Paid
+	inv.Due = src.Due
+	return inv
+}
+
 // IsPaid reports whether the provider says the invoice is fully paid.
 func (inv Invoice) IsPaid() bool { return inv.Status == StatusPaid }
 

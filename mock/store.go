@@ -135,16 +135,7 @@ func (s *Store) SaveInvoiceState(_ context.Context, inv billing.Invoice) (before
 		return billing.Invoice{}, billing.Invoice{}, fmt.Errorf("invoice provider id %q: %w", inv.ProviderID, billing.ErrNotFound)
 	}
 	before = si.inv
-	after = before
-	after.Reference = inv.Reference
-	after.Status = inv.Status
-	after.Currency = inv.Currency
-	after.IssueDate = inv.IssueDate
-	after.DueDate = inv.DueDate
-	after.PaidDate = inv.PaidDate
-	after.Amount = inv.Amount
-	after.Paid = inv.Paid
-	after.Due = inv.Due
+	after = before.WithProviderState(inv)
 	si.inv = after
 	return before, after, nil
 }

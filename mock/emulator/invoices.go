@@ -268,7 +268,7 @@ func (e *Emulator) buildInvoice(in invoiceIn, base *Invoice, places int32, earli
 	if !slices.Contains([]string{billing.StatusDraft, billing.StatusDeleted}, inv.Status) && inv.DueDate.IsZero() {
 		problem("Due Date cannot be empty.")
 	}
-	if !isCurrencyCode(inv.CurrencyCode) {
+	if !billing.ValidCurrencyCode(inv.CurrencyCode) {
 		problem("The currency code %s is not valid.", inv.CurrencyCode)
 	}
 
@@ -454,18 +454,6 @@ func computeTotals(inv *Invoice) {
 	if inv.Status == billing.StatusVoided || inv.Status == billing.StatusDeleted {
 		inv.AmountDue = decimal.Zero
 	}
-}
-
-func isCurrencyCode(s string) bool {
-	if len(s) != 3 {
-		return false
-	}
-	for _, r := range s {
-		if r < 'A' || r > 'Z' {
-			return false
-		}
-	}
-	return true
 }
 
 // commitInvoices validates and saves the writes: all or none by default,
