@@ -403,3 +403,9 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 
 // Close is Shutdown without a deadline.
 func (h *Handler) Close() error { return h.Shutdown(context.Background()) }
+
+// Format prints a Handler without its keys, whatever the verb: %+v of a
+// struct would otherwise show the key bytes.
+func (h *Handler) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "webhook.Handler{tenant: %s, keys: %d}", h.tenant, len(h.keys))
+}

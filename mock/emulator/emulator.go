@@ -442,3 +442,9 @@ func (e *Emulator) entityID(kind int) string {
 	e.idCounters[kind]++
 	return fmt.Sprintf("00000000-0000-4000-%c000-%012d", "89a"[kind], e.idCounters[kind])
 }
+
+// Format prints an Emulator without its client secret or webhook key,
+// whatever the verb (the webhook key may be an app's real one).
+func (e *Emulator) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "emulator.Emulator{tenant: %s, base: %s}", e.opts.TenantID, e.opts.BaseURL)
+}
