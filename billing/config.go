@@ -124,11 +124,11 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 
 	x := &c.Xero
 	x.ClientID = get(EnvClientID)
-	x.ClientSecret = Secret(get(EnvClientSecret))
+	x.ClientSecret = NewSecret(get(EnvClientSecret))
 	x.TenantID = get(EnvTenantID)
 	for _, k := range strings.Split(get(EnvWebhookKey), ",") {
 		if k = strings.TrimSpace(k); k != "" {
-			x.WebhookKeys = append(x.WebhookKeys, Secret(k))
+			x.WebhookKeys = append(x.WebhookKeys, NewSecret(k))
 		}
 	}
 	x.AccountCode = get(EnvAccountCode)
@@ -273,7 +273,7 @@ func (c Config) String() string {
 		whitelist = c.Xero.EmailWhitelist.String()
 	}
 	return fmt.Sprintf("billing.Config{Provider:%q ClientID:%q ClientSecret:%s TenantID:%q WebhookKeys:%d×%s AccountCode:%q AmountType:%s Currency:%s EmailWhitelist:%q EmailInvoices:%t Debug:%t Scopes:%q APIURL:%s TokenURL:%s DatabaseURL:%s}",
-		string(c.Provider), c.Xero.ClientID, c.Xero.ClientSecret, c.Xero.TenantID, len(c.Xero.WebhookKeys), Secret("x"),
+		string(c.Provider), c.Xero.ClientID, c.Xero.ClientSecret, c.Xero.TenantID, len(c.Xero.WebhookKeys), NewSecret("x"),
 		c.Xero.AccountCode, c.Xero.AmountType, c.Xero.Currency, whitelist, c.Xero.EmailInvoices, c.Xero.Debug,
 		c.Xero.Scopes, RedactURL(c.Xero.APIURL), RedactURL(c.Xero.TokenURL), RedactURL(c.DatabaseURL))
 }

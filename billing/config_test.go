@@ -51,7 +51,7 @@ func TestLoadConfigValid(t *testing.T) {
 	assert.False(t, c.Xero.EmailInvoices)
 	assert.True(t, c.Xero.Debug)
 	assert.Equal(t, []string{"accounting.contacts", "accounting.transactions"}, c.Xero.Scopes)
-	assert.Equal(t, []billing.Secret{"old-key", "new-key"}, c.Xero.WebhookKeys)
+	assert.Equal(t, []billing.Secret{billing.NewSecret("old-key"), billing.NewSecret("new-key")}, c.Xero.WebhookKeys)
 	assert.Equal(t, billing.DefaultAPIURL, c.Xero.APIURL)
 	assert.Equal(t, billing.DefaultTokenURL, c.Xero.TokenURL)
 	assert.Equal(t, testSecret, c.Xero.ClientSecret.Reveal())
@@ -239,4 +239,25 @@ func TestValidCurrencyCode(t *testing.T) {
 	for s, want := range map[string]bool{"NZD": true, "AUD": true, "nzd": false, "NZ": false, "NZDX": false, "N1D": false, "": false} {
 		assert.Equal(t, want, billing.ValidCurrencyCode(s), s)
 	}
+}
+
+// A user's own struct that keeps the config in an unexported field is
+// printed by fmt without calling Secret's methods; the value must still not
+// show.
+func TestSecretInUnexportedFieldNeverPrints(t *testing.T) {
+	c, err := billing.LoadConfig(lookup(xeroEnv()))
+	require.NoError(t, err)
+	type appState struct {
+		cfg  billing.Config
+		xero billing.XeroConfig
+		key  billing.Secret
+	}
+	s := appState{cfg: c, xero: c.Xero, key: c.Xero.ClientSecret}
+	out := fmt.Sprintf("%v %+v %#v", s, s, s)
+	assert.NotContains(t, out, testSecret)
+	assert.NotContains(t, out, testWebhookKey)
+	assert.True(t, c.Xero.ClientSecret.Equal(billing.NewSecret(testSecret)))
+	assert.False(t, c.Xero.ClientSecret.Equal(billing.NewSecret("other")))
+	assert.True(t, billing.Secret{}.IsZero())
+	assert.Equal(t, "", billing.NewSecret("").Reveal())
 }

@@ -45,7 +45,7 @@ func ExampleParseProvider() {
 
 // Secrets print redacted however they are formatted.
 func ExampleSecret() {
-	s := billing.Secret("client-secret-value")
+	s := billing.NewSecret("client-secret-value")
 	fmt.Println(s, fmt.Sprintf("%q %x", s, s), len(s.Reveal()))
 	// Output: [REDACTED] [REDACTED] [REDACTED] 19
 }

@@ -100,7 +100,7 @@ func NewXeroBillingService(store billing.Store, opts ...XeroOption) (*XeroBillin
 	e := emulator.New(emuOpts)
 
 	cfg.ClientID = e.ClientID()
-	cfg.ClientSecret = billing.Secret(e.ClientSecret())
+	cfg.ClientSecret = billing.NewSecret(e.ClientSecret())
 	cfg.TenantID = e.TenantID()
 	cfg.APIURL = XeroEmulatorURL + emulator.APIPath
 	cfg.TokenURL = XeroEmulatorURL + emulator.TokenPath

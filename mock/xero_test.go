@@ -326,12 +326,12 @@ func TestXeroBillingServiceSignsWebhooksWithTheAppsKey(t *testing.T) {
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
-		verified = append(verified, webhook.Verify([]billing.Secret{"app-webhook-key"}, body, r.Header.Get(webhook.SignatureHeader)))
+		verified = append(verified, webhook.Verify([]billing.Secret{billing.NewSecret("app-webhook-key")}, body, r.Header.Get(webhook.SignatureHeader)))
 		mu.Unlock()
 	}))
 	t.Cleanup(receiver.Close)
 	svc, _ := newXeroService(t,
-		mock.WithXeroConfig(billing.XeroConfig{WebhookKeys: []billing.Secret{"app-webhook-key"}, EmailInvoices: true}),
+		mock.WithXeroConfig(billing.XeroConfig{WebhookKeys: []billing.Secret{billing.NewSecret("app-webhook-key")}, EmailInvoices: true}),
 		mock.WithEmulatorOptions(emulator.Options{WebhookURL: receiver.URL}))
 	ctx := t.Context()
 	require.NoError(t, svc.UpdateUserBillingDetails(ctx, billing.User{ID: xeroUserID, Name: "Ada", Email: "ada@example.com"}))

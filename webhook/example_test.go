@@ -27,7 +27,7 @@ func ExampleNew() {
 	})
 
 	// Usually from billing.ConfigFromEnv: cfg.Xero.WebhookKeys, cfg.Xero.TenantID.
-	key := billing.Secret("webhook-key-from-the-developer-portal")
+	key := billing.NewSecret("webhook-key-from-the-developer-portal")
 	h, err := webhook.New(webhook.Config{
 		Keys:     []billing.Secret{key},
 		TenantID: "aef86862-2015-4b6b-88bc-d89032cecc50",
@@ -64,8 +64,8 @@ func ExampleSign() {
 	body := []byte(`{"events":[],"firstEventSequence":0,"lastEventSequence":0,"entropy":"YSXCMKAQBJOEPRLWNEQZ"}`)
 	sig := webhook.Sign([]byte("webhook-key"), body)
 	fmt.Println(sig)
-	fmt.Println(webhook.Verify([]billing.Secret{"webhook-key"}, body, sig))
-	fmt.Println(webhook.Verify([]billing.Secret{"old-key"}, body, sig))
+	fmt.Println(webhook.Verify([]billing.Secret{billing.NewSecret("webhook-key")}, body, sig))
+	fmt.Println(webhook.Verify([]billing.Secret{billing.NewSecret("old-key")}, body, sig))
 	// Output:
 	// eyzWwL3zyqGnR4of6WHHxAfCGR3oNYnqtItZERlrCsw=
 	// <nil>

@@ -16,7 +16,7 @@ import (
 
 func TestHandlerNeverPrintsItsKeys(t *testing.T) {
 	key := "printed-key-must-not-appear"
-	h, err := webhook.New(webhook.Config{Keys: []billing.Secret{billing.Secret(key)}, TenantID: "6f1a7a0e-0d3c-4a6e-9a39-1f1c0b0e7c11", Store: mock.NewStore()})
+	h, err := webhook.New(webhook.Config{Keys: []billing.Secret{billing.NewSecret(key)}, TenantID: "6f1a7a0e-0d3c-4a6e-9a39-1f1c0b0e7c11", Store: mock.NewStore()})
 	require.NoError(t, err)
 	defer h.Close()
 	var logs bytes.Buffer

@@ -26,7 +26,7 @@ func FuzzHandler(f *testing.F) {
 	f.Add([]byte{}, "", false)
 	f.Add(valid, "\x00\xff", false)
 
-	keys := []billing.Secret{testKey, otherKey}
+	keys := []billing.Secret{billing.NewSecret(testKey), billing.NewSecret(otherKey)}
 	store := newStore(f, invoiceIDs...)
 	h, err := webhook.New(webhook.Config{Keys: keys, TenantID: testTenant, Store: store, MaxBodyBytes: 4096})
 	if err != nil {

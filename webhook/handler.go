@@ -104,7 +104,7 @@ func New(cfg Config) (*Handler, error) {
 		errs = append(errs, errors.New("webhook: at least one key is required"))
 	}
 	for i, k := range cfg.Keys {
-		if k == "" {
+		if k.IsZero() {
 			errs = append(errs, fmt.Errorf("webhook: key %d is empty", i+1))
 		}
 	}

@@ -31,11 +31,11 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		want string
 	}{
 		{"no keys", webhook.Config{TenantID: testTenant, Store: store}, "at least one key"},
-		{"empty key", webhook.Config{Keys: []billing.Secret{testKey, ""}, TenantID: testTenant, Store: store}, "key 2 is empty"},
-		{"no tenant", webhook.Config{Keys: []billing.Secret{testKey}, TenantID: "  ", Store: store}, "tenant id is required"},
-		{"no store", webhook.Config{Keys: []billing.Secret{testKey}, TenantID: testTenant}, "store is required"},
-		{"negative limit", webhook.Config{Keys: []billing.Secret{testKey}, TenantID: testTenant, Store: store, MaxBodyBytes: -1}, "max body bytes"},
-		{"negative timeout", webhook.Config{Keys: []billing.Secret{testKey}, TenantID: testTenant, Store: store, MarkTimeout: -time.Second}, "mark timeout"},
+		{"empty key", webhook.Config{Keys: []billing.Secret{billing.NewSecret(testKey), billing.NewSecret("")}, TenantID: testTenant, Store: store}, "key 2 is empty"},
+		{"no tenant", webhook.Config{Keys: []billing.Secret{billing.NewSecret(testKey)}, TenantID: "  ", Store: store}, "tenant id is required"},
+		{"no store", webhook.Config{Keys: []billing.Secret{billing.NewSecret(testKey)}, TenantID: testTenant}, "store is required"},
+		{"negative limit", webhook.Config{Keys: []billing.Secret{billing.NewSecret(testKey)}, TenantID: testTenant, Store: store, MaxBodyBytes: -1}, "max body bytes"},
+		{"negative timeout", webhook.Config{Keys: []billing.Secret{billing.NewSecret(testKey)}, TenantID: testTenant, Store: store, MarkTimeout: -time.Second}, "mark timeout"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,9 +69,9 @@ func TestHandlerSignatures(t *testing.T) {
 		{"url alphabet", nil, []string{base64.URLEncoding.EncodeToString(make([]byte, 32))}, http.StatusUnauthorized},
 		{"hex instead of base64", nil, []string{strings.Repeat("ab", 22)}, http.StatusUnauthorized},
 		{"two headers", nil, []string{validSig, validSig}, http.StatusUnauthorized},
-		{"rotation: old key still accepted", []billing.Secret{otherKey, testKey}, []string{validSig}, http.StatusOK},
-		{"rotation: new key accepted", []billing.Secret{testKey, otherKey}, []string{webhook.Sign([]byte(otherKey), b)}, http.StatusOK},
-		{"rotation: neither key", []billing.Secret{otherKey, "third-key"}, []string{validSig}, http.StatusUnauthorized},
+		{"rotation: old key still accepted", []billing.Secret{billing.NewSecret(otherKey), billing.NewSecret(testKey)}, []string{validSig}, http.StatusOK},
+		{"rotation: new key accepted", []billing.Secret{billing.NewSecret(testKey), billing.NewSecret(otherKey)}, []string{webhook.Sign([]byte(otherKey), b)}, http.StatusOK},
+		{"rotation: neither key", []billing.Secret{billing.NewSecret(otherKey), billing.NewSecret("third-key")}, []string{validSig}, http.StatusUnauthorized},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -637,7 +637,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	inner := newStore(t, invoiceIDs...)
 	store := &recordingStore{Store: inner}
 	h := newHandler(t, webhook.Config{
-		Keys:   []billing.Secret{testKey, otherKey},
+		Keys:   []billing.Secret{billing.NewSecret(testKey), billing.NewSecret(otherKey)},
 		Store:  store,
 		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Fetch: func(ctx context.Context) error {
@@ -669,7 +669,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	do(good, goodSig[:20]+"!!!"+goodSig[23:], http.StatusUnauthorized)
 	do([]byte(`{"events":`), webhook.Sign([]byte(testKey), []byte(`{"events":`)), http.StatusBadRequest)
 	failing := &recordingStore{Store: inner, fail: errStoreDown}
-	h2 := newHandler(t, webhook.Config{Keys: []billing.Secret{testKey}, Store: failing,
+	h2 := newHandler(t, webhook.Config{Keys: []billing.Secret{billing.NewSecret(testKey)}, Store: failing,
 		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	w := serve(h2, post(good, goodSig))
 	assert.Equal(t, http.StatusInternalServerError, w.Code)

@@ -108,7 +108,7 @@ func signed(body []byte) *http.Request {
 func newHandler(t testing.TB, cfg webhook.Config) *webhook.Handler {
 	t.Helper()
 	if cfg.Keys == nil {
-		cfg.Keys = []billing.Secret{testKey}
+		cfg.Keys = []billing.Secret{billing.NewSecret(testKey)}
 	}
 	if cfg.TenantID == "" {
 		cfg.TenantID = testTenant

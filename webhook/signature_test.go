@@ -28,16 +28,16 @@ func TestVerify(t *testing.T) {
 		sig  string
 		want error
 	}{
-		{"valid", []billing.Secret{testKey}, b, sig, nil},
-		{"second key", []billing.Secret{otherKey, testKey}, b, sig, nil},
-		{"missing", []billing.Secret{testKey}, b, "", webhook.ErrMissingSignature},
-		{"wrong key", []billing.Secret{otherKey}, b, sig, webhook.ErrInvalidSignature},
-		{"changed body", []billing.Secret{testKey}, append([]byte(" "), b...), sig, webhook.ErrInvalidSignature},
-		{"malformed", []billing.Secret{testKey}, b, "not base64 at all, not even close!!!!!!!!!!", webhook.ErrInvalidSignature},
-		{"too short", []billing.Secret{testKey}, b, sig[:40], webhook.ErrInvalidSignature},
-		{"too long", []billing.Secret{testKey}, b, sig + "AAAA", webhook.ErrInvalidSignature},
+		{"valid", []billing.Secret{billing.NewSecret(testKey)}, b, sig, nil},
+		{"second key", []billing.Secret{billing.NewSecret(otherKey), billing.NewSecret(testKey)}, b, sig, nil},
+		{"missing", []billing.Secret{billing.NewSecret(testKey)}, b, "", webhook.ErrMissingSignature},
+		{"wrong key", []billing.Secret{billing.NewSecret(otherKey)}, b, sig, webhook.ErrInvalidSignature},
+		{"changed body", []billing.Secret{billing.NewSecret(testKey)}, append([]byte(" "), b...), sig, webhook.ErrInvalidSignature},
+		{"malformed", []billing.Secret{billing.NewSecret(testKey)}, b, "not base64 at all, not even close!!!!!!!!!!", webhook.ErrInvalidSignature},
+		{"too short", []billing.Secret{billing.NewSecret(testKey)}, b, sig[:40], webhook.ErrInvalidSignature},
+		{"too long", []billing.Secret{billing.NewSecret(testKey)}, b, sig + "AAAA", webhook.ErrInvalidSignature},
 		{"no keys", nil, b, sig, webhook.ErrInvalidSignature},
-		{"empty key never verifies", []billing.Secret{""}, b, webhook.Sign(nil, b), webhook.ErrInvalidSignature},
+		{"empty key never verifies", []billing.Secret{billing.NewSecret("")}, b, webhook.Sign(nil, b), webhook.ErrInvalidSignature},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,7 +62,7 @@ func TestNewSignedRequest(t *testing.T) {
 	got, err := io.ReadAll(req.Body)
 	require.NoError(t, err)
 	assert.Equal(t, b, got)
-	assert.NoError(t, webhook.Verify([]billing.Secret{testKey}, got, req.Header.Get("x-xero-signature")))
+	assert.NoError(t, webhook.Verify([]billing.Secret{billing.NewSecret(testKey)}, got, req.Header.Get("x-xero-signature")))
 
 	_, err = webhook.NewSignedRequest(context.Background(), []byte(testKey), "://bad", b)
 	assert.Error(t, err)

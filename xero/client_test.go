@@ -782,14 +782,14 @@ func TestConnectionsURLOption(t *testing.T) {
 }
 
 func TestNewClientValidation(t *testing.T) {
-	_, err := xero.NewClient(billing.XeroConfig{ClientSecret: "", APIURL: "ftp://x", TokenURL: "https://user:pw@identity.test/t"})
+	_, err := xero.NewClient(billing.XeroConfig{ClientSecret: billing.NewSecret(""), APIURL: "ftp://x", TokenURL: "https://user:pw@identity.test/t"})
 	require.ErrorIs(t, err, billing.ErrInvalidConfig)
 	for _, want := range []string{"XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_TENANT_ID", "XERO_API_URL", "XERO_TOKEN_URL"} {
 		assert.Contains(t, err.Error(), want)
 	}
 	assert.NotContains(t, err.Error(), "pw")
 
-	_, err = xero.NewClient(billing.XeroConfig{ClientID: "id", ClientSecret: "secret-value", TenantID: "t"})
+	_, err = xero.NewClient(billing.XeroConfig{ClientID: "id", ClientSecret: billing.NewSecret("secret-value"), TenantID: "t"})
 	require.NoError(t, err, "empty URLs take Xero's defaults")
 
 	cfg := testConfig()

@@ -121,7 +121,7 @@ func Example_rateLimit() {
 func exampleConfig() billing.XeroConfig {
 	return billing.XeroConfig{
 		ClientID:      "91E5715B1199038080D6D0296EBC1648",
-		ClientSecret:  "your-secret-here",
+		ClientSecret:  billing.NewSecret("your-secret-here"),
 		TenantID:      "a3a4dbaf-3495-a808-ed7a-7b964388f53d",
 		AccountCode:   "200",
 		AmountType:    billing.AmountInclusive,

@@ -84,7 +84,7 @@ func withClientOptions(opts ...xero.Option) harnessOption {
 func testConfig() billing.XeroConfig {
 	return billing.XeroConfig{
 		ClientID:      clientID,
-		ClientSecret:  billing.Secret(clientSecret),
+		ClientSecret:  billing.NewSecret(clientSecret),
 		TenantID:      tenantID,
 		AccountCode:   "200",
 		AmountType:    billing.AmountInclusive,

@@ -46,10 +46,9 @@ func WithServiceLogger(l *slog.Logger) ServiceOption { return func(s *Service) {
 // (XERO_ACCOUNT_CODE, XERO_AMOUNT_TYPE, XERO_CURRENCY_CODE; empty amount type
 // and currency leave Xero's defaults) and the email settings.
 func NewService(client *Client, store billing.Store, cfg billing.XeroConfig, opts ...ServiceOption) *Service {
-	// The service needs no credential (the Client holds its own), and fmt
-	// prints an unexported field without Secret's redacting methods, so
-	// %+v of a Service would show them.
-	cfg.ClientSecret, cfg.WebhookKeys = "", nil
+	// The service needs no credential (the Client holds its own): keep no
+	// copy of them.
+	cfg.ClientSecret, cfg.WebhookKeys = billing.Secret{}, nil
 	s := &Service{client: client, store: store, cfg: cfg}
 	for _, opt := range opts {
 		opt(s)

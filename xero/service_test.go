@@ -553,7 +553,7 @@ func TestUpdateInvoicesNothingToDo(t *testing.T) {
 
 func TestNewService(t *testing.T) {
 	cfg := billing.Config{Provider: billing.ProviderXero, Xero: testConfig()}
-	cfg.Xero.WebhookKeys = []billing.Secret{"whk"}
+	cfg.Xero.WebhookKeys = []billing.Secret{billing.NewSecret("whk")}
 	svc, err := xero.New(cfg, mock.NewStore())
 	require.NoError(t, err)
 	require.NotNil(t, svc.Client())
@@ -578,7 +578,7 @@ func TestNewService(t *testing.T) {
 func TestServiceNeverPrintsSecrets(t *testing.T) {
 	h := newHarness(t)
 	cfg := h.cfg
-	cfg.WebhookKeys = []billing.Secret{"webhook-key-0123456789abcdef"}
+	cfg.WebhookKeys = []billing.Secret{billing.NewSecret("webhook-key-0123456789abcdef")}
 	svc := xero.NewService(h.client, mock.NewStore(), cfg)
 
 	var text strings.Builder

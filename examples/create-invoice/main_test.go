@@ -32,7 +32,7 @@ func TestCreateInvoiceThenPayOnThePage(t *testing.T) {
 	store, err := sqlstore.Open(ctx, dbURL)
 	require.NoError(t, err)
 	defer store.Close()
-	hook, err := webhook.New(webhook.Config{Keys: []billing.Secret{"loop-key"}, TenantID: emulator.DefaultTenantID, Store: store})
+	hook, err := webhook.New(webhook.Config{Keys: []billing.Secret{billing.NewSecret("loop-key")}, TenantID: emulator.DefaultTenantID, Store: store})
 	require.NoError(t, err)
 	app := httptest.NewServer(hook)
 	defer app.Close()

@@ -61,7 +61,7 @@ func TestServerEnvWithoutAWebhookKey(t *testing.T) {
 	d := s.Webhooks()
 	require.Len(t, d, 1)
 	assert.True(t, d[0].Delivered)
-	assert.NoError(t, webhook.Verify([]billing.Secret{billing.Secret(key)}, d[0].Body, d[0].Signature))
+	assert.NoError(t, webhook.Verify([]billing.Secret{billing.NewSecret(key)}, d[0].Body, d[0].Signature))
 }
 
 func TestServerClose(t *testing.T) {

@@ -34,7 +34,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if webhook.Verify([]billing.Secret{webhookKey}, body, r.Header.Get("X-Xero-Signature")) != nil {
+	if webhook.Verify([]billing.Secret{billing.NewSecret(webhookKey)}, body, r.Header.Get("X-Xero-Signature")) != nil {
 		rc.badSigs++
 		w.WriteHeader(http.StatusUnauthorized)
 		return
