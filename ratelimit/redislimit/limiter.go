@@ -1,0 +1,425 @@
+package redislimit
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	randv2 "math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/amsbilling/sdk/ratelimit"
+)
+
+// DefaultKeyPrefix starts every key the Limiter writes.
+const DefaultKeyPrefix = "amsbilling:ratelimit:"
+
+const (
+	// concurrentRetry is the RetryAfter of a concurrency refusal: a release
+	// has no schedule, but "try again in 1s" is more useful than "later".
+	concurrentRetry = time.Second
+	// A waiting Acquire polls Redis for a free concurrency slot, since other
+	// processes' releases cannot wake it; local releases do.
+	minPoll = 20 * time.Millisecond
+	maxPoll = 250 * time.Millisecond
+)
+
+// Options configures a Limiter. Zero fields take the defaults, which are
+// Xero's limits as in ratelimit.Options. Every process sharing a tenant's
+// budget must use the same limits and KeyPrefix.
+type Options struct {
+	PerMinute  int           // calls per tenant per Window; default 60
+	Window     time.Duration // the rolling "minute"; default 60s
+	Concurrent int           // calls in flight per tenant; default 5
+	PerDay     int           // calls per tenant per DayWindow; default 5000
+	DayWindow  time.Duration // the rolling "day"; default 24h
+	// Wait makes Acquire block until budget returns instead of refusing;
+	// for batch jobs. Every wait honours the context.
+	Wait bool
+	// DefaultPause is the pause after a 429 without Retry-After, and after
+	// a response reporting no calls left; default 60s.
+	DefaultPause time.Duration
+	// KeyPrefix starts every key; default DefaultKeyPrefix. Xero's limits
+	// are per app, so Xero apps sharing one Redis need different prefixes.
+	KeyPrefix string
+	// SlotTTL is how long a concurrency slot is held when its process dies
+	// before releasing it; default 2m. It must exceed the longest call
+	// (xero.Client's default HTTP timeout is one minute).
+	SlotTTL time.Duration
+	// FailOpen decides what Acquire does when Redis cannot be asked: false
+	// (the default) returns an *UnavailableError; true allows the call
+	// unlimited and logs a warning once per outage.
+	FailOpen bool
+	// Timeout bounds the Redis writes of release and Observe, which cannot
+	// use the caller's context; default 2s. The Redis client honours it only
+	// with its ContextTimeoutEnabled option; otherwise its own read and
+	// write timeouts apply.
+	Timeout time.Duration
+	// Logger receives warnings about Redis failures; default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.PerMinute <= 0 {
+		o.PerMinute = 60
+	}
+	if o.Window <= 0 {
+		o.Window = time.Minute
+	}
+	if o.Concurrent <= 0 {
+		o.Concurrent = 5
+	}
+	if o.PerDay <= 0 {
+		o.PerDay = 5000
+	}
+	if o.DayWindow <= 0 {
+		o.DayWindow = 24 * time.Hour
+	}
+	if o.DefaultPause <= 0 {
+		o.DefaultPause = time.Minute
+	}
+	if o.KeyPrefix == "" {
+		o.KeyPrefix = DefaultKeyPrefix
+	}
+	if o.SlotTTL <= 0 {
+		o.SlotTTL = 2 * time.Minute
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Limiter is a ratelimit.Limiter whose budgets live in Redis, so every
+// process using the same Redis and KeyPrefix shares each tenant's limits.
+// It is safe for concurrent use. Build it with New.
+type Limiter struct {
+	client redis.UniversalClient
+	opts   Options
+	log    *slog.Logger
+
+	// degraded is set while FailOpen lets calls through, so an outage is
+	// logged once rather than per call.
+	degraded atomic.Bool
+
+	mu sync.Mutex
+	// released is closed (and cleared) when a call of this process
+	// completes, waking its waiters at once.
+	released chan struct{}
+}
+
+var _ ratelimit.Limiter = (*Limiter)(nil)
+
+// New returns a Limiter using client, with defaults filled into opts. It
+// makes no call: a Redis that cannot be reached shows up in Acquire.
+func New(client redis.UniversalClient, opts Options) *Limiter {
+	opts = opts.withDefaults()
+	return &Limiter{client: client, opts: opts, log: opts.Logger}
+}
+
+// Acquire implements ratelimit.Limiter. It runs one atomic script for the
+// tenant (after reading the app-wide pause), refusing with a
+// *ratelimit.RateLimitError with Local set while the tenant or the app is
+// paused, while all concurrency slots are taken, or while the minute or day
+// window is full. A granted call takes a slot that release gives back; a slot
+// never released expires after Options.SlotTTL.
+//
+// When Redis cannot be asked, Acquire returns an *UnavailableError, or with
+// Options.FailOpen allows the call. A context that ends first gives its
+// error.
+func (l *Limiter) Acquire(ctx context.Context, tenant string) (func(), error) {
+	poll := minPoll
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		release, refusal, untilRelease, err := l.try(ctx, tenant)
+		if err != nil {
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, ctxErr
+			}
+			return l.unavailable(ctx, tenant, err)
+		}
+		if l.degraded.CompareAndSwap(true, false) {
+			l.log.InfoContext(ctx, "redislimit: Redis reachable again; rate limiting resumed")
+		}
+		if refusal == nil {
+			return release, nil
+		}
+		if !l.opts.Wait {
+			return nil, refusal
+		}
+		// A concurrency refusal ends at some release, maybe in another
+		// process, so poll; any other ends at a known time, so a deadline
+		// before it fails now.
+		var wait time.Duration
+		var released <-chan struct{}
+		if untilRelease {
+			wait = poll + randv2.N(poll/2)
+			poll = min(2*poll, maxPoll)
+			released = l.releasedChan()
+		} else {
+			wait = refusal.RetryAfter
+			if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+				return nil, refusal
+			}
+		}
+		if err := sleep(ctx, released, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// try asks Redis once. It returns release on a grant, or the refusal and
+// whether only a release can end it.
+func (l *Limiter) try(ctx context.Context, tenant string) (func(), *ratelimit.RateLimitError, bool, error) {
+	if l.client == nil {
+		return nil, nil, false, errors.New("no Redis client")
+	}
+	appRes, err := appPauseScript.Run(ctx, l.client, []string{l.appPauseKey()}).Slice()
+	if err != nil {
+		return nil, nil, false, err
+	}
+	appMS, appValue, err := parseAppPause(appRes)
+	if err != nil {
+		return nil, nil, false, err
+	}
+
+	k := l.keys(tenant)
+	id := rand.Text()
+	res, err := acquireScript.Run(ctx, l.client,
+		[]string{k.minute, k.day, k.slots, k.pause},
+		l.opts.PerMinute, l.opts.Window.Microseconds(),
+		l.opts.PerDay, l.opts.DayWindow.Microseconds(),
+		l.opts.Concurrent, l.opts.SlotTTL.Microseconds(),
+		id, appMS*1000,
+	).Slice()
+	if err != nil {
+		return nil, nil, false, err
+	}
+	code, ok := res[0].(int64)
+	if !ok {
+		return nil, nil, false, fmt.Errorf("unexpected script reply %v", res)
+	}
+	switch {
+	case code == 0:
+		return l.releaser(ctx, k.slots, id), nil, false, nil
+	case code == 2:
+		return nil, &ratelimit.RateLimitError{
+			RetryAfter: concurrentRetry, Problem: ratelimit.ProblemConcurrent,
+			Remaining: unknownRemaining(), Local: true, Tenant: tenant,
+		}, true, nil
+	case code == 1 && len(res) == 4:
+		refusal, err := refusalFrom(tenant, res, appValue)
+		return nil, refusal, false, err
+	}
+	return nil, nil, false, fmt.Errorf("unexpected script reply %v", res)
+}
+
+func parseAppPause(res []any) (int64, string, error) {
+	if len(res) == 2 {
+		ms, ok1 := res[0].(int64)
+		v, ok2 := res[1].(string)
+		if ok1 && ok2 {
+			return ms, v, nil
+		}
+	}
+	return 0, "", fmt.Errorf("unexpected script reply %v", res)
+}
+
+// refusalFrom builds the refusal for a time-based reply {1, µs, kind, value}.
+func refusalFrom(tenant string, res []any, appValue string) (*ratelimit.RateLimitError, error) {
+	usText, _ := res[1].(string)
+	kind, _ := res[2].(string)
+	value, _ := res[3].(string)
+	us, err := strconv.ParseInt(usText, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("unexpected script reply %v", res)
+	}
+	e := &ratelimit.RateLimitError{
+		RetryAfter: time.Duration(us) * time.Microsecond,
+		Remaining:  unknownRemaining(), Local: true, Tenant: tenant,
+	}
+	switch kind {
+	case "pause":
+		e.Problem, e.Remaining = decodePause(value)
+	case "app":
+		_, e.Remaining = decodePause(appValue)
+		e.Problem = ratelimit.ProblemAppMinute
+	case "day":
+		e.Problem = ratelimit.ProblemDay
+	case "minute":
+		e.Problem = ratelimit.ProblemMinute
+	default:
+		return nil, fmt.Errorf("unexpected script reply %v", res)
+	}
+	return e, nil
+}
+
+// unavailable answers an Acquire whose Redis call failed.
+func (l *Limiter) unavailable(ctx context.Context, tenant string, err error) (func(), error) {
+	if !l.opts.FailOpen {
+		return nil, &UnavailableError{Tenant: tenant, Err: err}
+	}
+	if l.degraded.CompareAndSwap(false, true) {
+		l.log.WarnContext(ctx, "redislimit: Redis unavailable; allowing calls without rate limiting (FailOpen)",
+			slog.String("tenant", tenant), slog.String("error", err.Error()))
+	}
+	return func() {}, nil
+}
+
+// releaser returns the release of the slot id. It outlives the caller's
+// context, so it keeps only its values, under Options.Timeout.
+func (l *Limiter) releaser(ctx context.Context, slots, id string) func() {
+	ctx = context.WithoutCancel(ctx)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			rctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
+			defer cancel()
+			if err := l.client.ZRem(rctx, slots, id).Err(); err != nil {
+				l.log.WarnContext(rctx, "redislimit: releasing a concurrency slot failed; it expires after SlotTTL",
+					slog.Duration("slot_ttl", l.opts.SlotTTL), slog.String("error", err.Error()))
+			}
+			l.wake()
+		})
+	}
+}
+
+func (l *Limiter) releasedChan() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released == nil {
+		l.released = make(chan struct{})
+	}
+	return l.released
+}
+
+func (l *Limiter) wake() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.released != nil {
+		close(l.released)
+		l.released = nil
+	}
+}
+
+// sleep waits for ctx, a release, or d to pass.
+func sleep(ctx context.Context, released <-chan struct{}, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-released:
+	case <-t.C:
+	}
+	return nil
+}
+
+// pause is one "refuse until" that Observe writes.
+type pause struct {
+	key       string
+	d         time.Duration
+	value     string
+	minuteKey string // set: last until the oldest call in this window leaves it
+}
+
+// Observe implements ratelimit.Limiter with ratelimit.Local's rules, shared
+// through Redis: after a 429 the tenant is paused for Xero's Retry-After, or
+// Options.DefaultPause when Xero gave none, and a 429 for the app-wide limit
+// pauses every tenant. On any other response a reported count of zero pauses
+// before Xero has to refuse: no daily calls left pauses the tenant for
+// DefaultPause, no minute calls left pauses it until the oldest call in the
+// shared window leaves it (DefaultPause when there is none), and no app-wide
+// calls left pauses every tenant for DefaultPause. A pause never shortens a
+// longer one.
+//
+// Observe writes only when a pause is due, synchronously and bounded by
+// Options.Timeout; a failure is logged.
+func (l *Limiter) Observe(tenant string, status int, h http.Header) {
+	if l.client == nil {
+		return
+	}
+	info := ratelimit.ParseHeaders(h, time.Now())
+	k := l.keys(tenant)
+	var pauses []pause
+	if status == http.StatusTooManyRequests {
+		wait := info.RetryAfter
+		if wait <= 0 {
+			wait = l.opts.DefaultPause
+		}
+		pauses = append(pauses, pause{key: k.pause, d: wait, value: encodePause(info.Problem, info.Remaining)})
+		if info.Problem == ratelimit.ProblemAppMinute {
+			pauses = append(pauses, pause{key: l.appPauseKey(), d: wait, value: encodePause(ratelimit.ProblemAppMinute, info.Remaining)})
+		}
+	} else {
+		if info.Remaining.Day == 0 {
+			pauses = append(pauses, pause{key: k.pause, d: l.opts.DefaultPause, value: encodePause(ratelimit.ProblemDay, info.Remaining)})
+		}
+		if info.Remaining.Minute == 0 {
+			pauses = append(pauses, pause{key: k.pause, d: l.opts.DefaultPause, value: encodePause(ratelimit.ProblemMinute, info.Remaining), minuteKey: k.minute})
+		}
+		if info.Remaining.AppMinute == 0 {
+			pauses = append(pauses, pause{key: l.appPauseKey(), d: l.opts.DefaultPause, value: encodePause(ratelimit.ProblemAppMinute, info.Remaining)})
+		}
+	}
+	if len(pauses) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.opts.Timeout)
+	defer cancel()
+	for _, p := range pauses {
+		keys := []string{p.key}
+		var window int64
+		if p.minuteKey != "" {
+			keys = append(keys, p.minuteKey)
+			window = l.opts.Window.Microseconds()
+		}
+		ms := (p.d + time.Millisecond - 1) / time.Millisecond
+		if err := pauseScript.Run(ctx, l.client, keys, int64(ms), p.value, window).Err(); err != nil {
+			l.log.WarnContext(ctx, "redislimit: recording a rate-limit pause failed",
+				slog.String("tenant", tenant), slog.Duration("pause", p.d), slog.String("error", err.Error()))
+		}
+	}
+}
+
+// encodePause stores what a pause's refusal reports: the counts Xero sent,
+// then the problem, which is printable ASCII and so may hold spaces only.
+func encodePause(p ratelimit.Problem, r ratelimit.Remaining) string {
+	return fmt.Sprintf("%d %d %d %d %d %s", r.Minute, r.Day, r.AppMinute, r.Limit, r.Legacy, string(p))
+}
+
+// decodePause reverses encodePause; a value it cannot read gives an unknown
+// problem and counts.
+func decodePause(v string) (ratelimit.Problem, ratelimit.Remaining) {
+	f := strings.SplitN(v, " ", 6)
+	if len(f) != 6 {
+		return "", unknownRemaining()
+	}
+	var n [5]int
+	for i := range n {
+		x, err := strconv.Atoi(f[i])
+		if err != nil {
+			return "", unknownRemaining()
+		}
+		n[i] = x
+	}
+	return ratelimit.Problem(f[5]), ratelimit.Remaining{Minute: n[0], Day: n[1], AppMinute: n[2], Limit: n[3], Legacy: n[4]}
+}
+
+// unknownRemaining is a Remaining with nothing reported, as ratelimit uses.
+func unknownRemaining() ratelimit.Remaining {
+	return ratelimit.Remaining{Minute: -1, Day: -1, AppMinute: -1, Limit: -1, Legacy: -1}
+}

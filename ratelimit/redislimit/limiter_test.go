@@ -1,0 +1,449 @@
+package redislimit_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/amsbilling/sdk/ratelimit"
+	"github.com/amsbilling/sdk/ratelimit/redislimit"
+)
+
+const tenant = "6f9a1c2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
+
+func TestReplicasShareMinuteBudget(t *testing.T) {
+	window := 500 * time.Millisecond
+	a, b := pair(t, redislimit.Options{PerMinute: 5, Window: window})
+
+	for i := range 5 {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		acquireOK(t, l, tenant)
+	}
+	for _, l := range []*redislimit.Limiter{a, b} {
+		rle := refused(t, l, tenant)
+		assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+		assert.Positive(t, rle.RetryAfter)
+		assert.LessOrEqual(t, rle.RetryAfter, window, "the oldest call leaves within one window")
+		assert.Equal(t, -1, rle.Remaining.Minute, "no count reported by Xero")
+	}
+	allowedSoon(t, b, tenant)
+}
+
+func TestSharedBudgetIsAtomic(t *testing.T) {
+	a, b := pair(t, redislimit.Options{PerMinute: 10, Concurrent: 100})
+
+	var granted atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 40 {
+		l := a
+		if i%2 == 1 {
+			l = b
+		}
+		wg.Go(func() {
+			release, err := l.Acquire(context.Background(), tenant)
+			if err == nil {
+				granted.Add(1)
+				release()
+				return
+			}
+			var rle *ratelimit.RateLimitError
+			if assert.ErrorAs(t, err, &rle) {
+				assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(10), granted.Load())
+}
+
+func TestConcurrencySlotsShared(t *testing.T) {
+	a, b := pair(t, redislimit.Options{Concurrent: 2})
+
+	r1 := acquire(t, a, tenant)
+	r2 := acquire(t, b, tenant)
+	for _, l := range []*redislimit.Limiter{a, b} {
+		rle := refused(t, l, tenant)
+		assert.Equal(t, ratelimit.ProblemConcurrent, rle.Problem)
+		assert.Equal(t, time.Second, rle.RetryAfter)
+	}
+	r1() // released by replica a, free for replica b
+	r3 := acquire(t, b, tenant)
+	refused(t, a, tenant)
+	r2()
+	r3()
+	acquireOK(t, a, tenant)
+}
+
+func TestReleaseIsIdempotent(t *testing.T) {
+	a, b := pair(t, redislimit.Options{Concurrent: 1})
+
+	r1 := acquire(t, a, tenant)
+	r1()
+	r1()
+	r2 := acquire(t, b, tenant)
+	r1() // must not free r2's slot
+	rle := refused(t, a, tenant)
+	assert.Equal(t, ratelimit.ProblemConcurrent, rle.Problem)
+	r2()
+	acquireOK(t, a, tenant)
+}
+
+func TestReleaseWorksAfterContextEnds(t *testing.T) {
+	a, b := pair(t, redislimit.Options{Concurrent: 1})
+
+	ctx, cancel := context.WithCancel(t.Context())
+	release, err := a.Acquire(ctx, tenant)
+	require.NoError(t, err)
+	cancel()
+	release()
+	acquireOK(t, b, tenant)
+}
+
+func TestCrashedSlotExpires(t *testing.T) {
+	a, b := pair(t, redislimit.Options{Concurrent: 1, SlotTTL: 300 * time.Millisecond})
+
+	_ = acquire(t, a, tenant) // the process "dies" without releasing
+	rle := refused(t, b, tenant)
+	assert.Equal(t, ratelimit.ProblemConcurrent, rle.Problem)
+	allowedSoon(t, b, tenant)
+}
+
+func TestObserved429PausesEveryReplica(t *testing.T) {
+	a, b := pair(t, redislimit.Options{DefaultPause: time.Hour})
+
+	a.Observe(tenant, http.StatusTooManyRequests, header(
+		"Retry-After", "0.4",
+		"X-Rate-Limit-Problem", "minute",
+		"X-MinLimit-Remaining", "0",
+		"X-DayLimit-Remaining", "4000",
+	))
+	for _, l := range []*redislimit.Limiter{b, a} {
+		rle := refused(t, l, tenant)
+		assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+		assert.Positive(t, rle.RetryAfter)
+		assert.LessOrEqual(t, rle.RetryAfter, 400*time.Millisecond)
+		assert.Equal(t, 0, rle.Remaining.Minute)
+		assert.Equal(t, 4000, rle.Remaining.Day)
+		assert.Equal(t, -1, rle.Remaining.AppMinute)
+		assert.Equal(t, "billing system busy, try again in 1s: minute limit", rle.Error())
+	}
+	acquireOK(t, b, "another-tenant")
+	allowedSoon(t, b, tenant)
+}
+
+func TestObserved429WithoutRetryAfterUsesDefaultPause(t *testing.T) {
+	a, b := pair(t, redislimit.Options{DefaultPause: 300 * time.Millisecond})
+
+	a.Observe(tenant, http.StatusTooManyRequests, http.Header{})
+	rle := refused(t, b, tenant)
+	assert.Equal(t, ratelimit.Problem(""), rle.Problem)
+	assert.Positive(t, rle.RetryAfter)
+	assert.LessOrEqual(t, rle.RetryAfter, 300*time.Millisecond)
+	allowedSoon(t, b, tenant)
+}
+
+func TestPauseNeverShortened(t *testing.T) {
+	a, b := pair(t, redislimit.Options{})
+
+	a.Observe(tenant, http.StatusTooManyRequests, header("Retry-After", "120", "X-Rate-Limit-Problem", "day"))
+	b.Observe(tenant, http.StatusTooManyRequests, header("Retry-After", "1", "X-Rate-Limit-Problem", "minute"))
+	rle := refused(t, b, tenant)
+	assert.Equal(t, ratelimit.ProblemDay, rle.Problem)
+	assert.Greater(t, rle.RetryAfter, 100*time.Second)
+}
+
+func TestAppWidePause(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		h      http.Header
+	}{
+		{"429 appminute", http.StatusTooManyRequests, header("Retry-After", "0.4", "X-Rate-Limit-Problem", "appminute", "X-AppMinLimit-Remaining", "0")},
+		{"no app calls left", http.StatusOK, header("X-AppMinLimit-Remaining", "0", "X-MinLimit-Remaining", "12")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := pair(t, redislimit.Options{DefaultPause: 400 * time.Millisecond})
+
+			a.Observe(tenant, tt.status, tt.h)
+			for _, other := range []string{tenant, "other-tenant", ""} {
+				rle := refused(t, b, other)
+				assert.Equal(t, ratelimit.ProblemAppMinute, rle.Problem)
+				assert.Positive(t, rle.RetryAfter)
+				assert.LessOrEqual(t, rle.RetryAfter, 400*time.Millisecond)
+				assert.Equal(t, 0, rle.Remaining.AppMinute)
+			}
+			allowedSoon(t, b, "other-tenant")
+			allowedSoon(t, b, tenant)
+		})
+	}
+}
+
+func TestAppWidePauseReportsLongestReason(t *testing.T) {
+	a, b := pair(t, redislimit.Options{DefaultPause: 400 * time.Millisecond})
+
+	a.Observe(tenant, http.StatusTooManyRequests, header("Retry-After", "300", "X-Rate-Limit-Problem", "day"))
+	a.Observe("other-tenant", http.StatusOK, header("X-AppMinLimit-Remaining", "0"))
+	rle := refused(t, b, tenant)
+	assert.Equal(t, ratelimit.ProblemDay, rle.Problem, "the tenant's 5-minute pause outlasts the app's")
+	rle = refused(t, b, "other-tenant")
+	assert.Equal(t, ratelimit.ProblemAppMinute, rle.Problem)
+}
+
+func TestDayLimit(t *testing.T) {
+	a, b := pair(t, redislimit.Options{PerDay: 3, DayWindow: 400 * time.Millisecond})
+
+	acquireOK(t, a, tenant)
+	acquireOK(t, b, tenant)
+	acquireOK(t, a, tenant)
+	rle := refused(t, b, tenant)
+	assert.Equal(t, ratelimit.ProblemDay, rle.Problem)
+	assert.Positive(t, rle.RetryAfter)
+	assert.LessOrEqual(t, rle.RetryAfter, 400*time.Millisecond)
+	allowedSoon(t, a, tenant)
+}
+
+func TestObservedZeroCountsPause(t *testing.T) {
+	const window = 400 * time.Millisecond
+	tests := []struct {
+		name      string
+		h         http.Header
+		callFirst bool
+		problem   ratelimit.Problem
+		short     bool // paused for at most the window, not DefaultPause
+	}{
+		{"no daily calls left", header("X-DayLimit-Remaining", "0"), false, ratelimit.ProblemDay, false},
+		{"no minute calls left, calls in window", header("X-MinLimit-Remaining", "0"), true, ratelimit.ProblemMinute, true},
+		{"no minute calls left, empty window", header("X-MinLimit-Remaining", "0"), false, ratelimit.ProblemMinute, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := pair(t, redislimit.Options{Window: window, DefaultPause: time.Hour})
+			if tt.callFirst {
+				acquireOK(t, b, tenant)
+			}
+			a.Observe(tenant, http.StatusOK, tt.h)
+			rle := refused(t, b, tenant)
+			assert.Equal(t, tt.problem, rle.Problem)
+			assert.Equal(t, 0, map[ratelimit.Problem]int{ratelimit.ProblemDay: rle.Remaining.Day, ratelimit.ProblemMinute: rle.Remaining.Minute}[tt.problem])
+			if tt.short {
+				assert.LessOrEqual(t, rle.RetryAfter, window)
+				allowedSoon(t, b, tenant)
+			} else {
+				assert.Greater(t, rle.RetryAfter, 50*time.Minute)
+			}
+			acquireOK(t, b, "other-tenant")
+		})
+	}
+}
+
+func TestObservedOrdinaryResponseChangesNothing(t *testing.T) {
+	a, b := pair(t, redislimit.Options{Concurrent: 1})
+
+	a.Observe(tenant, http.StatusOK, header("X-MinLimit-Remaining", "10", "X-DayLimit-Remaining", "4000", "X-AppMinLimit-Remaining", "9000"))
+	a.Observe(tenant, http.StatusInternalServerError, http.Header{})
+	acquireOK(t, b, tenant)
+}
+
+func TestTenantsAreIsolated(t *testing.T) {
+	a, b := pair(t, redislimit.Options{PerMinute: 2, Concurrent: 1})
+
+	acquireOK(t, a, "org-1")
+	hold := acquire(t, b, "org-1")
+	refused(t, a, "org-1")
+	a.Observe("org-1", http.StatusTooManyRequests, header("Retry-After", "60"))
+
+	r := acquire(t, a, "org-2") // neither org-1's window, slot nor pause applies
+	r()
+	hold()
+	acquireOK(t, b, "org-2")
+	refused(t, b, "org-2")
+}
+
+func TestOddTenantStringsDoNotCollide(t *testing.T) {
+	long := strings.Repeat("x", 500)
+	tenants := []string{
+		"", "{", "}", "{}", "a}b{c", "a:b", "a:b}:minute", "a%3Ab", "aA", "a%41",
+		"~", "~abc", "tenant\r\nX-Injected: 1", "naïve-日本", "with space", "*?[]",
+		long, long + "y", long + "z", strings.Repeat("%", 200),
+	}
+	a, b := pair(t, redislimit.Options{PerMinute: 1})
+
+	for _, tn := range tenants {
+		acquireOK(t, a, tn) // a collision would find the budget already spent
+	}
+	for _, tn := range tenants {
+		rle := refused(t, b, tn)
+		assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+	}
+}
+
+func TestEveryKeyExpires(t *testing.T) {
+	rdb := testRedis(t)
+	prefix := testPrefix(t, rdb)
+	l := redislimit.New(rdb, redislimit.Options{KeyPrefix: prefix})
+
+	hold := acquire(t, l, "org-1")
+	acquireOK(t, l, "org-2")
+	l.Observe("org-2", http.StatusTooManyRequests, header("Retry-After", "30", "X-Rate-Limit-Problem", "appminute"))
+	l.Observe("org-3", http.StatusOK, header("X-DayLimit-Remaining", "0"))
+
+	keys := keysUnder(t, t.Context(), rdb, prefix)
+	require.NotEmpty(t, keys)
+	for _, k := range keys {
+		ttl, err := rdb.PTTL(t.Context(), k).Result()
+		require.NoError(t, err)
+		assert.Positive(t, ttl, "key %s must expire", k)
+	}
+	hold()
+}
+
+// waitFor runs a waiting Acquire in the background.
+func waitFor(ctx context.Context, l ratelimit.Limiter, tenant string) <-chan acquired {
+	done := make(chan acquired, 1)
+	go func() {
+		release, err := l.Acquire(ctx, tenant)
+		done <- acquired{release, err}
+	}()
+	return done
+}
+
+type acquired struct {
+	release func()
+	err     error
+}
+
+// result takes the outcome of waitFor, failing after a generous bound.
+func result(t *testing.T, done <-chan acquired) acquired {
+	t.Helper()
+	select {
+	case r := <-done:
+		return r
+	case <-time.After(10 * time.Second):
+		t.Fatal("waiting Acquire did not return")
+		return acquired{}
+	}
+}
+
+func TestWaitingModeProceedsAfterRelease(t *testing.T) {
+	tests := []struct {
+		name        string
+		sameProcess bool // the release wakes the waiter directly
+	}{
+		{"release in another replica", false},
+		{"release in the same process", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newShared(t)
+			waiter := s.limiter(redislimit.Options{Concurrent: 1, Wait: true})
+			holder := s.limiter(redislimit.Options{Concurrent: 1})
+			if tt.sameProcess {
+				holder = waiter
+			}
+
+			hold := acquire(t, holder, tenant)
+			done := waitFor(t.Context(), waiter, tenant)
+			require.Never(t, func() bool { return len(done) > 0 }, 150*time.Millisecond, 10*time.Millisecond,
+				"the waiter must wait while the slot is held")
+			hold()
+			r := result(t, done)
+			require.NoError(t, r.err)
+			refused(t, s.limiter(redislimit.Options{Concurrent: 1}), tenant) // the waiter holds the slot now
+			r.release()
+		})
+	}
+}
+
+func TestWaitingModeWaitsForMinuteWindow(t *testing.T) {
+	s := newShared(t)
+	l := s.limiter(redislimit.Options{PerMinute: 2, Window: 300 * time.Millisecond, Wait: true})
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	for range 4 {
+		release, err := l.Acquire(ctx, tenant)
+		require.NoError(t, err)
+		release()
+	}
+}
+
+func TestWaitingModeHonoursCancel(t *testing.T) {
+	s := newShared(t)
+	waiter := s.limiter(redislimit.Options{Concurrent: 1, Wait: true})
+	hold := acquire(t, waiter, tenant)
+	defer hold()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := waitFor(ctx, waiter, tenant)
+	require.Never(t, func() bool { return len(done) > 0 }, 100*time.Millisecond, 10*time.Millisecond)
+	cancel()
+	r := result(t, done)
+	require.ErrorIs(t, r.err, context.Canceled)
+	require.Nil(t, r.release)
+}
+
+func TestWaitingModeConcurrencyUntilDeadline(t *testing.T) {
+	s := newShared(t)
+	waiter := s.limiter(redislimit.Options{Concurrent: 1, Wait: true})
+	hold := acquire(t, waiter, tenant)
+	defer hold()
+
+	// A release has no known time, so the wait lasts until the deadline.
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	r := result(t, waitFor(ctx, waiter, tenant))
+	require.ErrorIs(t, r.err, context.DeadlineExceeded)
+}
+
+func TestWaitingModeGivesUpWhenDeadlineComesFirst(t *testing.T) {
+	s := newShared(t)
+	observer := s.limiter(redislimit.Options{})
+	waiter := s.limiter(redislimit.Options{Wait: true})
+	observer.Observe(tenant, http.StatusTooManyRequests, header("Retry-After", "30", "X-Rate-Limit-Problem", "minute"))
+
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	release, err := waiter.Acquire(ctx, tenant)
+	require.Nil(t, release)
+	// Waiting would have ended in DeadlineExceeded; giving up at once
+	// returns the refusal.
+	var rle *ratelimit.RateLimitError
+	require.ErrorAs(t, err, &rle)
+	assert.True(t, rle.Local)
+	assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+	assert.Greater(t, rle.RetryAfter, 20*time.Second)
+	assert.NoError(t, ctx.Err())
+}
+
+func TestWaitingModeWaitsOutPause(t *testing.T) {
+	s := newShared(t)
+	observer := s.limiter(redislimit.Options{})
+	waiter := s.limiter(redislimit.Options{Wait: true})
+	observer.Observe(tenant, http.StatusTooManyRequests, header("Retry-After", "0.3"))
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	release, err := waiter.Acquire(ctx, tenant)
+	require.NoError(t, err)
+	release()
+}
+
+func TestCanceledContext(t *testing.T) {
+	a, _ := pair(t, redislimit.Options{})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	release, err := a.Acquire(ctx, tenant)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Nil(t, release)
+}
