@@ -35,7 +35,10 @@ type Options struct {
 	Now          func() time.Time // clock; default time.Now
 }
 
-func (o Options) withDefaults() Options {
+// WithDefaults returns o with every zero field set to its default: Xero's
+// limits (60 a minute, 5 at once, 5,000 a day), a 60 s pause and time.Now.
+// Other Limiter implementations use it so the numbers live in one place.
+func (o Options) WithDefaults() Options {
 	if o.PerMinute <= 0 {
 		o.PerMinute = 60
 	}
@@ -103,7 +106,7 @@ func (s *tenantState) pause(until time.Time, p Problem, rem Remaining) {
 
 // NewLocal returns an in-process Limiter using opts, with defaults filled in.
 func NewLocal(opts Options) *Local {
-	return &Local{opts: opts.withDefaults(), tenants: make(map[string]*tenantState)}
+	return &Local{opts: opts.WithDefaults(), tenants: make(map[string]*tenantState)}
 }
 
 // Acquire implements Limiter.
@@ -272,7 +275,7 @@ func (l *Local) pauseApp(until time.Time, rem Remaining) {
 // init makes the zero Local usable. l.mu must be held.
 func (l *Local) init() {
 	if l.tenants == nil {
-		l.opts = l.opts.withDefaults()
+		l.opts = l.opts.WithDefaults()
 		l.tenants = make(map[string]*tenantState)
 	}
 }

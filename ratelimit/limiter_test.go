@@ -521,3 +521,14 @@ func TestLocalZeroValueUsesDefaults(t *testing.T) {
 	rle := refused(t, &l, "org")
 	assert.Equal(t, ratelimit.ProblemConcurrent, rle.Problem)
 }
+
+func TestOptionsWithDefaults(t *testing.T) {
+	o := ratelimit.Options{PerMinute: 10}.WithDefaults()
+	assert.Equal(t, 10, o.PerMinute, "a set field is kept")
+	assert.Equal(t, time.Minute, o.Window)
+	assert.Equal(t, 5, o.Concurrent)
+	assert.Equal(t, 5000, o.PerDay)
+	assert.Equal(t, 24*time.Hour, o.DayWindow)
+	assert.Equal(t, time.Minute, o.DefaultPause)
+	assert.NotNil(t, o.Now)
+}

@@ -68,24 +68,11 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.PerMinute <= 0 {
-		o.PerMinute = 60
-	}
-	if o.Window <= 0 {
-		o.Window = time.Minute
-	}
-	if o.Concurrent <= 0 {
-		o.Concurrent = 5
-	}
-	if o.PerDay <= 0 {
-		o.PerDay = 5000
-	}
-	if o.DayWindow <= 0 {
-		o.DayWindow = 24 * time.Hour
-	}
-	if o.DefaultPause <= 0 {
-		o.DefaultPause = time.Minute
-	}
+	// The limits' defaults are ratelimit's, so both limiters agree.
+	l := ratelimit.Options{PerMinute: o.PerMinute, Window: o.Window, Concurrent: o.Concurrent,
+		PerDay: o.PerDay, DayWindow: o.DayWindow, DefaultPause: o.DefaultPause}.WithDefaults()
+	o.PerMinute, o.Window, o.Concurrent = l.PerMinute, l.Window, l.Concurrent
+	o.PerDay, o.DayWindow, o.DefaultPause = l.PerDay, l.DayWindow, l.DefaultPause
 	if o.KeyPrefix == "" {
 		o.KeyPrefix = DefaultKeyPrefix
 	}
