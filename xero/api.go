@@ -67,23 +67,38 @@ func (c *Client) GetContact(ctx context.Context, contactID string) (Contact, err
 	return firstContact(out, "GET /Contacts/{ContactID}")
 }
 
-// FindContactByAccountNumber returns the active contact with this account
-// number (GET /Contacts?where=AccountNumber=="..."). When there is none the
-// error matches ErrNotFound; any other failure, a rate limit included, is
-// returned as it is.
+// FindContactByAccountNumber returns the contact with this account number
+// (GET /Contacts?where=AccountNumber=="..."&includeArchived=true), an active
+// one if there is one, else an archived one: Xero keeps an archived
+// contact's account number taken, so a create can fail on it while a search
+// of active contacts finds nothing. When there is none the error matches
+// ErrNotFound; any other failure, a rate limit included, is returned as it is.
 func (c *Client) FindContactByAccountNumber(ctx context.Context, accountNumber string) (Contact, error) {
 	if accountNumber == "" {
 		return Contact{}, errors.New("xero: FindContactByAccountNumber: account number is required")
 	}
-	q := url.Values{"where": {`AccountNumber=="` + escapeWhere(accountNumber) + `"`}}
+	q := url.Values{
+		"where":           {`AccountNumber=="` + escapeWhere(accountNumber) + `"`},
+		"includeArchived": {"true"},
+	}
 	var out contactsBody
 	if err := c.doJSON(ctx, http.MethodGet, c.endpoint("/Contacts", q), "", nil, &out); err != nil {
 		return Contact{}, err
 	}
-	for _, ct := range out.Contacts {
-		if ct.AccountNumber == accountNumber {
+	var archived *Contact
+	for i, ct := range out.Contacts {
+		if ct.AccountNumber != accountNumber {
+			continue
+		}
+		if !strings.EqualFold(ct.ContactStatus, ContactStatusArchived) {
 			return ct, nil
 		}
+		if archived == nil {
+			archived = &out.Contacts[i]
+		}
+	}
+	if archived != nil {
+		return *archived, nil
 	}
 	return Contact{}, fmt.Errorf("%w: no contact with account number %q", ErrNotFound, clip(accountNumber, 64))
 }

@@ -810,3 +810,27 @@ func TestNewClientValidation(t *testing.T) {
 	_, err = xero.NewClient(testConfig(), xero.WithUserAgent("myapp/1.0\r\nX-Evil: 1"))
 	require.ErrorIs(t, err, billing.ErrInvalidConfig)
 }
+
+func TestFindContactByAccountNumberIncludesArchived(t *testing.T) {
+	const archivedID = "0a0a0a0a-0000-4000-8000-00000000000a"
+	archived := fmt.Sprintf(`{"ContactID":%q,"ContactStatus":"ARCHIVED","Name":"Jane (u-1)","AccountNumber":"u-1"}`, archivedID)
+	active := fmt.Sprintf(`{"ContactID":%q,"ContactStatus":"ACTIVE","Name":"Jane (u-1)","AccountNumber":"u-1"}`, contactID)
+	tests := []struct {
+		name, body, want string
+	}{
+		{"archived only", `{"Contacts":[` + archived + `]}`, archivedID},
+		{"active preferred", `{"Contacts":[` + archived + `,` + active + `]}`, contactID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.handle(http.MethodGet, "/Contacts", respond(200, tt.body))
+			got, err := h.client.FindContactByAccountNumber(context.Background(), "u-1")
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got.ContactID)
+			calls := h.calls(http.MethodGet, "/Contacts")
+			require.Len(t, calls, 1)
+			assert.Contains(t, calls[0].URL, "includeArchived=true", "Xero keeps an archived contact's account number taken")
+		})
+	}
+}

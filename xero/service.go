@@ -149,6 +149,13 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 		s.log.InfoContext(ctx, "xero: found the existing contact of an account",
 			slog.String("account", account.String()), slog.String("contact_id", contact.ContactID))
 		update = true
+		if strings.EqualFold(contact.ContactStatus, ContactStatusArchived) {
+			// An archived contact cannot be invoiced; the app is billing
+			// this account again, so restore it.
+			s.log.WarnContext(ctx, "xero: restoring the archived contact of an account",
+				slog.String("account", account.String()), slog.String("contact_id", contact.ContactID))
+			want.ContactStatus = ContactStatusActive
+		}
 	}
 	link, err = s.store.LinkContact(ctx, account, contact.ContactID)
 	if err != nil {

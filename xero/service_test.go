@@ -593,3 +593,21 @@ func TestServiceNeverPrintsSecrets(t *testing.T) {
 		assert.NotContains(t, out, "webhook-key-0123456789abcdef")
 	}
 }
+
+// Xero keeps an archived contact's account number taken: the create fails,
+// the lookup finds the archived contact, and the sync restores it.
+func TestSyncRestoresAnArchivedContact(t *testing.T) {
+	h := newHarness(t)
+	svc, store := newService(t, h)
+	h.handle(http.MethodPut, "/Contacts", respond(400, fmt.Sprintf(validation400, "Account Number already exists")))
+	h.handle(http.MethodGet, "/Contacts", respond(200, fmt.Sprintf(`{"Contacts":[{"ContactID":%q,"ContactStatus":"ARCHIVED","Name":"Jane Doe (%s)","AccountNumber":%q}]}`, contactID, userID, userID)))
+	h.handle(http.MethodPost, "/Contacts/"+contactID, respond(200, contactJSON(contactID, "Jane Doe ("+userID+")", userID, "jane@example.com")))
+
+	require.NoError(t, svc.UpdateUserBillingDetails(context.Background(), billing.User{ID: userID, Name: "Jane Doe", Email: "jane@example.com"}))
+	link, err := store.ContactLink(context.Background(), billing.UserAccount(userID))
+	require.NoError(t, err)
+	assert.Equal(t, contactID, link.ContactID)
+	posts := h.calls(http.MethodPost, "/Contacts/"+contactID)
+	require.Len(t, posts, 1)
+	assert.Contains(t, posts[0].Body, `"ContactStatus":"ACTIVE"`)
+}

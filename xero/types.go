@@ -14,6 +14,12 @@ const InvoiceTypeSales = "ACCREC"
 
 // Contact is a Xero contact, with the fields the SDK reads and writes. Empty
 // fields are not sent, so an update leaves them as they are in Xero.
+// Contact statuses as Xero reports them.
+const (
+	ContactStatusActive   = "ACTIVE"
+	ContactStatusArchived = "ARCHIVED"
+)
+
 type Contact struct {
 	ContactID     string `json:"ContactID,omitempty"`
 	Name          string `json:"Name,omitempty"`
