@@ -236,33 +236,20 @@ func (l *Local) Observe(tenant string, status int, h http.Header) {
 	defer l.mu.Unlock()
 	l.init()
 	now := l.opts.Now()
-	info := ParseHeaders(h, now)
 	st := l.state(tenant)
-
-	if status == http.StatusTooManyRequests {
-		wait := info.RetryAfter
-		if wait <= 0 {
-			wait = l.opts.DefaultPause
+	for _, p := range PausesFor(status, ParseHeaders(h, now), l.opts.DefaultPause) {
+		until := now.Add(p.For)
+		if p.UntilWindowFrees {
+			st.minute.prune(now, l.opts.Window)
+			if st.minute.n > 0 {
+				until = st.minute.oldest().Add(l.opts.Window)
+			}
 		}
-		st.pause(now.Add(wait), info.Problem, info.Remaining)
-		if info.Problem == ProblemAppMinute {
-			l.pauseApp(now.Add(wait), info.Remaining)
+		if p.App {
+			l.pauseApp(until, p.Remaining)
+		} else {
+			st.pause(until, p.Problem, p.Remaining)
 		}
-		return
-	}
-	if info.Remaining.Day == 0 {
-		st.pause(now.Add(l.opts.DefaultPause), ProblemDay, info.Remaining)
-	}
-	if info.Remaining.Minute == 0 {
-		st.minute.prune(now, l.opts.Window)
-		until := now.Add(l.opts.DefaultPause)
-		if st.minute.n > 0 {
-			until = st.minute.oldest().Add(l.opts.Window)
-		}
-		st.pause(until, ProblemMinute, info.Remaining)
-	}
-	if info.Remaining.AppMinute == 0 {
-		l.pauseApp(now.Add(l.opts.DefaultPause), info.Remaining)
 	}
 }
 

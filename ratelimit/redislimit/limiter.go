@@ -315,14 +315,6 @@ func sleep(ctx context.Context, released <-chan struct{}, d time.Duration) error
 	return nil
 }
 
-// pause is one "refuse until" that Observe writes.
-type pause struct {
-	key       string
-	d         time.Duration
-	value     string
-	minuteKey string // set: last until the oldest call in this window leaves it
-}
-
 // Observe implements ratelimit.Limiter with ratelimit.Local's rules, shared
 // through Redis: after a 429 the tenant is paused for Xero's Retry-After, or
 // Options.DefaultPause when Xero gave none, and a 429 for the app-wide limit
@@ -339,45 +331,27 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 	if l.client == nil {
 		return
 	}
-	info := ratelimit.ParseHeaders(h, time.Now())
-	k := l.keys(tenant)
-	var pauses []pause
-	if status == http.StatusTooManyRequests {
-		wait := info.RetryAfter
-		if wait <= 0 {
-			wait = l.opts.DefaultPause
-		}
-		pauses = append(pauses, pause{key: k.pause, d: wait, value: encodePause(info.Problem, info.Remaining)})
-		if info.Problem == ratelimit.ProblemAppMinute {
-			pauses = append(pauses, pause{key: l.appPauseKey(), d: wait, value: encodePause(ratelimit.ProblemAppMinute, info.Remaining)})
-		}
-	} else {
-		if info.Remaining.Day == 0 {
-			pauses = append(pauses, pause{key: k.pause, d: l.opts.DefaultPause, value: encodePause(ratelimit.ProblemDay, info.Remaining)})
-		}
-		if info.Remaining.Minute == 0 {
-			pauses = append(pauses, pause{key: k.pause, d: l.opts.DefaultPause, value: encodePause(ratelimit.ProblemMinute, info.Remaining), minuteKey: k.minute})
-		}
-		if info.Remaining.AppMinute == 0 {
-			pauses = append(pauses, pause{key: l.appPauseKey(), d: l.opts.DefaultPause, value: encodePause(ratelimit.ProblemAppMinute, info.Remaining)})
-		}
-	}
+	pauses := ratelimit.PausesFor(status, ratelimit.ParseHeaders(h, time.Now()), l.opts.DefaultPause)
 	if len(pauses) == 0 {
 		return
 	}
+	k := l.keys(tenant)
 	ctx, cancel := context.WithTimeout(context.Background(), l.opts.Timeout)
 	defer cancel()
 	for _, p := range pauses {
-		keys := []string{p.key}
+		keys := []string{k.pause}
+		if p.App {
+			keys[0] = l.appPauseKey()
+		}
 		var window int64
-		if p.minuteKey != "" {
-			keys = append(keys, p.minuteKey)
+		if p.UntilWindowFrees {
+			keys = append(keys, k.minute)
 			window = l.opts.Window.Microseconds()
 		}
-		ms := (p.d + time.Millisecond - 1) / time.Millisecond
-		if err := pauseScript.Run(ctx, l.client, keys, int64(ms), p.value, window).Err(); err != nil {
+		ms := (p.For + time.Millisecond - 1) / time.Millisecond
+		if err := pauseScript.Run(ctx, l.client, keys, int64(ms), encodePause(p.Problem, p.Remaining), window).Err(); err != nil {
 			l.log.WarnContext(ctx, "redislimit: recording a rate-limit pause failed",
-				slog.String("tenant", tenant), slog.Duration("pause", p.d), slog.String("error", err.Error()))
+				slog.String("tenant", tenant), slog.Duration("pause", p.For), slog.String("error", err.Error()))
 		}
 	}
 }
