@@ -97,3 +97,16 @@ func TestWithProviderState(t *testing.T) {
 	want.UpdateNeeded, want.UpdateRequestedAt, want.UpdateAttempts, want.UpdateError, want.SetAside = true, at, 2, "x", true
 	assert.Equal(t, want, got)
 }
+
+func TestSameProviderState(t *testing.T) {
+	a := billing.Invoice{Number: "INV-1", Status: billing.StatusAuthorised, Amount: decimal.RequireFromString("10.50"), UpdateNeeded: true}
+	b := a
+	b.Amount = decimal.RequireFromString("10.5000") // same value, other scale
+	b.Number, b.UpdateNeeded = "INV-2", false       // not provider-owned
+	assert.True(t, a.SameProviderState(b))
+	b.Status = billing.StatusPaid
+	assert.False(t, a.SameProviderState(b))
+	c := a
+	c.PaidDate = billing.NewDate(2026, 1, 2)
+	assert.False(t, a.SameProviderState(c))
+}

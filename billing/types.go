@@ -128,6 +128,14 @@ func (inv Invoice) WithProviderState(src Invoice) Invoice {
 	return inv
 }
 
+// SameProviderState reports whether inv and o agree on every provider-owned
+// field (those WithProviderState copies); money is compared by value.
+func (inv Invoice) SameProviderState(o Invoice) bool {
+	return inv.Reference == o.Reference && inv.Status == o.Status && inv.Currency == o.Currency &&
+		inv.IssueDate == o.IssueDate && inv.DueDate == o.DueDate && inv.PaidDate == o.PaidDate &&
+		inv.Amount.Equal(o.Amount) && inv.Paid.Equal(o.Paid) && inv.Due.Equal(o.Due)
+}
+
 // IsPaid reports whether the provider says the invoice is fully paid.
 func (inv Invoice) IsPaid() bool { return inv.Status == StatusPaid }
 

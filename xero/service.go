@@ -406,7 +406,7 @@ func (s *Service) UpdateInvoices(ctx context.Context, providerIDs []string) (bil
 			continue
 		}
 		res.Updated = append(res.Updated, after)
-		if s.hook != nil && stateChanged(before, after) {
+		if s.hook != nil && !before.SameProviderState(after) {
 			if err := s.hook(ctx, billing.InvoiceChange{Before: before, After: after}); err != nil {
 				s.log.ErrorContext(ctx, "xero: invoice hook failed",
 					slog.String("invoice_number", after.Number), slog.String("invoice_id", id), slog.String("error", err.Error()))
@@ -419,11 +419,4 @@ func (s *Service) UpdateInvoices(ctx context.Context, providerIDs []string) (bil
 func isGUID(s string) bool {
 	_, err := uuid.Parse(s)
 	return err == nil && len(s) == 36
-}
-
-// stateChanged compares the provider-owned fields.
-func stateChanged(a, b billing.Invoice) bool {
-	return a.Reference != b.Reference || a.Status != b.Status || a.Currency != b.Currency ||
-		a.IssueDate != b.IssueDate || a.DueDate != b.DueDate || a.PaidDate != b.PaidDate ||
-		!a.Amount.Equal(b.Amount) || !a.Paid.Equal(b.Paid) || !a.Due.Equal(b.Due)
 }
