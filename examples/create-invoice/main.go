@@ -17,7 +17,7 @@ import (
 
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/billing/providers"
-	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/examples/internal/appstore"
 )
 
 // demoMember is the member billed unless -user says otherwise, so repeated
@@ -73,11 +73,7 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		fmt.Fprintln(stderr, "No billing service configured: set AMS_BILLING_SERVICE_CLASS (see examples/xero-emulator).")
 		return 2
 	}
-	dbURL := cfg.DatabaseURL
-	if dbURL == "" {
-		dbURL = "billing.db"
-	}
-	store, err := sqlstore.Open(ctx, dbURL)
+	store, err := appstore.Open(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "opening the billing database:", err)
 		return 1

@@ -14,12 +14,9 @@ import (
 
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/billing/providers"
-	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/examples/internal/appstore"
 	"github.com/amsbilling/sdk/ratelimit"
 )
-
-// defaultDatabase is used when BILLING_DATABASE_URL is unset.
-const defaultDatabase = "billing.db"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -67,11 +64,7 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		fmt.Fprintln(stdout, "No billing service configured.")
 		return 0
 	}
-	dbURL := cfg.DatabaseURL
-	if dbURL == "" {
-		dbURL = defaultDatabase
-	}
-	store, err := sqlstore.Open(ctx, dbURL)
+	store, err := appstore.Open(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "opening the billing database:", err)
 		return 1

@@ -15,7 +15,7 @@ import (
 
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/billing/providers"
-	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/examples/internal/appstore"
 	"github.com/amsbilling/sdk/webhook"
 )
 
@@ -53,11 +53,7 @@ func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool)
 	if err != nil {
 		return err
 	}
-	dbURL := cfg.DatabaseURL
-	if dbURL == "" {
-		dbURL = "billing.db"
-	}
-	store, err := sqlstore.Open(ctx, dbURL)
+	store, err := appstore.Open(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("opening the billing database: %w", err)
 	}

@@ -1,0 +1,24 @@
+// Package appstore opens the store the example programs share. server,
+// create-invoice and fetch-invoice-updates must use the same database for
+// the local webhook loop to work, so the default lives here once.
+package appstore
+
+import (
+	"context"
+
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/billing/sqlstore"
+)
+
+// DefaultURL is the SQLite file in the working directory used when
+// BILLING_DATABASE_URL is unset.
+const DefaultURL = "billing.db"
+
+// Open opens cfg.DatabaseURL, or DefaultURL when it is empty, and migrates it.
+func Open(ctx context.Context, cfg billing.Config) (*sqlstore.Store, error) {
+	url := cfg.DatabaseURL
+	if url == "" {
+		url = DefaultURL
+	}
+	return sqlstore.Open(ctx, url)
+}
