@@ -171,6 +171,14 @@ type suspect struct {
 	reason string
 }
 
+func claimsOf(ss []suspect) []Claim {
+	out := make([]Claim, len(ss))
+	for i, s := range ss {
+		out[i] = s.claim
+	}
+	return out
+}
+
 // run fetches claims, splitting on blamable errors. On a stop error it
 // releases every claim it has not ended and returns that error.
 func (f *fetcher) run(ctx context.Context, claims []Claim) error {
@@ -193,10 +201,7 @@ func (f *fetcher) run(ctx context.Context, claims []Claim) error {
 		}
 		// Stop: nothing left in this run is to blame, so release it all.
 		// (A new slice: open and pending share the claims' backing array.)
-		rest := slices.Concat(append([][]Claim{open}, pending...)...)
-		for _, s := range f.suspects {
-			rest = append(rest, s.claim)
-		}
+		rest := slices.Concat(append(append([][]Claim{open}, pending...), claimsOf(f.suspects))...)
 		return f.stop(ctx, err, rest)
 	}
 	// Set an invoice aside only when the provider returned another invoice
@@ -209,11 +214,7 @@ func (f *fetcher) run(ctx context.Context, claims []Claim) error {
 	}
 	for i, s := range f.suspects {
 		if err := f.fail(ctx, s.claim, s.reason, maxAttempts); err != nil {
-			var open []Claim
-			for _, s := range f.suspects[i:] {
-				open = append(open, s.claim)
-			}
-			return f.stop(ctx, err, open)
+			return f.stop(ctx, err, claimsOf(f.suspects[i:]))
 		}
 	}
 	return errors.Join(f.fails...)
@@ -253,11 +254,7 @@ func (f *fetcher) batch(ctx context.Context, claims []Claim) (open []Claim, err 
 			f.fetched = true
 			cleared, err := f.store.CompleteUpdate(ctx, c)
 			if err != nil {
-				open = slices.Clone(claims[i:])
-				for _, s := range suspects {
-					open = append(open, s.claim)
-				}
-				return open, storeFailed(err)
+				return slices.Concat(claims[i:], claimsOf(suspects)), storeFailed(err)
 			}
 			if cleared {
 				f.res.Updated = append(f.res.Updated, c.Number)
