@@ -66,36 +66,58 @@ func noRedirect() *http.Client {
 	return &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
-func TestServerEndToEndWithTheEmulator(t *testing.T) {
+// fixture is the server running against an emulator, with one member's
+// invoice created through the SDK on the server's database, as the app's
+// own code would. opts.WebhookURL, when set, is a path on the server (whose
+// address is known only once it listens).
+type fixture struct {
+	base    string
+	stop    func() error
+	xero    *emulator.Server
+	store   *sqlstore.Store
+	user    billing.User
+	invoice billing.Invoice
+}
+
+func newFixture(t *testing.T, opts emulator.Options, userID string) fixture {
+	t.Helper()
 	ctx := context.Background()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	xeroSrv, err := emulator.Listen("127.0.0.1:0", emulator.Options{
-		WebhookURL: "http://" + ln.Addr().String() + "/billing/xero/webhooks/", WebhookKey: "server-test-key",
-		WebhookRetryDelay: 50 * time.Millisecond,
-	})
+	opts.WebhookKey = "server-test-key"
+	if opts.WebhookURL != "" {
+		opts.WebhookURL = "http://" + ln.Addr().String() + opts.WebhookURL
+	}
+	xeroSrv, err := emulator.Listen("127.0.0.1:0", opts)
 	require.NoError(t, err)
-	defer xeroSrv.Close()
+	t.Cleanup(func() { xeroSrv.Close() })
 	env := xeroSrv.Env()
 	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
 	base, stop := start(t, ln, env)
 
-	// The app's own code creates an invoice through the SDK, on the same database.
 	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(t, err)
 	store, err := sqlstore.Open(ctx, env["BILLING_DATABASE_URL"])
 	require.NoError(t, err)
-	defer store.Close()
+	t.Cleanup(func() { store.Close() })
 	client, err := xero.NewClient(cfg.Xero)
 	require.NoError(t, err)
 	svc := xero.NewService(client, store, cfg.Xero)
-	user := billing.User{ID: "5a0c6f8e-3b1d-4e2a-9c7f-6d5e4b3a2f10", Name: "Ada", Email: "ada@example.com"}
+	user := billing.User{ID: userID, Name: "Ada", Email: "ada@example.com"}
 	require.NoError(t, svc.UpdateUserBillingDetails(ctx, user))
 	inv, err := svc.CreateInvoice(ctx, billing.CreateInvoiceParams{
 		Account: billing.UserAccount(user.ID), Date: billing.NewDate(2026, 11, 1), DueDate: billing.NewDate(2026, 11, 30),
 		LineItems: []billing.LineItem{{Description: "Membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.NewFromInt(50)}},
 	})
 	require.NoError(t, err)
+	return fixture{base: base, stop: stop, xero: xeroSrv, store: store, user: user, invoice: inv}
+}
+
+func TestServerEndToEndWithTheEmulator(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, emulator.Options{WebhookURL: "/billing/xero/webhooks/", WebhookRetryDelay: 50 * time.Millisecond},
+		"5a0c6f8e-3b1d-4e2a-9c7f-6d5e4b3a2f10")
+	base, stop, xeroSrv, store, user, inv := f.base, f.stop, f.xero, f.store, f.user, f.invoice
 
 	// Paid in Xero: the signed webhook reaches the server, which fetches.
 	require.NoError(t, xeroSrv.PayInvoice(ctx, inv.ProviderID, inv.Due, billing.NewDate(2026, 11, 3)))
@@ -191,31 +213,8 @@ func TestServerWithMockProviders(t *testing.T) {
 // Shutdown is graceful: a request in flight when the signal comes still
 // gets its answer, then serve returns without error.
 func TestServerShutdownFinishesRequestsInFlight(t *testing.T) {
-	ctx := context.Background()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	xeroSrv, err := emulator.Listen("127.0.0.1:0", emulator.Options{WebhookKey: "server-test-key"})
-	require.NoError(t, err)
-	defer xeroSrv.Close()
-	env := xeroSrv.Env()
-	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
-	base, stop := start(t, ln, env)
-
-	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	require.NoError(t, err)
-	store, err := sqlstore.Open(ctx, env["BILLING_DATABASE_URL"])
-	require.NoError(t, err)
-	defer store.Close()
-	client, err := xero.NewClient(cfg.Xero)
-	require.NoError(t, err)
-	svc := xero.NewService(client, store, cfg.Xero)
-	user := billing.User{ID: "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a", Name: "Ada", Email: "ada@example.com"}
-	require.NoError(t, svc.UpdateUserBillingDetails(ctx, user))
-	inv, err := svc.CreateInvoice(ctx, billing.CreateInvoiceParams{
-		Account: billing.UserAccount(user.ID), Date: billing.NewDate(2026, 11, 1), DueDate: billing.NewDate(2026, 11, 30),
-		LineItems: []billing.LineItem{{Description: "Membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.NewFromInt(50)}},
-	})
-	require.NoError(t, err)
+	f := newFixture(t, emulator.Options{}, "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a")
+	base, stop, xeroSrv, user, inv := f.base, f.stop, f.xero, f.user, f.invoice
 
 	// The invoice view asks Xero for the link; Xero is slow to answer.
 	xeroSrv.InjectFault(emulator.Fault{Path: emulator.APIPath + "/Invoices", Latency: 500 * time.Millisecond})
