@@ -26,12 +26,9 @@ func (e *Emulator) PayInvoice(ctx context.Context, invoiceID string, amount deci
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	inv := e.findInvoice(invoiceID)
-	if inv == nil {
-		return fmt.Errorf("%w: invoice %q", ErrNotFound, invoiceID)
-	}
-	if inv.Status != billing.StatusAuthorised {
-		return fmt.Errorf("%w: invoice %s is %s; only AUTHORISED invoices take payments", ErrInvalid, inv.InvoiceNumber, inv.Status)
+	inv, err := e.authorisedInvoice(invoiceID, "take payments")
+	if err != nil {
+		return err
 	}
 	// Money moves in cents: round first, so a payment that rounds to
 	// nothing is refused and one that rounds to what is due pays it.
@@ -56,6 +53,19 @@ func (e *Emulator) PayInvoice(ctx context.Context, invoiceID string, amount deci
 	return nil
 }
 
+// authorisedInvoice finds the invoice a simulated change applies to, which
+// must be AUTHORISED ("only AUTHORISED invoices <action>"). e.mu must be held.
+func (e *Emulator) authorisedInvoice(invoiceID, action string) (*Invoice, error) {
+	inv := e.findInvoice(invoiceID)
+	if inv == nil {
+		return nil, fmt.Errorf("%w: invoice %q", ErrNotFound, invoiceID)
+	}
+	if inv.Status != billing.StatusAuthorised {
+		return nil, fmt.Errorf("%w: invoice %s is %s; only AUTHORISED invoices %s", ErrInvalid, inv.InvoiceNumber, inv.Status, action)
+	}
+	return inv, nil
+}
+
 // VoidInvoice voids an AUTHORISED invoice with no payments, as if someone
 // voided it in Xero; AmountDue becomes zero. It queues an INVOICE UPDATE
 // webhook. It fails with ErrNotFound or ErrInvalid.
@@ -65,12 +75,9 @@ func (e *Emulator) VoidInvoice(ctx context.Context, invoiceID string) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	inv := e.findInvoice(invoiceID)
-	if inv == nil {
-		return fmt.Errorf("%w: invoice %q", ErrNotFound, invoiceID)
-	}
-	if inv.Status != billing.StatusAuthorised {
-		return fmt.Errorf("%w: invoice %s is %s; only AUTHORISED invoices can be voided", ErrInvalid, inv.InvoiceNumber, inv.Status)
+	inv, err := e.authorisedInvoice(invoiceID, "can be voided")
+	if err != nil {
+		return err
 	}
 	if inv.AmountPaid.IsPositive() {
 		return fmt.Errorf("%w: invoice %s has payments applied", ErrInvalid, inv.InvoiceNumber)
