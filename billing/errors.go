@@ -21,3 +21,17 @@ var (
 	// errors name every bad variable.
 	ErrInvalidConfig = errors.New("billing: invalid configuration")
 )
+
+// ConfigError is one bad setting, named by the environment variable that
+// sets it. It matches ErrInvalidConfig. Its text never holds a secret.
+type ConfigError struct {
+	Var     string // e.g. "XERO_CLIENT_ID"
+	Problem string // e.g. "required when AMS_BILLING_SERVICE_CLASS selects Xero"
+	// Missing is true when the setting is required and unset.
+	Missing bool
+}
+
+func (e *ConfigError) Error() string { return e.Var + ": " + e.Problem }
+
+// Is matches ErrInvalidConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/mock"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
 // An app loads the configuration once at start-up, from the same variables
@@ -19,7 +20,7 @@ func ExampleLoadConfig() {
 		"XERO_CLIENT_SECRET":        "not-printed",
 		"XERO_AMOUNT_TYPE":          "GROSS",
 	}
-	_, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	_, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	fmt.Println(errors.Is(err, billing.ErrInvalidConfig))
 	fmt.Println(err)
 	// Output:
@@ -34,7 +35,7 @@ func ExampleLoadConfig() {
 
 func ExampleParseProvider() {
 	for _, s := range []string{"ams.billing.providers.xero.XeroBillingService", "mock-xero", ""} {
-		p, err := billing.ParseProvider(s)
+		p, err := setup.ParseProvider(s)
 		fmt.Printf("%q -> %q %v\n", s, p, err)
 	}
 	// Output:
@@ -62,8 +63,8 @@ func ExampleDate() {
 func ExampleFetchInvoiceUpdates() {
 	store := mock.NewStore()
 	res, err := billing.FetchInvoiceUpdates(context.Background(), mock.NewBillingService(store), store, billing.FetchOptions{})
-	fmt.Println(res.Skipped, err)
-	// Output: No invoice updates to fetch with mock billing. <nil>
+	fmt.Println(res.Simulated, res.Claimed, err)
+	// Output: true 0 <nil>
 }
 
 // The invoice hook is where an app activates a membership once paid.

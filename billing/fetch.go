@@ -52,9 +52,9 @@ func (o *FetchOptions) defaults() {
 
 // FetchResult reports one run of FetchInvoiceUpdates.
 type FetchResult struct {
-	// Skipped says why nothing was fetched on purpose, e.g. with a mock
-	// service. Empty for a real run.
-	Skipped string
+	// Simulated is true when the service talks to no billing provider
+	// (billing.Simulated, such as the generic mock): nothing was fetched.
+	Simulated bool
 	// Claimed is how many marked invoices the run took.
 	Claimed int
 	// Updated lists the numbers of the invoices fetched and unmarked.
@@ -74,10 +74,7 @@ type FetchFailure struct {
 	SetAside bool // failed MaxAttempts times: no longer claimed until marked again
 }
 
-// SkippedMock is FetchResult.Skipped for a service with no billing provider.
-const SkippedMock = "No invoice updates to fetch with mock billing."
-
-// FetchInvoiceUpdates is the seed's fetch_updated_invoice_details: it claims
+// FetchInvoiceUpdates is AMS's fetch_updated_invoice_details: it claims
 // up to Limit invoices marked by webhooks (oldest mark first), fetches them
 // from the provider in one batched UpdateInvoices call, and unmarks each one
 // whose mark did not change meanwhile.
@@ -94,7 +91,7 @@ const SkippedMock = "No invoice updates to fetch with mock billing."
 // credentials, a missing scope), failures are recorded but nothing is set
 // aside, so every invoice is fetched once the provider recovers. The returned
 // error then joins the failures, and the result says what was updated.
-func FetchInvoiceUpdates(ctx context.Context, svc Service, store Store, opts FetchOptions) (FetchResult, error) {
+func FetchInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQueue, opts FetchOptions) (FetchResult, error) {
 	opts.defaults()
 	start := opts.Now()
 	var res FetchResult
@@ -102,7 +99,7 @@ func FetchInvoiceUpdates(ctx context.Context, svc Service, store Store, opts Fet
 		return res, ErrNoService
 	}
 	if s, ok := svc.(Simulated); ok && s.Simulated() {
-		res.Skipped = SkippedMock
+		res.Simulated = true
 		return res, nil
 	}
 	if store == nil {
@@ -133,18 +130,18 @@ func FetchInvoiceUpdates(ctx context.Context, svc Service, store Store, opts Fet
 // nothing, or that failed (a rate limit included: every claim it did not
 // finish stays marked), and returns the batches' results merged. Each batch
 // is one call to the provider, so the rate limiter bounds it too.
-func FetchAllInvoiceUpdates(ctx context.Context, svc Service, store Store, opts FetchOptions) (FetchResult, error) {
+func FetchAllInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQueue, opts FetchOptions) (FetchResult, error) {
 	opts.defaults()
 	start := opts.Now()
 	var all FetchResult
 	for {
 		res, err := FetchInvoiceUpdates(ctx, svc, store, opts)
-		all.Skipped = res.Skipped
+		all.Simulated = res.Simulated
 		all.Claimed += res.Claimed
 		all.Updated = append(all.Updated, res.Updated...)
 		all.Remarked = append(all.Remarked, res.Remarked...)
 		all.Failed = append(all.Failed, res.Failed...)
-		if err != nil || res.Skipped != "" || res.Claimed < opts.Limit || len(res.Updated) == 0 {
+		if err != nil || res.Simulated || res.Claimed < opts.Limit || len(res.Updated) == 0 {
 			all.Duration = opts.Now().Sub(start)
 			return all, err
 		}
@@ -152,8 +149,8 @@ func FetchAllInvoiceUpdates(ctx context.Context, svc Service, store Store, opts 
 }
 
 type fetcher struct {
-	svc   Service
-	store Store
+	svc   InvoiceUpdater
+	store UpdateQueue
 	opts  FetchOptions
 	res   *FetchResult
 	fails []error

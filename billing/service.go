@@ -6,6 +6,9 @@ import "context"
 // provider (Xero, the mocks) implements it. Implementations are safe for
 // concurrent use.
 type Service interface {
+	InvoiceUpdater
+	InvoiceLinker
+
 	// UpdateUserBillingDetails creates or updates the user's contact at the
 	// provider and links it to the user's account.
 	UpdateUserBillingDetails(ctx context.Context, u User) error
@@ -19,11 +22,21 @@ type Service interface {
 	// does nothing when emailing is switched off or the address is not
 	// allowed by the configured whitelist.
 	EmailInvoice(ctx context.Context, inv Invoice) error
+}
+
+// InvoiceUpdater refreshes invoices from the provider: what the fetch job
+// needs of a service.
+type InvoiceUpdater interface {
 	// UpdateInvoices fetches the current state of the invoices with these
 	// provider ids, saves what changed and calls the app's InvoiceHook for
 	// each change. An error means the call as a whole failed; per-invoice
 	// outcomes are in the result.
 	UpdateInvoices(ctx context.Context, providerIDs []string) (UpdateResult, error)
+}
+
+// InvoiceLinker finds the customer-facing page of an invoice: what the
+// invoice redirect needs of a service.
+type InvoiceLinker interface {
 	// GetInvoiceURL returns the customer-facing online invoice URL, or ""
 	// when the invoice has no provider id.
 	GetInvoiceURL(ctx context.Context, inv Invoice) (string, error)
@@ -41,7 +54,7 @@ type UpdateResult struct {
 }
 
 // Simulated is implemented by services that talk to no billing provider at
-// all (mock.BillingService). FetchInvoiceUpdates skips them, as the seed's
+// all (mock.BillingService). FetchInvoiceUpdates skips them, as AMS's
 // fetch_invoice_updates skips mock services.
 type Simulated interface {
 	Simulated() bool

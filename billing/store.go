@@ -21,6 +21,10 @@ import (
 // The conformance suite in billing/storetest checks all of this; every store
 // must pass it.
 type Store interface {
+	UpdateMarker
+	InvoiceFinder
+	UpdateQueue
+
 	// LinkContact stores the link from account to contactID unless the
 	// account is linked already. It returns the link in force afterwards:
 	// when two callers race, both get the first caller's link. It fails
@@ -34,8 +38,6 @@ type Store interface {
 	// ProviderID, and with ErrInvalidAccount for a bad account. The update
 	// fields (UpdateNeeded and the rest) are stored as given.
 	CreateInvoice(ctx context.Context, inv Invoice) error
-	// InvoiceByNumber returns the invoice with this number, or ErrNotFound.
-	InvoiceByNumber(ctx context.Context, number string) (Invoice, error)
 	// InvoiceByProviderID returns the invoice with this provider id, or
 	// ErrNotFound.
 	InvoiceByProviderID(ctx context.Context, providerID string) (Invoice, error)
@@ -46,6 +48,21 @@ type Store interface {
 	// ErrNotFound when no invoice has that id.
 	SaveInvoiceState(ctx context.Context, inv Invoice) (before, after Invoice, err error)
 
+	// SetAsideInvoices lists the invoices set aside, oldest mark first.
+	SetAsideInvoices(ctx context.Context) ([]Invoice, error)
+}
+
+// Claim is one invoice leased by ClaimUpdates.
+type Claim struct {
+	ProviderID  string
+	Number      string
+	RequestedAt time.Time // the invoice's UpdateRequestedAt when claimed
+	Attempts    int       // UpdateAttempts when claimed
+}
+
+// UpdateMarker records that the provider changed invoices: what a webhook
+// receiver needs of a store.
+type UpdateMarker interface {
 	// MarkUpdateNeeded flags the invoices with these provider ids:
 	// UpdateNeeded = true, UpdateRequestedAt = at, UpdateAttempts = 0,
 	// UpdateError = "", SetAside = false, and any claim lease is kept. If
@@ -55,6 +72,18 @@ type Store interface {
 	// token. Unknown ids are ignored. It returns the number of invoices
 	// marked; all of them are marked durably, or none and an error.
 	MarkUpdateNeeded(ctx context.Context, providerIDs []string, at time.Time) (int, error)
+}
+
+// InvoiceFinder looks invoices up by number: what the invoice redirect
+// needs of a store.
+type InvoiceFinder interface {
+	// InvoiceByNumber returns the invoice with this number, or ErrNotFound.
+	InvoiceByNumber(ctx context.Context, number string) (Invoice, error)
+}
+
+// UpdateQueue is the queue of marked invoices: what the fetch job needs of a
+// store.
+type UpdateQueue interface {
 	// ClaimUpdates leases up to limit invoices that have UpdateNeeded, are
 	// not SetAside, have a non-empty ProviderID, and are not under a lease
 	// that is still running at now. Oldest UpdateRequestedAt first (ties by
@@ -80,14 +109,4 @@ type Store interface {
 	// ReleaseClaims ends the leases without recording anything, for a fetch
 	// that did not run (rate limit, cancelled context).
 	ReleaseClaims(ctx context.Context, claims []Claim) error
-	// SetAsideInvoices lists the invoices set aside, oldest mark first.
-	SetAsideInvoices(ctx context.Context) ([]Invoice, error)
-}
-
-// Claim is one invoice leased by ClaimUpdates.
-type Claim struct {
-	ProviderID  string
-	Number      string
-	RequestedAt time.Time // the invoice's UpdateRequestedAt when claimed
-	Attempts    int       // UpdateAttempts when claimed
 }

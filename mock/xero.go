@@ -35,7 +35,7 @@ var _ billing.Service = (*XeroBillingService)(nil)
 type XeroOption func(*xeroSettings)
 
 type xeroSettings struct {
-	cfg         billing.XeroConfig
+	cfg         xero.Config
 	emu         emulator.Options
 	clientOpts  []xero.Option
 	serviceOpts []xero.ServiceOption
@@ -46,7 +46,7 @@ type xeroSettings struct {
 // URLs and scopes are replaced by the emulator's. An account code other than
 // the emulator's is added to its chart of accounts. The first webhook key
 // signs the emulator's webhooks unless emulator.Options.WebhookKey is set.
-func WithXeroConfig(cfg billing.XeroConfig) XeroOption {
+func WithXeroConfig(cfg xero.Config) XeroOption {
 	return func(s *xeroSettings) { s.cfg = cfg }
 }
 
@@ -76,7 +76,7 @@ func NewXeroBillingService(store billing.Store, opts ...XeroOption) (*XeroBillin
 	if store == nil {
 		return nil, errors.New("mock: NewXeroBillingService: a billing.Store is required")
 	}
-	s := xeroSettings{cfg: billing.XeroConfig{EmailInvoices: true}}
+	s := xeroSettings{cfg: xero.Config{EmailInvoices: true}}
 	for _, opt := range opts {
 		opt(&s)
 	}
@@ -88,7 +88,7 @@ func NewXeroBillingService(store billing.Store, opts ...XeroOption) (*XeroBillin
 	}
 	emuOpts.AccountCodes = append(append([]string(nil), emuOpts.AccountCodes...), cfg.AccountCode)
 	if cfg.AmountType == "" {
-		cfg.AmountType = billing.AmountExclusive
+		cfg.AmountType = xero.AmountExclusive
 	}
 	if emuOpts.Currency == "" {
 		emuOpts.Currency = cfg.Currency

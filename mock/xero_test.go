@@ -133,7 +133,7 @@ func TestXeroBillingServiceFetchInvoiceUpdates(t *testing.T) {
 
 	res, err := billing.FetchInvoiceUpdates(ctx, svc, store, billing.FetchOptions{})
 	require.NoError(t, err)
-	assert.Empty(t, res.Skipped)
+	assert.False(t, res.Simulated)
 	assert.Equal(t, []string{inv.Number}, res.Updated)
 	saved, err := store.InvoiceByNumber(ctx, inv.Number)
 	require.NoError(t, err)
@@ -196,9 +196,9 @@ func createContactDirectly(t *testing.T, emu *emulator.Emulator, name, accountNu
 }
 
 func TestXeroBillingServiceUsesTheAppsSettings(t *testing.T) {
-	cfg := billing.XeroConfig{
+	cfg := xero.Config{
 		AccountCode:   "4000",
-		AmountType:    billing.AmountInclusive,
+		AmountType:    xero.AmountInclusive,
 		Currency:      "AUD",
 		EmailInvoices: false,
 		Scopes:        []string{"accounting.transactions"}, // dropped: the emulator is a 2026 connection
@@ -331,7 +331,7 @@ func TestXeroBillingServiceSignsWebhooksWithTheAppsKey(t *testing.T) {
 	}))
 	t.Cleanup(receiver.Close)
 	svc, _ := newXeroService(t,
-		mock.WithXeroConfig(billing.XeroConfig{WebhookKeys: []billing.Secret{billing.NewSecret("app-webhook-key")}, EmailInvoices: true}),
+		mock.WithXeroConfig(xero.Config{WebhookKeys: []billing.Secret{billing.NewSecret("app-webhook-key")}, EmailInvoices: true}),
 		mock.WithEmulatorOptions(emulator.Options{WebhookURL: receiver.URL}))
 	ctx := t.Context()
 	require.NoError(t, svc.UpdateUserBillingDetails(ctx, billing.User{ID: xeroUserID, Name: "Ada", Email: "ada@example.com"}))

@@ -26,7 +26,7 @@ func ExampleNew() {
 		ProviderID: "55d84274-a3da-4829-a7c0-0cab601b95cc",
 	})
 
-	// Usually from billing.ConfigFromEnv: cfg.Xero.WebhookKeys, cfg.Xero.TenantID.
+	// Usually from setup.ConfigFromEnv: cfg.Xero.WebhookKeys, cfg.Xero.TenantID.
 	key := billing.NewSecret("webhook-key-from-the-developer-portal")
 	h, err := webhook.New(webhook.Config{
 		Keys:     []billing.Secret{key},

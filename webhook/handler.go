@@ -33,14 +33,14 @@ const maxPooledBuffer = 64 << 10
 // Config configures a Handler.
 type Config struct {
 	// Keys verify signatures: Xero's webhook key, or several while one is
-	// being rotated (billing.XeroConfig.WebhookKeys). At least one is
+	// being rotated (xero.Config.WebhookKeys). At least one is
 	// required, and none may be empty.
 	Keys []billing.Secret
 	// TenantID is the Xero organisation whose events count
-	// (billing.XeroConfig.TenantID). Required.
+	// (xero.Config.TenantID). Required.
 	TenantID string
-	// Store records the marks. Required.
-	Store billing.Store
+	// Store records the marks (any billing.Store will do). Required.
+	Store billing.UpdateMarker
 	// Fetch, when set, runs once a delivery that marked invoices has been
 	// answered, typically wrapping billing.FetchInvoiceUpdates. It runs on
 	// its own goroutine with a context that Shutdown cancels. Runs are
@@ -74,7 +74,7 @@ type Handler struct {
 	macs        []sync.Pool // one pool of HMACs per key
 	bufs        sync.Pool   // *buffer
 	tenant      string
-	store       billing.Store
+	store       billing.UpdateMarker
 	fetch       func(ctx context.Context) error
 	maxBody     int64
 	markTimeout time.Duration

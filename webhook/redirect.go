@@ -4,19 +4,20 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/internal/urlcheck"
 )
 
 // RedirectConfig configures an InvoiceRedirect.
 type RedirectConfig struct {
-	// Service gets the online invoice URL. Nil means no billing service is
-	// configured: every request gets 503.
-	Service billing.Service
-	// Store finds the invoice by number. Nil answers 503 like Service.
-	Store billing.Store
+	// Service gets the online invoice URL (any billing.Service will do).
+	// Nil means no billing service is configured: every request gets 503.
+	Service billing.InvoiceLinker
+	// Store finds the invoice by number (any billing.Store will do). Nil
+	// answers 503 like Service.
+	Store billing.InvoiceFinder
 	// Authorize says whether the request may see the invoice, e.g. whether
 	// the signed-in user owns inv.Account. Required: when nil, every request
 	// gets 403.
@@ -28,7 +29,7 @@ type RedirectConfig struct {
 	Logger *slog.Logger
 }
 
-// InvoiceRedirect is the seed's invoice view: it sends the customer to the
+// InvoiceRedirect is AMS's invoice view: it sends the customer to the
 // provider's online invoice with a 302. Mount it with a pattern such as
 // "GET /billing/invoices/{number}" behind the app's authentication.
 //
@@ -37,8 +38,8 @@ type RedirectConfig struct {
 // when the provider asks to try later (rate limit, outage); 502 for any other
 // provider error; 405 for methods other than GET and HEAD.
 type InvoiceRedirect struct {
-	svc       billing.Service
-	store     billing.Store
+	svc       billing.InvoiceLinker
+	store     billing.InvoiceFinder
 	authorize func(r *http.Request, inv billing.Invoice) bool
 	number    func(r *http.Request) string
 	log       *slog.Logger
@@ -122,7 +123,7 @@ func (ir *InvoiceRedirect) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Only ever redirect to an absolute web URL, whatever the provider says.
-	if u, perr := url.Parse(target); perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if _, perr := urlcheck.Absolute(target); perr != nil {
 		ir.log.LogAttrs(ctx, slog.LevelError, "webhook: provider returned an unusable invoice URL",
 			slog.String("invoice", number))
 		http.Error(w, "billing service error", http.StatusBadGateway)

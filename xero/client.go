@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/internal/urlcheck"
 	"github.com/amsbilling/sdk/ratelimit"
 )
 
@@ -112,50 +113,50 @@ func WithConnectionsURL(u string) Option { return func(o *options) { o.connectio
 // URL takes no query), and that the User-Agent fits a header; the error
 // wraps billing.ErrInvalidConfig and names each bad variable. It makes no
 // call.
-func NewClient(cfg billing.XeroConfig, opts ...Option) (*Client, error) {
+func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	o := options{attempts: defaultAttempts, backoff: defaultBackoff}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if cfg.APIURL == "" {
-		cfg.APIURL = billing.DefaultAPIURL
+		cfg.APIURL = DefaultAPIURL
 	}
 	if cfg.TokenURL == "" {
-		cfg.TokenURL = billing.DefaultTokenURL
+		cfg.TokenURL = DefaultTokenURL
 	}
 	var errs []error
 	for _, r := range []struct{ name, val string }{
-		{billing.EnvClientID, cfg.ClientID},
-		{billing.EnvClientSecret, cfg.ClientSecret.Reveal()},
-		{billing.EnvTenantID, cfg.TenantID},
+		{EnvClientID, cfg.ClientID},
+		{EnvClientSecret, cfg.ClientSecret.Reveal()},
+		{EnvTenantID, cfg.TenantID},
 	} {
 		if strings.TrimSpace(r.val) == "" {
 			errs = append(errs, fmt.Errorf("%s: required", r.name))
 		}
 	}
 	if strings.ContainsAny(cfg.TenantID, "\r\n") {
-		errs = append(errs, fmt.Errorf("%s: contains a line break", billing.EnvTenantID))
+		errs = append(errs, fmt.Errorf("%s: contains a line break", EnvTenantID))
 	}
 	if strings.ContainsFunc(o.userAgent, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
 		errs = append(errs, errors.New("user agent (WithUserAgent): contains a control character"))
 	}
-	apiURL, err := absoluteURL(cfg.APIURL)
+	apiURL, err := urlcheck.Absolute(cfg.APIURL)
 	if err == nil && (apiURL.RawQuery != "" || apiURL.ForceQuery || apiURL.Fragment != "") {
 		// Paths are appended to it: a query or fragment would swallow them.
 		apiURL, err = nil, errors.New("must not have a query or fragment")
 	}
 	if err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", billing.EnvAPIURL, err))
+		errs = append(errs, fmt.Errorf("%s: %w", EnvAPIURL, err))
 	}
-	if _, err := absoluteURL(cfg.TokenURL); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", billing.EnvTokenURL, err))
+	if _, err := urlcheck.Absolute(cfg.TokenURL); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", EnvTokenURL, err))
 	}
 	connURL := o.connectionsURL
 	if connURL == "" && apiURL != nil {
 		connURL = (&url.URL{Scheme: apiURL.Scheme, Host: apiURL.Host, Path: "/connections"}).String()
 	}
 	if connURL != "" {
-		if _, err := absoluteURL(connURL); err != nil {
+		if _, err := urlcheck.Absolute(connURL); err != nil {
 			errs = append(errs, fmt.Errorf("connections URL: %w", err))
 		}
 	}
@@ -213,17 +214,6 @@ func NewClient(cfg billing.XeroConfig, opts ...Option) (*Client, error) {
 		tokens:         newTokenCache(conf, hc, red),
 		redact:         red,
 	}, nil
-}
-
-func absoluteURL(s string) (*url.URL, error) {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("not an absolute http(s) URL")
-	}
-	if u.User != nil {
-		return nil, errors.New("must not carry credentials")
-	}
-	return u, nil
 }
 
 // TenantID returns the tenant the client calls.

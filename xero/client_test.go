@@ -92,7 +92,7 @@ func TestTokenRefreshedNearExpiry(t *testing.T) {
 }
 
 func TestScopesSentWhenConfigured(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *billing.XeroConfig) {
+	h := newHarness(t, withConfig(func(c *xero.Config) {
 		c.Scopes = []string{"accounting.contacts", "accounting.invoices"}
 	}))
 	h.handle(http.MethodGet, "/Contacts/"+contactID, respond(200, contactJSON(contactID, "A", "a", "")))
@@ -304,7 +304,7 @@ func TestAPIErrorsNotRetried(t *testing.T) {
 			if tt.is != nil {
 				assert.ErrorIs(t, err, tt.is)
 			}
-			assert.Equal(t, tt.status == 404, xero.IsNotFound(err))
+			assert.Equal(t, tt.status == 404, errors.Is(err, xero.ErrNotFound))
 			assert.Equal(t, 1, h.apiCalls(), "4xx is never retried")
 			assert.False(t, billing.IsTemporary(err), "a 4xx blames the request")
 		})
@@ -517,7 +517,7 @@ func TestFindContactByAccountNumber(t *testing.T) {
 
 	_, err = h.client.FindContactByAccountNumber(context.Background(), `we"ird\acct`)
 	require.ErrorIs(t, err, xero.ErrNotFound)
-	assert.True(t, xero.IsNotFound(err))
+	assert.True(t, errors.Is(err, xero.ErrNotFound))
 	var ae *xero.APIError
 	assert.False(t, errors.As(err, &ae), "not found is not an API failure")
 
@@ -531,7 +531,7 @@ func TestFindContactPassesFailuresUp(t *testing.T) {
 	h.handle(http.MethodGet, "/Contacts", respond(503, ""))
 	_, err := h.client.FindContactByAccountNumber(context.Background(), "u-1")
 	require.Error(t, err)
-	assert.False(t, xero.IsNotFound(err))
+	assert.False(t, errors.Is(err, xero.ErrNotFound))
 	var ae *xero.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, 503, ae.StatusCode)
@@ -782,14 +782,14 @@ func TestConnectionsURLOption(t *testing.T) {
 }
 
 func TestNewClientValidation(t *testing.T) {
-	_, err := xero.NewClient(billing.XeroConfig{ClientSecret: billing.NewSecret(""), APIURL: "ftp://x", TokenURL: "https://user:pw@identity.test/t"})
+	_, err := xero.NewClient(xero.Config{ClientSecret: billing.NewSecret(""), APIURL: "ftp://x", TokenURL: "https://user:pw@identity.test/t"})
 	require.ErrorIs(t, err, billing.ErrInvalidConfig)
 	for _, want := range []string{"XERO_CLIENT_ID", "XERO_CLIENT_SECRET", "XERO_TENANT_ID", "XERO_API_URL", "XERO_TOKEN_URL"} {
 		assert.Contains(t, err.Error(), want)
 	}
 	assert.NotContains(t, err.Error(), "pw")
 
-	_, err = xero.NewClient(billing.XeroConfig{ClientID: "id", ClientSecret: billing.NewSecret("secret-value"), TenantID: "t"})
+	_, err = xero.NewClient(xero.Config{ClientID: "id", ClientSecret: billing.NewSecret("secret-value"), TenantID: "t"})
 	require.NoError(t, err, "empty URLs take Xero's defaults")
 
 	cfg := testConfig()

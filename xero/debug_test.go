@@ -15,14 +15,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/xero"
 )
 
 // TestDebugLogsRedactSecrets runs a whole debug session and checks that no
 // credential reaches the log or an error string.
 func TestDebugLogsRedactSecrets(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *billing.XeroConfig) { c.Debug = true }))
+	h := newHarness(t, withConfig(func(c *xero.Config) { c.Debug = true }))
 	// Tokens shaped like Xero's JWTs, with a refresh token and id token too.
 	tokens := []string{"eyJhbGciOiJSUzI1NiJ9.first-access.sig1", "eyJhbGciOiJSUzI1NiJ9.second-access.sig2"}
 	h.tokenAnswer = func(n int) (int, string) {
@@ -51,7 +50,7 @@ func TestDebugLogsRedactSecrets(t *testing.T) {
 	errs = append(errs, h.client.CheckConnection(ctx))
 
 	// A token failure in debug mode too.
-	h2 := newHarness(t, withConfig(func(c *billing.XeroConfig) { c.Debug = true }))
+	h2 := newHarness(t, withConfig(func(c *xero.Config) { c.Debug = true }))
 	h2.tokenAnswer = func(int) (int, string) {
 		return 400, `{"error":"invalid_client","error_description":"client ` + clientSecret + ` rejected"}`
 	}
@@ -114,7 +113,7 @@ func TestNoDebugLogsWithoutDebug(t *testing.T) {
 }
 
 func TestDebugLogsNetworkErrors(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *billing.XeroConfig) { c.Debug = true }), withClientOptions(xero.WithRetries(1, time.Millisecond)))
+	h := newHarness(t, withConfig(func(c *xero.Config) { c.Debug = true }), withClientOptions(xero.WithRetries(1, time.Millisecond)))
 	_, err := h.client.GetContact(context.Background(), contactID) // no responder: a transport error
 	require.Error(t, err)
 	assert.Contains(t, h.logs.String(), "xero: http request failed")
@@ -122,7 +121,7 @@ func TestDebugLogsNetworkErrors(t *testing.T) {
 }
 
 func TestDebugKeepsLargeBodiesWhole(t *testing.T) {
-	h := newHarness(t, withConfig(func(c *billing.XeroConfig) { c.Debug = true }))
+	h := newHarness(t, withConfig(func(c *xero.Config) { c.Debug = true }))
 	h.handle(http.MethodGet, "/Invoices", invoicesByIDs)
 	ids := make([]string, 100)
 	for i := range ids {

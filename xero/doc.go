@@ -4,7 +4,7 @@
 //
 // # Client
 //
-// NewClient builds a Client from a billing.XeroConfig. Build it once and
+// NewClient builds a Client from a xero.Config. Build it once and
 // share it: it caches the OAuth2 client-credentials token (refreshed a
 // minute before it expires, and again after a 401) and owns the rate
 // limiter. By default no scope is requested, since Custom Connections

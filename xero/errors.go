@@ -4,17 +4,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/amsbilling/sdk/billing"
 )
 
 var (
 	// ErrNotFound matches a 404 from Xero, and a lookup that found nothing
-	// (FindContactByAccountNumber).
-	ErrNotFound = errors.New("xero: not found")
+	// (FindContactByAccountNumber). It matches billing.ErrNotFound too, so
+	// a caller of a billing.Service needs only that one.
+	ErrNotFound = fmt.Errorf("xero: %w", billing.ErrNotFound)
 	// ErrUnauthorized matches a 401 that persisted after a fresh token.
 	ErrUnauthorized = errors.New("xero: unauthorized")
 	// ErrForbidden matches a 403: the connection lacks a scope, or the
@@ -74,10 +78,11 @@ func (e *APIError) Error() string {
 	return b.String()
 }
 
-// Is matches ErrNotFound (404), ErrUnauthorized (401) and ErrForbidden (403).
+// Is matches ErrNotFound and billing.ErrNotFound (404), ErrUnauthorized
+// (401) and ErrForbidden (403).
 func (e *APIError) Is(target error) bool {
 	switch target {
-	case ErrNotFound:
+	case ErrNotFound, billing.ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrUnauthorized:
 		return e.StatusCode == http.StatusUnauthorized
@@ -86,10 +91,6 @@ func (e *APIError) Is(target error) bool {
 	}
 	return false
 }
-
-// IsNotFound reports whether err is a 404 from Xero or a lookup that found
-// nothing.
-func IsNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 
 // hasValidation reports whether any message of e contains one of the
 // fragments, case-insensitively.

@@ -19,24 +19,23 @@ import (
 )
 
 func ExampleNewClient() {
-	// Usually billing.ConfigFromEnv(); a map keeps the example self-contained.
+	// Usually xero.ConfigFromEnv(); a map keeps the example self-contained.
 	env := map[string]string{
-		"AMS_BILLING_SERVICE_CLASS": "xero",
-		"XERO_CLIENT_ID":            "91E5715B1199038080D6D0296EBC1648",
-		"XERO_CLIENT_SECRET":        "your-secret-here",
-		"XERO_TENANT_ID":            "a3a4dbaf-3495-a808-ed7a-7b964388f53d",
-		"XERO_WEBHOOK_KEY":          "your-webhook-key",
-		"XERO_ACCOUNT_CODE":         "200",
-		"XERO_AMOUNT_TYPE":          "INCLUSIVE",
-		"XERO_CURRENCY_CODE":        "NZD",
+		"XERO_CLIENT_ID":     "91E5715B1199038080D6D0296EBC1648",
+		"XERO_CLIENT_SECRET": "your-secret-here",
+		"XERO_TENANT_ID":     "a3a4dbaf-3495-a808-ed7a-7b964388f53d",
+		"XERO_WEBHOOK_KEY":   "your-webhook-key",
+		"XERO_ACCOUNT_CODE":  "200",
+		"XERO_AMOUNT_TYPE":   "INCLUSIVE",
+		"XERO_CURRENCY_CODE": "NZD",
 	}
-	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := xero.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	// One Client per process, shared by every request handler.
-	client, err := xero.NewClient(cfg.Xero,
+	client, err := xero.NewClient(cfg,
 		xero.WithUserAgent("myapp/1.0"),
 		xero.WithRetries(3, 500*time.Millisecond),
 		// One limiter per tenant and process; Wait suits batch jobs.
@@ -118,13 +117,13 @@ func Example_rateLimit() {
 	// billing system busy, try again in 30s: minute limit (refused locally: true)
 }
 
-func exampleConfig() billing.XeroConfig {
-	return billing.XeroConfig{
+func exampleConfig() xero.Config {
+	return xero.Config{
 		ClientID:      "91E5715B1199038080D6D0296EBC1648",
 		ClientSecret:  billing.NewSecret("your-secret-here"),
 		TenantID:      "a3a4dbaf-3495-a808-ed7a-7b964388f53d",
 		AccountCode:   "200",
-		AmountType:    billing.AmountInclusive,
+		AmountType:    xero.AmountInclusive,
 		Currency:      "NZD",
 		EmailInvoices: true,
 	}

@@ -58,7 +58,7 @@ type recorded struct {
 type harness struct {
 	t       *testing.T
 	mt      *httpmock.MockTransport
-	cfg     billing.XeroConfig
+	cfg     xero.Config
 	client  *xero.Client
 	limiter *ratelimit.Local
 	logs    *syncBuffer
@@ -73,7 +73,7 @@ type harness struct {
 
 type harnessOption func(*harness, *[]xero.Option)
 
-func withConfig(f func(*billing.XeroConfig)) harnessOption {
+func withConfig(f func(*xero.Config)) harnessOption {
 	return func(h *harness, _ *[]xero.Option) { f(&h.cfg) }
 }
 
@@ -81,13 +81,13 @@ func withClientOptions(opts ...xero.Option) harnessOption {
 	return func(_ *harness, o *[]xero.Option) { *o = append(*o, opts...) }
 }
 
-func testConfig() billing.XeroConfig {
-	return billing.XeroConfig{
+func testConfig() xero.Config {
+	return xero.Config{
 		ClientID:      clientID,
 		ClientSecret:  billing.NewSecret(clientSecret),
 		TenantID:      tenantID,
 		AccountCode:   "200",
-		AmountType:    billing.AmountInclusive,
+		AmountType:    xero.AmountInclusive,
 		Currency:      "NZD",
 		EmailInvoices: true,
 		APIURL:        apiURL,

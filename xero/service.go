@@ -21,7 +21,7 @@ const maxContactName = 255
 type Service struct {
 	client *Client
 	store  billing.Store
-	cfg    billing.XeroConfig
+	cfg    Config
 	hook   billing.InvoiceHook
 	log    *slog.Logger
 	// syncs serialises contact syncs of one account in this process;
@@ -45,7 +45,7 @@ func WithServiceLogger(l *slog.Logger) ServiceOption { return func(s *Service) {
 // store for contact links and invoices. cfg supplies the invoice defaults
 // (XERO_ACCOUNT_CODE, XERO_AMOUNT_TYPE, XERO_CURRENCY_CODE; empty amount type
 // and currency leave Xero's defaults) and the email settings.
-func NewService(client *Client, store billing.Store, cfg billing.XeroConfig, opts ...ServiceOption) *Service {
+func NewService(client *Client, store billing.Store, cfg Config, opts ...ServiceOption) *Service {
 	// The service needs no credential (the Client holds its own): keep no
 	// copy of them.
 	cfg.ClientSecret, cfg.WebhookKeys = billing.Secret{}, nil
@@ -66,18 +66,18 @@ func NewService(client *Client, store billing.Store, cfg billing.XeroConfig, opt
 // New validates cfg, builds a Client from cfg.Xero with opts, and returns
 // the Service on store. Use NewClient and NewService to set service options
 // such as an invoice hook.
-func New(cfg billing.Config, store billing.Store, opts ...Option) (*Service, error) {
+func New(cfg Config, store billing.Store, opts ...Option) (*Service, error) {
 	if store == nil {
 		return nil, errors.New("xero: New: a billing.Store is required")
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	client, err := NewClient(cfg.Xero, opts...)
+	client, err := NewClient(cfg, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return NewService(client, store, cfg.Xero), nil
+	return NewService(client, store, cfg), nil
 }
 
 // Client returns the service's Xero client, for calls such as
@@ -239,7 +239,7 @@ func (s *Service) CreateInvoice(ctx context.Context, p billing.CreateInvoicePara
 		Reference:    p.Reference,
 	}
 	if s.cfg.AmountType != "" {
-		inv.LineAmountTypes = s.cfg.AmountType.XeroName()
+		inv.LineAmountTypes = s.cfg.AmountType.wireName()
 	}
 	for _, li := range p.LineItems {
 		code := li.AccountCode

@@ -115,7 +115,7 @@ func TestSyncLookupFailurePassedUp(t *testing.T) {
 				rl, ok := err.(*ratelimit.RateLimitError)
 				require.True(t, ok, "the rate-limit error itself, got %T %v", err, err)
 				assert.Equal(t, 12*time.Second, rl.RetryAfter)
-				assert.False(t, xero.IsNotFound(err))
+				assert.False(t, errors.Is(err, xero.ErrNotFound))
 			},
 		},
 		{
@@ -125,14 +125,14 @@ func TestSyncLookupFailurePassedUp(t *testing.T) {
 				var ae *xero.APIError
 				require.ErrorAs(t, err, &ae)
 				assert.Equal(t, 503, ae.StatusCode)
-				assert.False(t, xero.IsNotFound(err))
+				assert.False(t, errors.Is(err, xero.ErrNotFound))
 			},
 		},
 		{
 			name:  "not found",
 			reply: func(h *harness) { h.handle(http.MethodGet, "/Contacts", respond(200, `{"Contacts":[]}`)) },
 			check: func(t *testing.T, err error) {
-				assert.True(t, xero.IsNotFound(err))
+				assert.True(t, errors.Is(err, xero.ErrNotFound))
 				assert.Contains(t, err.Error(), "looking it up by account number failed")
 			},
 		},
@@ -415,7 +415,7 @@ func TestServiceEmailInvoice(t *testing.T) {
 	localInv := billing.Invoice{Account: billing.UserAccount(userID), Number: "INV-1", ProviderID: invoiceID}
 	tests := []struct {
 		name      string
-		cfg       func(*billing.XeroConfig)
+		cfg       func(*xero.Config)
 		email     string
 		inv       billing.Invoice
 		wantErr   error
@@ -423,12 +423,12 @@ func TestServiceEmailInvoice(t *testing.T) {
 		wantPosts int
 	}{
 		{name: "sends", inv: localInv, wantPosts: 1},
-		{name: "disabled", cfg: func(c *billing.XeroConfig) { c.EmailInvoices = false }, inv: localInv},
-		{name: "whitelisted", cfg: func(c *billing.XeroConfig) { c.EmailWhitelist = regexp.MustCompile(`@example\.com$`) }, email: "jane@example.com", inv: localInv, wantGets: 1, wantPosts: 1},
-		{name: "not whitelisted", cfg: func(c *billing.XeroConfig) { c.EmailWhitelist = regexp.MustCompile(`@example\.com$`) }, email: "jane@real.org", inv: localInv, wantGets: 1},
-		{name: "no address", cfg: func(c *billing.XeroConfig) { c.EmailWhitelist = regexp.MustCompile(`.*`) }, inv: localInv, wantGets: 1},
+		{name: "disabled", cfg: func(c *xero.Config) { c.EmailInvoices = false }, inv: localInv},
+		{name: "whitelisted", cfg: func(c *xero.Config) { c.EmailWhitelist = regexp.MustCompile(`@example\.com$`) }, email: "jane@example.com", inv: localInv, wantGets: 1, wantPosts: 1},
+		{name: "not whitelisted", cfg: func(c *xero.Config) { c.EmailWhitelist = regexp.MustCompile(`@example\.com$`) }, email: "jane@real.org", inv: localInv, wantGets: 1},
+		{name: "no address", cfg: func(c *xero.Config) { c.EmailWhitelist = regexp.MustCompile(`.*`) }, inv: localInv, wantGets: 1},
 		{name: "no provider id", inv: billing.Invoice{Account: billing.UserAccount(userID), Number: "INV-1"}, wantErr: billing.ErrInvalidInvoice},
-		{name: "whitelist without contact", cfg: func(c *billing.XeroConfig) { c.EmailWhitelist = regexp.MustCompile(`.*`) },
+		{name: "whitelist without contact", cfg: func(c *xero.Config) { c.EmailWhitelist = regexp.MustCompile(`.*`) },
 			inv: billing.Invoice{Account: billing.UserAccount(orgID), Number: "INV-2", ProviderID: invoiceID}, wantErr: billing.ErrNoContact},
 	}
 	for _, tt := range tests {
@@ -552,20 +552,20 @@ func TestUpdateInvoicesNothingToDo(t *testing.T) {
 }
 
 func TestNewService(t *testing.T) {
-	cfg := billing.Config{Provider: billing.ProviderXero, Xero: testConfig()}
-	cfg.Xero.WebhookKeys = []billing.Secret{billing.NewSecret("whk")}
+	cfg := testConfig()
+	cfg.WebhookKeys = []billing.Secret{billing.NewSecret("whk")}
 	svc, err := xero.New(cfg, mock.NewStore())
 	require.NoError(t, err)
 	require.NotNil(t, svc.Client())
 	assert.Equal(t, tenantID, svc.Client().TenantID())
 
-	cfg.Xero.ClientID = ""
+	cfg.ClientID = ""
 	_, err = xero.New(cfg, mock.NewStore())
 	require.ErrorIs(t, err, billing.ErrInvalidConfig)
 	assert.Contains(t, err.Error(), "XERO_CLIENT_ID")
 	assert.NotContains(t, err.Error(), clientSecret)
 
-	_, err = xero.New(billing.Config{Xero: testConfig()}, nil)
+	_, err = xero.New(testConfig(), nil)
 	require.Error(t, err)
 
 	var zero xero.Service

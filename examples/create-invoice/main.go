@@ -16,8 +16,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/billing/providers"
 	"github.com/amsbilling/sdk/examples/internal/appstore"
+	"github.com/amsbilling/sdk/mock"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
 // demoMember is the member billed unless -user says otherwise, so repeated
@@ -64,12 +65,12 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		return 2
 	}
 
-	cfg, err := billing.LoadConfig(env)
+	cfg, err := setup.LoadConfig(env)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if cfg.Provider == billing.ProviderNone {
+	if cfg.Provider == setup.ProviderNone {
 		fmt.Fprintln(stderr, "No billing service configured: set AMS_BILLING_SERVICE_CLASS (see examples/xero-emulator).")
 		return 2
 	}
@@ -80,7 +81,11 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	}
 	defer store.Close()
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	svc, err := providers.New(cfg, store, providers.Options{Logger: logger})
+	svc, err := setup.New(cfg, store, setup.Options{
+		Logger: logger,
+		// A demo tool: let AMS_BILLING_SERVICE_CLASS select the mocks too.
+		Mocks: mock.Provide,
+	})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		if errors.Is(err, billing.ErrInvalidConfig) {

@@ -13,20 +13,23 @@ import (
 	"time"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/billing/providers"
 	"github.com/amsbilling/sdk/examples/internal/appstore"
 	"github.com/amsbilling/sdk/ratelimit"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, providers.New)
+	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr, setup.New)
 	stop()
 	os.Exit(code)
 }
 
+// mockSkipped is AMS's line for a mock billing service.
+const mockSkipped = "No invoice updates to fetch with mock billing."
+
 // newServiceFunc builds the configured service; tests swap it.
-type newServiceFunc func(billing.Config, billing.Store, providers.Options) (billing.Service, error)
+type newServiceFunc func(setup.Config, billing.Store, setup.Options) (billing.Service, error)
 
 func run(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer, newService newServiceFunc) int {
 	fs := flag.NewFlagSet("fetch-invoice-updates", flag.ContinueOnError)
@@ -55,13 +58,19 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	cfg, err := billing.LoadConfig(env)
+	cfg, err := setup.LoadConfig(env)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if cfg.Provider == billing.ProviderNone {
+	if cfg.Provider == setup.ProviderNone {
 		fmt.Fprintln(stdout, "No billing service configured.")
+		return 0
+	}
+	if cfg.Provider.IsMock() {
+		// As AMS: the mock services hold nothing to fetch, so this command
+		// needs no test double linked to say so.
+		fmt.Fprintln(stdout, mockSkipped)
 		return 0
 	}
 	store, err := appstore.Open(ctx, cfg)
@@ -70,7 +79,7 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		return 1
 	}
 	defer store.Close()
-	svc, err := newService(cfg, store, providers.Options{Logger: logger})
+	svc, err := newService(cfg, store, setup.Options{Logger: logger})
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		if errors.Is(err, billing.ErrInvalidConfig) {
@@ -85,8 +94,8 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		fetch = billing.FetchAllInvoiceUpdates // batch after batch until done
 	}
 	res, err := fetch(ctx, svc, store, opts)
-	if res.Skipped != "" {
-		fmt.Fprintln(stdout, res.Skipped)
+	if res.Simulated {
+		fmt.Fprintln(stdout, mockSkipped)
 		return 0
 	}
 	report(stdout, res)

@@ -15,10 +15,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/billing/providers"
 	"github.com/amsbilling/sdk/billing/sqlstore"
 	"github.com/amsbilling/sdk/mock/emulator"
 	"github.com/amsbilling/sdk/xero"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
 type result struct {
@@ -29,7 +29,7 @@ type result struct {
 func runCmd(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code := run(context.Background(), args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &out, &errOut, providers.New)
+	code := run(context.Background(), args, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &out, &errOut, setup.New)
 	return result{code, out.String(), errOut.String()}
 }
 
@@ -66,7 +66,7 @@ func fixture(t *testing.T, invoices int) (map[string]string, *emulator.Server) {
 	t.Cleanup(func() { srv.Close() })
 	env := srv.Env()
 	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
-	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(t, err)
 
 	store, err := sqlstore.Open(ctx, env["BILLING_DATABASE_URL"])

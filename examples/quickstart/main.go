@@ -22,6 +22,7 @@ import (
 	"github.com/amsbilling/sdk/mock/emulator"
 	"github.com/amsbilling/sdk/webhook"
 	"github.com/amsbilling/sdk/xero"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
 // defaultStepTimeout bounds each wait for something asynchronous (the
@@ -105,12 +106,12 @@ func run(ctx context.Context, out io.Writer, set settings) (err error) {
 	// Configure the SDK exactly as an app does: from environment variables
 	// (here the emulator's, which an app would set in its deployment).
 	env := xeroSrv.Env()
-	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		return err
 	}
 
-	say("Store: %s (%s)", billing.RedactURL(databaseURL), store.Dialect())
+	say("Store: %s", store.Dialect()) // never the URL: it may hold a password
 
 	// The channels below hear what happens in the background. Sends never
 	// block: a step that is not waited for must not stall the SDK.

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/billing/providers"
 	"github.com/amsbilling/sdk/examples/internal/appstore"
 	"github.com/amsbilling/sdk/webhook"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
 func main() {
@@ -49,7 +49,7 @@ func main() {
 
 // serve runs the app on ln until ctx is done.
 func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool), logger *slog.Logger, out io.Writer) error {
-	cfg, err := billing.LoadConfig(env)
+	cfg, err := setup.LoadConfig(env)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool)
 	}
 	defer store.Close()
 
-	svc, err := providers.New(cfg, store, providers.Options{
+	svc, err := setup.New(cfg, store, setup.Options{
 		Logger: logger,
 		InvoiceHook: func(ctx context.Context, c billing.InvoiceChange) error {
 			if c.BecamePaid() {
@@ -78,7 +78,7 @@ func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool)
 
 	// Only real Xero calls the webhook; the mock providers have no keys.
 	var hook *webhook.Handler
-	if svc != nil && cfg.Provider == billing.ProviderXero {
+	if svc != nil && cfg.Provider == setup.ProviderXero {
 		hook, err = webhook.New(webhook.Config{
 			Keys:     cfg.Xero.WebhookKeys,
 			TenantID: cfg.Xero.TenantID,
@@ -129,8 +129,8 @@ func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool)
 	return err
 }
 
-func describe(p billing.Provider) string {
-	if p == billing.ProviderNone {
+func describe(p setup.Provider) string {
+	if p == setup.ProviderNone {
 		return "none configured"
 	}
 	return string(p)

@@ -20,6 +20,7 @@ import (
 	"github.com/amsbilling/sdk/mock/emulator"
 	"github.com/amsbilling/sdk/webhook"
 	"github.com/amsbilling/sdk/xero"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
 // start runs the server on a free port with env and returns its base URL
@@ -95,7 +96,7 @@ func newFixture(t *testing.T, opts emulator.Options, userID string) fixture {
 	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
 	base, stop := start(t, ln, env)
 
-	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(t, err)
 	store, err := sqlstore.Open(ctx, env["BILLING_DATABASE_URL"])
 	require.NoError(t, err)
@@ -178,7 +179,7 @@ func TestServerBadConfig(t *testing.T) {
 	require.NoError(t, err)
 	defer ln.Close()
 	err = serve(context.Background(), ln, func(k string) (string, bool) {
-		if k == billing.EnvServiceClass {
+		if k == setup.EnvServiceClass {
 			return "xero", true
 		}
 		return "", false
@@ -186,26 +187,24 @@ func TestServerBadConfig(t *testing.T) {
 	assert.ErrorIs(t, err, billing.ErrInvalidConfig)
 }
 
-// The mock providers need no Xero keys: the server runs without the webhook
-// endpoint (there is no Xero to call it) and serves the invoice view.
-func TestServerWithMockProviders(t *testing.T) {
+// The server is a production app: it links no test double, so an
+// environment that selects one is a configuration error naming the variable
+// and the one-line opt-in, never a silent fake.
+func TestServerRefusesMockProviders(t *testing.T) {
 	for _, class := range []string{"mock", "mock-xero"} {
 		t.Run(class, func(t *testing.T) {
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			require.NoError(t, err)
-			base, stop := start(t, ln, map[string]string{
-				billing.EnvServiceClass: class,
-				"BILLING_DATABASE_URL":  filepath.Join(t.TempDir(), "billing.db"),
-			})
-			res, err := http.Post(base+"/billing/xero/webhooks/", "application/json", strings.NewReader(`{}`))
-			require.NoError(t, err)
-			res.Body.Close()
-			assert.Equal(t, http.StatusNotFound, res.StatusCode)
-			res, err = http.Get(base + "/billing/invoices/INV-0001")
-			require.NoError(t, err)
-			res.Body.Close()
-			assert.Equal(t, http.StatusNotFound, res.StatusCode, "an unknown invoice")
-			require.NoError(t, stop())
+			defer ln.Close()
+			env := map[string]string{
+				setup.EnvServiceClass:  class,
+				"BILLING_DATABASE_URL": filepath.Join(t.TempDir(), "billing.db"),
+			}
+			err = serve(context.Background(), ln, func(k string) (string, bool) { v, ok := env[k]; return v, ok },
+				slog.New(slog.DiscardHandler), io.Discard)
+			require.ErrorIs(t, err, billing.ErrInvalidConfig)
+			assert.Contains(t, err.Error(), setup.EnvServiceClass)
+			assert.Contains(t, err.Error(), "mock.Provide")
 		})
 	}
 }

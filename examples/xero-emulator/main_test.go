@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/amsbilling/sdk/xero/setup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/amsbilling/sdk/billing"
 )
 
 func TestEmulatorCommandPrintsEnvAndServes(t *testing.T) {
@@ -104,6 +103,6 @@ func TestEmulatorCommandEnvWithoutWebhookURL(t *testing.T) {
 	cancel()
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	assert.Equal(t, 0, <-done)
-	_, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	_, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	assert.NoError(t, err)
 }

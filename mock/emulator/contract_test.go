@@ -203,14 +203,14 @@ func (c *contract) validate(r *http.Request, _ []byte) error {
 func TestOpenAPIContract(t *testing.T) {
 	c := newContract(t)
 	// The request bodies differ with the amount type; each is checked.
-	for _, amounts := range []billing.AmountType{billing.AmountInclusive, billing.AmountExclusive, billing.AmountNoTax} {
+	for _, amounts := range []xero.AmountType{xero.AmountInclusive, xero.AmountExclusive, xero.AmountNoTax} {
 		t.Run(string(amounts), func(t *testing.T) { contractScenario(t, c, amounts) })
 	}
 }
 
 // contractScenario makes every call the SDK makes, including its recovery
 // paths, and checks that each request validated.
-func contractScenario(t *testing.T, c *contract, amounts billing.AmountType) {
+func contractScenario(t *testing.T, c *contract, amounts xero.AmountType) {
 	ctx := t.Context()
 	const (
 		userID    = "5d1c7a9e-2b3f-4e6a-8c0d-9f1e2a3b4c5d"
@@ -220,7 +220,7 @@ func contractScenario(t *testing.T, c *contract, amounts billing.AmountType) {
 	)
 	svc, err := mock.NewXeroBillingService(mock.NewStore(),
 		mock.WithEmulatorOptions(emulator.Options{RequestValidator: c.validate}),
-		mock.WithXeroConfig(billing.XeroConfig{
+		mock.WithXeroConfig(xero.Config{
 			AccountCode:    "200",
 			AmountType:     amounts,
 			Currency:       "NZD",

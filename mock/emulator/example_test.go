@@ -11,6 +11,7 @@ import (
 
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/mock/emulator"
+	"github.com/amsbilling/sdk/xero/setup"
 	"github.com/shopspring/decimal"
 )
 
@@ -32,8 +33,8 @@ func ExampleNewServer() {
 	fmt.Println(env["XERO_API_URL"] == s.URL+"/api.xro/2.0")
 
 	// An app would call os.Setenv for each pair, or hand the map to
-	// billing.LoadConfig:
-	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	// setup.LoadConfig:
+	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	fmt.Println(cfg.Provider, err)
 	// Output:
 	// AMS_BILLING_SERVICE_CLASS

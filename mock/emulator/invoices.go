@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/internal/currency"
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 )
@@ -268,7 +269,7 @@ func (e *Emulator) buildInvoice(in invoiceIn, base *Invoice, places int32, earli
 	if !slices.Contains([]string{billing.StatusDraft, billing.StatusDeleted}, inv.Status) && inv.DueDate.IsZero() {
 		problem("Due Date cannot be empty.")
 	}
-	if !billing.ValidCurrencyCode(inv.CurrencyCode) {
+	if !currency.IsCode(inv.CurrencyCode) {
 		problem("The currency code %s is not valid.", inv.CurrencyCode)
 	}
 

@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-
-	"github.com/amsbilling/sdk/billing"
 )
 
 // Server is an Emulator listening on a local TCP address.
@@ -102,21 +100,21 @@ func (s *Server) Close() error {
 }
 
 // Env returns the environment an app needs to use this server as its Xero
-// through the SDK's configuration (billing.LoadConfig): the URLs, the demo
+// through the SDK's configuration (setup.LoadConfig): the URLs, the demo
 // credentials and tenant, the webhook key, and settings that suit the demo
 // organisation.
 func (s *Server) Env() map[string]string {
 	env := map[string]string{
-		billing.EnvServiceClass: "xero",
-		billing.EnvAPIURL:       s.APIURL,
-		billing.EnvTokenURL:     s.TokenURL,
-		billing.EnvClientID:     s.opts.ClientID,
-		billing.EnvClientSecret: s.opts.ClientSecret,
-		billing.EnvTenantID:     s.opts.TenantID,
-		billing.EnvAccountCode:  DefaultAccountCode,
-		billing.EnvAmountType:   string(billing.AmountExclusive),
-		billing.EnvCurrencyCode: s.opts.Currency,
-		billing.EnvWebhookKey:   s.opts.WebhookKey,
+		"AMS_BILLING_SERVICE_CLASS": "xero",
+		"XERO_API_URL":              s.APIURL,
+		"XERO_TOKEN_URL":            s.TokenURL,
+		"XERO_CLIENT_ID":            s.opts.ClientID,
+		"XERO_CLIENT_SECRET":        s.opts.ClientSecret,
+		"XERO_TENANT_ID":            s.opts.TenantID,
+		"XERO_ACCOUNT_CODE":         DefaultAccountCode,
+		"XERO_AMOUNT_TYPE":          "EXCLUSIVE",
+		"XERO_CURRENCY_CODE":        s.opts.Currency,
+		"XERO_WEBHOOK_KEY":          s.opts.WebhookKey,
 	}
 	return env
 }

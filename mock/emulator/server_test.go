@@ -11,6 +11,7 @@ import (
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/mock/emulator"
 	"github.com/amsbilling/sdk/webhook"
+	"github.com/amsbilling/sdk/xero/setup"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -28,9 +29,9 @@ func TestServerEnv(t *testing.T) {
 	assert.True(t, strings.HasPrefix(s.URL, "http://127.0.0.1:"), s.URL)
 
 	// The SDK's configuration accepts it as is.
-	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(t, err)
-	assert.Equal(t, billing.ProviderXero, cfg.Provider)
+	assert.Equal(t, setup.ProviderXero, cfg.Provider)
 	assert.Equal(t, s.APIURL, cfg.Xero.APIURL)
 
 	// And the URLs work over the network.
@@ -49,7 +50,7 @@ func TestServerEnvWithoutAWebhookKey(t *testing.T) {
 	s := emulator.NewServer(emulator.Options{WebhookURL: srv.URL})
 	t.Cleanup(func() { _ = s.Close() })
 	env := s.Env()
-	_, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	_, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(t, err)
 	key := env["XERO_WEBHOOK_KEY"]
 	require.NotEmpty(t, key)

@@ -9,10 +9,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/ratelimit"
 	"github.com/amsbilling/sdk/ratelimit/redislimit"
 	"github.com/amsbilling/sdk/xero"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
 // Every replica builds its Xero client with a Limiter on the same Redis, so
@@ -33,7 +33,7 @@ func Example() {
 		KeyPrefix: "myapp:xero:", // one prefix per Xero app
 	})
 
-	cfg, err := billing.ConfigFromEnv()
+	cfg, err := setup.ConfigFromEnv()
 	if err != nil {
 		fmt.Println(err)
 		return

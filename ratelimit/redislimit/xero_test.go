@@ -23,7 +23,7 @@ func TestXeroClientsShareBudget(t *testing.T) {
 	srv := emulator.NewServer(emulator.Options{Logger: slog.New(slog.DiscardHandler)})
 	t.Cleanup(func() { _ = srv.Close() })
 
-	cfg := billing.XeroConfig{
+	cfg := xero.Config{
 		ClientID:     srv.ClientID(),
 		ClientSecret: billing.NewSecret(srv.ClientSecret()),
 		TenantID:     srv.TenantID(),

@@ -3,8 +3,8 @@ package appstore
 import (
 	"context"
 
-	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
 // DefaultURL is the SQLite file in the working directory used when
@@ -12,7 +12,7 @@ import (
 const DefaultURL = "billing.db"
 
 // Open opens cfg.DatabaseURL, or DefaultURL when it is empty, and migrates it.
-func Open(ctx context.Context, cfg billing.Config) (*sqlstore.Store, error) {
+func Open(ctx context.Context, cfg setup.Config) (*sqlstore.Store, error) {
 	url := cfg.DatabaseURL
 	if url == "" {
 		url = DefaultURL

@@ -1,8 +1,7 @@
-package billing_test
+package setup_test
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/xero"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
 const (
@@ -43,24 +44,24 @@ func TestLoadConfigValid(t *testing.T) {
 	env["AMS_BILLING_EMAIL_WHITELIST_REGEX"] = "@example\\.com$"
 	env["XERO_SCOPES"] = "accounting.contacts accounting.transactions"
 	env["XERO_WEBHOOK_KEY"] = "old-key, new-key"
-	c, err := billing.LoadConfig(lookup(env))
+	c, err := setup.LoadConfig(lookup(env))
 	require.NoError(t, err)
-	assert.Equal(t, billing.ProviderXero, c.Provider)
-	assert.Equal(t, billing.AmountInclusive, c.Xero.AmountType)
+	assert.Equal(t, setup.ProviderXero, c.Provider)
+	assert.Equal(t, xero.AmountInclusive, c.Xero.AmountType)
 	assert.Equal(t, "NZD", c.Xero.Currency)
 	assert.False(t, c.Xero.EmailInvoices)
 	assert.True(t, c.Xero.Debug)
 	assert.Equal(t, []string{"accounting.contacts", "accounting.transactions"}, c.Xero.Scopes)
 	assert.Equal(t, []billing.Secret{billing.NewSecret("old-key"), billing.NewSecret("new-key")}, c.Xero.WebhookKeys)
-	assert.Equal(t, billing.DefaultAPIURL, c.Xero.APIURL)
-	assert.Equal(t, billing.DefaultTokenURL, c.Xero.TokenURL)
+	assert.Equal(t, xero.DefaultAPIURL, c.Xero.APIURL)
+	assert.Equal(t, xero.DefaultTokenURL, c.Xero.TokenURL)
 	assert.Equal(t, testSecret, c.Xero.ClientSecret.Reveal())
 }
 
 func TestLoadConfigDefaults(t *testing.T) {
-	c, err := billing.LoadConfig(lookup(map[string]string{}))
+	c, err := setup.LoadConfig(lookup(map[string]string{}))
 	require.NoError(t, err)
-	assert.Equal(t, billing.ProviderNone, c.Provider)
+	assert.Equal(t, setup.ProviderNone, c.Provider)
 	assert.True(t, c.Xero.EmailInvoices, "XERO_EMAIL_INVOICES defaults to true")
 	assert.False(t, c.Xero.Debug)
 	assert.Empty(t, c.Xero.Scopes, "no scope is sent by default")
@@ -94,7 +95,7 @@ func TestLoadConfigErrorsNameEveryVariable(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			env := xeroEnv()
 			tt.edit(env)
-			_, err := billing.LoadConfig(lookup(env))
+			_, err := setup.LoadConfig(lookup(env))
 			require.Error(t, err)
 			assert.ErrorIs(t, err, billing.ErrInvalidConfig)
 			for _, n := range tt.names {
@@ -109,13 +110,13 @@ func TestLoadConfigErrorsNameEveryVariable(t *testing.T) {
 
 func TestConfigMockNeedsNoXeroSettings(t *testing.T) {
 	for _, class := range []string{"mock", "mock-xero", "ams.billing.providers.mock.MockBillingService"} {
-		_, err := billing.LoadConfig(lookup(map[string]string{"AMS_BILLING_SERVICE_CLASS": class}))
+		_, err := setup.LoadConfig(lookup(map[string]string{"AMS_BILLING_SERVICE_CLASS": class}))
 		assert.NoError(t, err, class)
 	}
 }
 
 func TestConfigNeverPrintsSecrets(t *testing.T) {
-	c, err := billing.LoadConfig(lookup(xeroEnv()))
+	c, err := setup.LoadConfig(lookup(xeroEnv()))
 	require.NoError(t, err)
 	c.DatabaseURL = "postgres://app:dbpassword@db/billing"
 	var logs strings.Builder
@@ -138,22 +139,22 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 func TestParseProvider(t *testing.T) {
 	tests := []struct {
 		in   string
-		want billing.Provider
+		want setup.Provider
 		err  bool
 	}{
-		{"", billing.ProviderNone, false},
-		{"xero", billing.ProviderXero, false},
-		{"XERO", billing.ProviderXero, false},
-		{"mock", billing.ProviderMock, false},
-		{"mock-xero", billing.ProviderMockXero, false},
-		{"ams.billing.providers.xero.XeroBillingService", billing.ProviderXero, false},
-		{"ams.billing.providers.xero.MockXeroBillingService", billing.ProviderMockXero, false},
-		{"ams.billing.providers.mock.MockBillingService", billing.ProviderMock, false},
-		{"ams.billing.providers.stripe.StripeBillingService", billing.ProviderNone, true},
-		{"paypal", billing.ProviderNone, true},
+		{"", setup.ProviderNone, false},
+		{"xero", setup.ProviderXero, false},
+		{"XERO", setup.ProviderXero, false},
+		{"mock", setup.ProviderMock, false},
+		{"mock-xero", setup.ProviderMockXero, false},
+		{"ams.billing.providers.xero.XeroBillingService", setup.ProviderXero, false},
+		{"ams.billing.providers.xero.MockXeroBillingService", setup.ProviderMockXero, false},
+		{"ams.billing.providers.mock.MockBillingService", setup.ProviderMock, false},
+		{"ams.billing.providers.stripe.StripeBillingService", setup.ProviderNone, true},
+		{"paypal", setup.ProviderNone, true},
 	}
 	for _, tt := range tests {
-		got, err := billing.ParseProvider(tt.in)
+		got, err := setup.ParseProvider(tt.in)
 		if tt.err {
 			assert.Error(t, err, tt.in)
 			continue
@@ -163,18 +164,8 @@ func TestParseProvider(t *testing.T) {
 	}
 }
 
-func TestParseBool(t *testing.T) {
-	for in, want := range map[string]bool{"True": true, "true": true, "1": true, "yes": true, "on": true, "False": false, "FALSE": false, "0": false, "no": false, "off": false} {
-		got, err := billing.ParseBool(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-	}
-	_, err := billing.ParseBool("perhaps")
-	assert.Error(t, err)
-}
-
 func TestEmailAllowed(t *testing.T) {
-	c, err := billing.LoadConfig(lookup(map[string]string{"AMS_BILLING_EMAIL_WHITELIST_REGEX": "@example\\.com$"}))
+	c, err := setup.LoadConfig(lookup(map[string]string{"AMS_BILLING_EMAIL_WHITELIST_REGEX": "@example\\.com$"}))
 	require.NoError(t, err)
 	assert.True(t, c.Xero.EmailAllowed("a@example.com"))
 	assert.False(t, c.Xero.EmailAllowed("a@example.org"))
@@ -183,32 +174,13 @@ func TestEmailAllowed(t *testing.T) {
 	assert.False(t, c.Xero.EmailAllowed("a@example.com"))
 }
 
-func TestAccountValidate(t *testing.T) {
-	assert.NoError(t, billing.UserAccount("u").Validate())
-	assert.NoError(t, billing.OrganisationAccount("o").Validate())
-	assert.ErrorIs(t, billing.Account{}.Validate(), billing.ErrInvalidAccount)
-	assert.ErrorIs(t, billing.Account{UserID: "u", OrganisationID: "o"}.Validate(), billing.ErrInvalidAccount)
-}
-
-func TestIsTemporary(t *testing.T) {
-	assert.False(t, billing.IsTemporary(nil))
-	assert.False(t, billing.IsTemporary(errors.New("boom")))
-	assert.True(t, billing.IsTemporary(fmt.Errorf("wrapped: %w", errTemp{})))
-	assert.False(t, billing.IsTemporary(billing.ErrNotFound))
-}
-
-type errTemp struct{}
-
-func (errTemp) Error() string   { return "temporary" }
-func (errTemp) Temporary() bool { return true }
-
 // LoadConfig hands back the configuration with its error, so a bad one can
 // be printed too; every place a password can sit in a URL or a DSN is hidden.
 func TestConfigNeverPrintsURLPasswords(t *testing.T) {
 	env := xeroEnv()
 	env["XERO_API_URL"] = "https://apiuser:apipassword@xero.test/api.xro/2.0"
 	env["XERO_TOKEN_URL"] = "https://tokuser:tokenpassword@identity.test/connect/token"
-	c, err := billing.LoadConfig(lookup(env))
+	c, err := setup.LoadConfig(lookup(env))
 	require.ErrorIs(t, err, billing.ErrInvalidConfig)
 	for _, dsn := range []string{
 		"postgres://db/billing?user=app&password=dbpassword&sslmode=require",
@@ -221,23 +193,11 @@ func TestConfigNeverPrintsURLPasswords(t *testing.T) {
 		slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", c)
 		js, err := json.Marshal(c)
 		require.NoError(t, err)
-		for _, out := range []string{fmt.Sprint(c), fmt.Sprintf("%+v %#v", c, c), logs.String(), string(js), billing.RedactURL(dsn)} {
+		for _, out := range []string{fmt.Sprint(c), fmt.Sprintf("%+v %#v", c, c), logs.String(), string(js), fmt.Sprint(setup.Config{DatabaseURL: dsn})} {
 			assert.NotContains(t, out, "dbpassword", dsn)
 			assert.NotContains(t, out, "apipassword")
 			assert.NotContains(t, out, "tokenpassword")
 		}
-	}
-	assert.Equal(t, "/var/lib/app/billing.db", billing.RedactURL("/var/lib/app/billing.db"))
-	assert.Equal(t, "postgres://app:xxxxx@db/billing?sslmode=require", billing.RedactURL("postgres://app:pw@db/billing?sslmode=require"))
-	assert.Equal(t, "postgres://db/billing?user=app&password=[REDACTED]&sslmode=require",
-		billing.RedactURL("postgres://db/billing?user=app&password=dbpassword&sslmode=require"), "the rest stays readable")
-	assert.Equal(t, "host=db user=app password=[REDACTED] dbname=billing",
-		billing.RedactURL("host=db user=app password='db password' dbname=billing"))
-}
-
-func TestValidCurrencyCode(t *testing.T) {
-	for s, want := range map[string]bool{"NZD": true, "AUD": true, "nzd": false, "NZ": false, "NZDX": false, "N1D": false, "": false} {
-		assert.Equal(t, want, billing.ValidCurrencyCode(s), s)
 	}
 }
 
@@ -245,11 +205,11 @@ func TestValidCurrencyCode(t *testing.T) {
 // printed by fmt without calling Secret's methods; the value must still not
 // show.
 func TestSecretInUnexportedFieldNeverPrints(t *testing.T) {
-	c, err := billing.LoadConfig(lookup(xeroEnv()))
+	c, err := setup.LoadConfig(lookup(xeroEnv()))
 	require.NoError(t, err)
 	type appState struct {
-		cfg  billing.Config
-		xero billing.XeroConfig
+		cfg  setup.Config
+		xero xero.Config
 		key  billing.Secret
 	}
 	s := appState{cfg: c, xero: c.Xero, key: c.Xero.ClientSecret}

@@ -1,4 +1,4 @@
-package providers_test
+package setup_test
 
 import (
 	"context"
@@ -9,44 +9,57 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/billing/providers"
 	"github.com/amsbilling/sdk/mock"
 	"github.com/amsbilling/sdk/xero"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
-func config(t *testing.T, env map[string]string) billing.Config {
+func config(t *testing.T, env map[string]string) setup.Config {
 	t.Helper()
-	cfg, err := billing.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(t, err)
 	return cfg
 }
 
+var withMocks = setup.Options{Mocks: mock.Provide}
+
 func TestNewSelectsTheConfiguredProvider(t *testing.T) {
 	store := mock.NewStore()
 
-	_, err := providers.New(config(t, nil), store, providers.Options{})
+	_, err := setup.New(config(t, nil), store, setup.Options{})
 	assert.ErrorIs(t, err, billing.ErrNoService, "unset means no billing service")
 
-	svc, err := providers.New(config(t, map[string]string{"AMS_BILLING_SERVICE_CLASS": "ams.billing.providers.mock.MockBillingService"}), store, providers.Options{})
+	svc, err := setup.New(config(t, map[string]string{"AMS_BILLING_SERVICE_CLASS": "ams.billing.providers.mock.MockBillingService"}), store, withMocks)
 	require.NoError(t, err)
 	assert.IsType(t, &mock.BillingService{}, svc)
 
-	svc, err = providers.New(config(t, map[string]string{
+	svc, err = setup.New(config(t, map[string]string{
 		"AMS_BILLING_SERVICE_CLASS": "xero", "XERO_CLIENT_ID": "id", "XERO_CLIENT_SECRET": "secret",
 		"XERO_TENANT_ID": "6f1a7a0e-0d3c-4a6e-9a39-1f1c0b0e7c11", "XERO_WEBHOOK_KEY": "k", "XERO_ACCOUNT_CODE": "200",
 		"XERO_AMOUNT_TYPE": "EXCLUSIVE", "XERO_CURRENCY_CODE": "NZD",
-	}), store, providers.Options{})
+	}), store, setup.Options{})
 	require.NoError(t, err)
 	assert.IsType(t, &xero.Service{}, svc)
 }
 
+// An app that did not opt into the mocks gets a clear configuration error
+// naming the variable, not a silent fake.
+func TestMocksNeedTheAppToOptIn(t *testing.T) {
+	for _, class := range []string{"mock", "mock-xero"} {
+		_, err := setup.New(config(t, map[string]string{"AMS_BILLING_SERVICE_CLASS": class}), mock.NewStore(), setup.Options{})
+		require.ErrorIs(t, err, billing.ErrInvalidConfig, class)
+		assert.Contains(t, err.Error(), "AMS_BILLING_SERVICE_CLASS")
+		assert.Contains(t, err.Error(), "mock.Provide")
+	}
+}
+
 func TestNewRejectsABadConfig(t *testing.T) {
-	cfg := billing.Config{Provider: billing.ProviderXero} // nothing else set
-	_, err := providers.New(cfg, mock.NewStore(), providers.Options{})
+	cfg := setup.Config{Provider: setup.ProviderXero} // nothing else set
+	_, err := setup.New(cfg, mock.NewStore(), setup.Options{})
 	require.ErrorIs(t, err, billing.ErrInvalidConfig)
 	assert.Contains(t, err.Error(), "XERO_CLIENT_ID")
 
-	_, err = providers.New(config(t, map[string]string{"AMS_BILLING_SERVICE_CLASS": "mock"}), nil, providers.Options{})
+	_, err = setup.New(config(t, map[string]string{"AMS_BILLING_SERVICE_CLASS": "mock"}), nil, withMocks)
 	assert.Error(t, err)
 }
 
@@ -55,9 +68,9 @@ func TestMockXeroRunsTheRealCodePath(t *testing.T) {
 	ctx := context.Background()
 	store := mock.NewStore()
 	var changes []billing.InvoiceChange
-	svc, err := providers.New(config(t, map[string]string{"AMS_BILLING_SERVICE_CLASS": "mock-xero"}), store, providers.Options{
-		InvoiceHook: func(_ context.Context, c billing.InvoiceChange) error { changes = append(changes, c); return nil },
-	})
+	opts := withMocks
+	opts.InvoiceHook = func(_ context.Context, c billing.InvoiceChange) error { changes = append(changes, c); return nil }
+	svc, err := setup.New(config(t, map[string]string{"AMS_BILLING_SERVICE_CLASS": "mock-xero"}), store, opts)
 	require.NoError(t, err)
 	mx, ok := svc.(*mock.XeroBillingService)
 	require.True(t, ok)

@@ -1,4 +1,4 @@
-package providers_test
+package setup_test
 
 import (
 	"errors"
@@ -6,15 +6,17 @@ import (
 	"log"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/billing/providers"
 	"github.com/amsbilling/sdk/mock"
+	"github.com/amsbilling/sdk/xero/setup"
 )
 
 // An app builds its billing service once at start-up from the environment.
+// This one lets the environment select the test doubles, so it opts in with
+// Mocks; a production app leaves Mocks nil and links none of them.
 func ExampleNew() {
-	cfg, err := billing.LoadConfig(func(k string) (string, bool) {
+	cfg, err := setup.LoadConfig(func(k string) (string, bool) {
 		// An app passes os.LookupEnv; this example selects the mock.
-		if k == billing.EnvServiceClass {
+		if k == setup.EnvServiceClass {
 			return "mock", true
 		}
 		return "", false
@@ -22,7 +24,7 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err) // names every bad variable, never a secret
 	}
-	svc, err := providers.New(cfg, mock.NewStore(), providers.Options{})
+	svc, err := setup.New(cfg, mock.NewStore(), setup.Options{Mocks: mock.Provide})
 	switch {
 	case errors.Is(err, billing.ErrNoService):
 		fmt.Println("billing is switched off")

@@ -1,0 +1,52 @@
+package layering
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const module = "github.com/amsbilling/sdk"
+
+// deps lists the packages pkg links (go list -deps), module-relative for
+// the module's own.
+func deps(t *testing.T, pkg string) map[string]bool {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", module+"/"+pkg).Output()
+	require.NoError(t, err, "go list -deps %s", pkg)
+	set := map[string]bool{}
+	for _, line := range strings.Fields(string(out)) {
+		set[strings.TrimPrefix(line, module+"/")] = true
+	}
+	return set
+}
+
+func TestLayering(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	tests := []struct {
+		pkg       string
+		forbidden []string
+		why       string
+	}{
+		{"examples/server", []string{"mock", "mock/emulator"}, "a production app links no test double"},
+		{"examples/fetch-invoice-updates", []string{"mock", "mock/emulator"}, "the cron command links no test double"},
+		{"xero/setup", []string{"mock", "mock/emulator"}, "the mocks are opt-in"},
+		{"billing", []string{"xero", "ratelimit", "webhook", "mock", "xero/setup"}, "billing is the provider-neutral core"},
+		{"webhook", []string{"xero", "ratelimit", "mock"}, "the webhook handler is provider-neutral"},
+		{"ratelimit", []string{"billing", "xero"}, "ratelimit stands alone"},
+		{"xero", []string{"mock", "webhook", "xero/setup"}, "xero knows only billing and ratelimit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pkg, func(t *testing.T) {
+			d := deps(t, tt.pkg)
+			for _, f := range tt.forbidden {
+				assert.False(t, d[f], "%s links %s: %s", tt.pkg, f, tt.why)
+			}
+		})
+	}
+}
