@@ -7,17 +7,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/amsbilling/sdk/internal/xerolimit"
 )
 
-// Header names Xero uses for rate limits.
+// The older headers some answers still carry.
 const (
-	HeaderRetryAfter           = "Retry-After"
-	HeaderProblem              = "X-Rate-Limit-Problem"
-	HeaderMinLimitRemaining    = "X-MinLimit-Remaining"
-	HeaderDayLimitRemaining    = "X-DayLimit-Remaining"
-	HeaderAppMinLimitRemaining = "X-AppMinLimit-Remaining"
-	HeaderLegacyLimit          = "X-Rate-Limit-Limit"
-	HeaderLegacyLimitRemaining = "X-Rate-Limit-Remaining"
+	headerLegacyLimit          = "X-Rate-Limit-Limit"
+	headerLegacyLimitRemaining = "X-Rate-Limit-Remaining"
 )
 
 const (
@@ -54,14 +51,14 @@ type Info struct {
 // Retry-After zero.
 func ParseHeaders(h http.Header, now time.Time) Info {
 	return Info{
-		Problem:    parseProblem(h.Get(HeaderProblem)),
-		RetryAfter: parseRetryAfter(h.Get(HeaderRetryAfter), now),
+		Problem:    parseProblem(h.Get(xerolimit.HeaderProblem)),
+		RetryAfter: parseRetryAfter(h.Get(xerolimit.HeaderRetryAfter), now),
 		Remaining: Remaining{
-			Minute:    parseCount(h.Get(HeaderMinLimitRemaining)),
-			Day:       parseCount(h.Get(HeaderDayLimitRemaining)),
-			AppMinute: parseCount(h.Get(HeaderAppMinLimitRemaining)),
-			Limit:     parseCount(h.Get(HeaderLegacyLimit)),
-			Legacy:    parseCount(h.Get(HeaderLegacyLimitRemaining)),
+			Minute:    parseCount(h.Get(xerolimit.HeaderMinLimitRemaining)),
+			Day:       parseCount(h.Get(xerolimit.HeaderDayLimitRemaining)),
+			AppMinute: parseCount(h.Get(xerolimit.HeaderAppMinLimitRemaining)),
+			Limit:     parseCount(h.Get(headerLegacyLimit)),
+			Legacy:    parseCount(h.Get(headerLegacyLimitRemaining)),
 		},
 	}
 }
@@ -136,4 +133,9 @@ func clampRetry(d time.Duration) time.Duration {
 	default:
 		return d
 	}
+}
+
+// left is what the limit rules read of r.
+func (r Remaining) left() xerolimit.Left {
+	return xerolimit.Left{Minute: r.Minute, Day: r.Day, AppMinute: r.AppMinute}
 }

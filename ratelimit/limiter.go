@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/amsbilling/sdk/internal/ctxwait"
+	"github.com/amsbilling/sdk/internal/xerolimit"
 )
 
 // Limiter decides whether a call to Xero may go ahead for a tenant, and
@@ -35,28 +38,10 @@ type Options struct {
 	Now          func() time.Time // clock; default time.Now
 }
 
-// WithDefaults returns o with every zero field set to its default: Xero's
+// withDefaults returns o with every zero field set to its default: Xero's
 // limits (60 a minute, 5 at once, 5,000 a day), a 60 s pause and time.Now.
-// Other Limiter implementations use it so the numbers live in one place.
-func (o Options) WithDefaults() Options {
-	if o.PerMinute <= 0 {
-		o.PerMinute = 60
-	}
-	if o.Window <= 0 {
-		o.Window = time.Minute
-	}
-	if o.Concurrent <= 0 {
-		o.Concurrent = 5
-	}
-	if o.PerDay <= 0 {
-		o.PerDay = 5000
-	}
-	if o.DayWindow <= 0 {
-		o.DayWindow = 24 * time.Hour
-	}
-	if o.DefaultPause <= 0 {
-		o.DefaultPause = time.Minute
-	}
+func (o Options) withDefaults() Options {
+	xerolimit.FillDefaults(&o.PerMinute, &o.Window, &o.Concurrent, &o.PerDay, &o.DayWindow, &o.DefaultPause)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -106,7 +91,7 @@ func (s *tenantState) pause(until time.Time, p Problem, rem Remaining) {
 
 // NewLocal returns an in-process Limiter using opts, with defaults filled in.
 func NewLocal(opts Options) *Local {
-	return &Local{opts: opts.WithDefaults(), tenants: make(map[string]*tenantState)}
+	return &Local{opts: opts.withDefaults(), tenants: make(map[string]*tenantState)}
 }
 
 // Acquire implements Limiter.
@@ -149,7 +134,7 @@ func (l *Local) Acquire(ctx context.Context, tenant string) (func(), error) {
 		st.waiting++
 		l.mu.Unlock()
 
-		err := sleep(ctx, released, wait)
+		err := ctxwait.Sleep(ctx, wait, released)
 
 		l.mu.Lock()
 		st.waiting--
@@ -158,23 +143,6 @@ func (l *Local) Acquire(ctx context.Context, tenant string) (func(), error) {
 			return nil, err
 		}
 	}
-}
-
-// sleep waits for ctx, a release, or d to pass (d zero: no timer).
-func sleep(ctx context.Context, released <-chan struct{}, d time.Duration) error {
-	var fired <-chan time.Time
-	if d > 0 {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		fired = t.C
-	}
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-released:
-	case <-fired:
-	}
-	return nil
 }
 
 func (l *Local) releaser(st *tenantState) func() {
@@ -237,7 +205,8 @@ func (l *Local) Observe(tenant string, status int, h http.Header) {
 	l.init()
 	now := l.opts.Now()
 	st := l.state(tenant)
-	for _, p := range PausesFor(status, ParseHeaders(h, now), l.opts.DefaultPause) {
+	info := ParseHeaders(h, now)
+	for _, p := range xerolimit.Pauses(status, string(info.Problem), info.RetryAfter, info.Remaining.left(), l.opts.DefaultPause) {
 		until := now.Add(p.For)
 		if p.UntilWindowFrees {
 			st.minute.prune(now, l.opts.Window)
@@ -246,9 +215,9 @@ func (l *Local) Observe(tenant string, status int, h http.Header) {
 			}
 		}
 		if p.App {
-			l.pauseApp(until, p.Remaining)
+			l.pauseApp(until, info.Remaining)
 		} else {
-			st.pause(until, p.Problem, p.Remaining)
+			st.pause(until, Problem(p.Problem), info.Remaining)
 		}
 	}
 }
@@ -262,7 +231,7 @@ func (l *Local) pauseApp(until time.Time, rem Remaining) {
 // init makes the zero Local usable. l.mu must be held.
 func (l *Local) init() {
 	if l.tenants == nil {
-		l.opts = l.opts.WithDefaults()
+		l.opts = l.opts.withDefaults()
 		l.tenants = make(map[string]*tenantState)
 	}
 }
@@ -324,21 +293,3 @@ func (l *Local) Status(tenant string) Status {
 	}
 	return s
 }
-
-// Unlimited returns a Limiter that never refuses a call, for tests and the
-// emulator. Its Observe does nothing.
-func Unlimited() Limiter {
-	return unlimited{}
-}
-
-type unlimited struct{}
-
-// Acquire grants every call; it only fails when ctx is already done.
-func (unlimited) Acquire(ctx context.Context, _ string) (func(), error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return func() {}, nil
-}
-
-func (unlimited) Observe(string, int, http.Header) {}

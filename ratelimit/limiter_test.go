@@ -2,7 +2,6 @@ package ratelimit_test
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -166,10 +165,19 @@ func TestLocalObserve429(t *testing.T) {
 		},
 		{
 			name:        "Retry-After zero uses the default pause",
-			h:           headers("Retry-After", "0", "X-Rate-Limit-Problem", "day"),
+			h:           headers("Retry-After", "0", "X-Rate-Limit-Problem", "minute"),
 			wantWait:    45 * time.Second,
+			wantProblem: ratelimit.ProblemMinute,
+			wantMessage: "billing system busy, try again in 45s: minute limit",
+		},
+		{
+			// Xero's day 429 often comes without Retry-After; a minute's
+			// pause would draw a 429 every minute until the day resets.
+			name:        "day limit without Retry-After pauses an hour",
+			h:           headers("Retry-After", "0", "X-Rate-Limit-Problem", "day"),
+			wantWait:    time.Hour,
 			wantProblem: ratelimit.ProblemDay,
-			wantMessage: "billing system busy, try again in 45s: daily limit",
+			wantMessage: "billing system busy, try again in 1h: daily limit",
 		},
 	}
 	for _, tt := range tests {
@@ -209,17 +217,17 @@ func TestLocalObserve429KeepsLongerPause(t *testing.T) {
 }
 
 func TestLocalObserveRemainingZero(t *testing.T) {
-	t.Run("day remaining zero pauses for the default pause", func(t *testing.T) {
+	t.Run("day remaining zero pauses an hour", func(t *testing.T) {
 		clk := newClock()
 		l := ratelimit.NewLocal(ratelimit.Options{DefaultPause: 2 * time.Minute, Now: clk.Now})
 		acquireOK(t, l, "org")
 		l.Observe("org", http.StatusOK, headers("X-DayLimit-Remaining", "0", "X-MinLimit-Remaining", "40"))
 		rle := refused(t, l, "org")
 		assert.Equal(t, ratelimit.ProblemDay, rle.Problem)
-		assert.Equal(t, 2*time.Minute, rle.RetryAfter)
+		assert.Equal(t, time.Hour, rle.RetryAfter)
 		assert.Equal(t, 0, rle.Remaining.Day)
 		assert.Equal(t, 40, rle.Remaining.Minute)
-		clk.Advance(2 * time.Minute)
+		clk.Advance(time.Hour)
 		acquireOK(t, l, "org")
 	})
 	t.Run("minute remaining zero waits for the local window", func(t *testing.T) {
@@ -497,21 +505,6 @@ func TestLocalHammerRefusing(t *testing.T) {
 	assert.Equal(t, int64(100), refusedCount.Load())
 }
 
-func TestUnlimited(t *testing.T) {
-	l := ratelimit.Unlimited()
-	l.Observe("org", http.StatusTooManyRequests, headers("Retry-After", "60"))
-	for range 100 {
-		release, err := l.Acquire(context.Background(), "org")
-		require.NoError(t, err)
-		release()
-		release()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	_, err := l.Acquire(ctx, "org")
-	assert.True(t, errors.Is(err, context.Canceled))
-}
-
 func TestLocalZeroValueUsesDefaults(t *testing.T) {
 	var l ratelimit.Local
 	for range 5 {
@@ -520,15 +513,4 @@ func TestLocalZeroValueUsesDefaults(t *testing.T) {
 	}
 	rle := refused(t, &l, "org")
 	assert.Equal(t, ratelimit.ProblemConcurrent, rle.Problem)
-}
-
-func TestOptionsWithDefaults(t *testing.T) {
-	o := ratelimit.Options{PerMinute: 10}.WithDefaults()
-	assert.Equal(t, 10, o.PerMinute, "a set field is kept")
-	assert.Equal(t, time.Minute, o.Window)
-	assert.Equal(t, 5, o.Concurrent)
-	assert.Equal(t, 5000, o.PerDay)
-	assert.Equal(t, 24*time.Hour, o.DayWindow)
-	assert.Equal(t, time.Minute, o.DefaultPause)
-	assert.NotNil(t, o.Now)
 }

@@ -1,15 +1,17 @@
 package ratelimit
 
+import "github.com/amsbilling/sdk/internal/xerolimit"
+
 // Problem names the limit Xero says was hit, from the X-Rate-Limit-Problem
 // header. Values other than the constants below keep Xero's text.
 type Problem string
 
 // The limits Xero reports in X-Rate-Limit-Problem.
 const (
-	ProblemMinute     Problem = "minute"     // 60 calls a rolling minute per tenant
-	ProblemDay        Problem = "day"        // 5,000 calls a rolling day per tenant
-	ProblemConcurrent Problem = "concurrent" // 5 calls at once per tenant
-	ProblemAppMinute  Problem = "appminute"  // 10,000 calls a minute per app
+	ProblemMinute     Problem = xerolimit.ProblemMinute     // 60 calls a rolling minute per tenant
+	ProblemDay        Problem = xerolimit.ProblemDay        // 5,000 calls a rolling day per tenant
+	ProblemConcurrent Problem = xerolimit.ProblemConcurrent // 5 calls at once per tenant
+	ProblemAppMinute  Problem = xerolimit.ProblemAppMinute  // 10,000 calls a minute per app
 )
 
 // String describes the limit in words fit for a person.

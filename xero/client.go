@@ -19,6 +19,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/internal/ctxwait"
 	"github.com/amsbilling/sdk/internal/urlcheck"
 	"github.com/amsbilling/sdk/ratelimit"
 )
@@ -87,7 +88,7 @@ func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.hc = h
 // Limiter between Clients of the same tenant.
 func WithLimiter(l ratelimit.Limiter) Option { return func(o *options) { o.limiter = l } }
 
-// WithLogger sets the logger. The default is slog.Default(). With
+// WithLogger sets the logger. The default discards everything. With
 // XeroConfig.Debug set, requests and responses are logged at Debug level, so
 // the logger's handler must enable that level to show them.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
@@ -174,7 +175,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		o.limiter = ratelimit.NewLocal(ratelimit.Options{})
 	}
 	if o.log == nil {
-		o.log = slog.Default()
+		o.log = slog.New(slog.DiscardHandler)
 	}
 	ua := defaultUserAgent
 	if p := strings.TrimSpace(o.userAgent); p != "" {
@@ -289,8 +290,8 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 			slog.String("method", r.method), slog.String("path", r.path),
 			slog.Int("attempt", attempt), slog.Duration("wait", wait),
 			slog.String("error", c.redact.text(err.Error())))
-		if werr := sleep(ctx, wait); werr != nil {
-			if errors.Is(werr, errDeadlineTooSoon) {
+		if werr := ctxwait.SleepWithin(ctx, wait); werr != nil {
+			if errors.Is(werr, ctxwait.ErrDeadlineTooSoon) {
 				return nil, transportError(r, err, temporary)
 			}
 			return nil, fmt.Errorf("xero: %s %s: %w (last error: %w)", r.method, r.path, werr, err)
@@ -417,25 +418,6 @@ func (c *Client) backoffFor(attempt int) time.Duration {
 	}
 	half := d / 2
 	return half + rand.N(d-half+1)
-}
-
-var errDeadlineTooSoon = errors.New("context deadline comes before the next attempt")
-
-// sleep waits d unless ctx ends first. It refuses at once when ctx's
-// deadline would pass during the wait, since the next attempt could not
-// finish anyway.
-func sleep(ctx context.Context, d time.Duration) error {
-	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= d {
-		return errDeadlineTooSoon
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // doJSON sends in (if not nil) as JSON and decodes a 2xx body into out (if

@@ -57,7 +57,7 @@ func NewService(client *Client, store billing.Store, cfg Config, opts ...Service
 		if client != nil {
 			s.log = client.log
 		} else {
-			s.log = slog.Default()
+			s.log = slog.New(slog.DiscardHandler)
 		}
 	}
 	return s

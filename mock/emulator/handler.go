@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amsbilling/sdk/internal/xerolimit"
 	"github.com/amsbilling/sdk/ratelimit"
 )
 
@@ -353,8 +354,8 @@ func (e *Emulator) acquire(ctx context.Context, tenant string) (func(), http.Hea
 		rp := textReply(http.StatusTooManyRequests, "Rate limit exceeded")
 		secs := int64((rle.RetryAfter + time.Second - 1) / time.Second)
 		rp.header = e.limitHeaders(tenant)
-		rp.header.Set(ratelimit.HeaderRetryAfter, strconv.FormatInt(max(secs, 1), 10))
-		rp.header.Set(ratelimit.HeaderProblem, string(problem))
+		rp.header.Set(xerolimit.HeaderRetryAfter, strconv.FormatInt(max(secs, 1), 10))
+		rp.header.Set(xerolimit.HeaderProblem, string(problem))
 		return nil, nil, &rp, nil
 	}
 	appRelease, err := e.appRL.Acquire(ctx, e.opts.ClientID)
@@ -374,9 +375,9 @@ func (e *Emulator) limitHeaders(tenant string) http.Header {
 	st := e.tenantRL.Status(tenant)
 	app := e.appRL.Status(e.opts.ClientID)
 	h := http.Header{}
-	h.Set(ratelimit.HeaderMinLimitRemaining, strconv.Itoa(max(e.perMin-st.UsedMinute, 0)))
-	h.Set(ratelimit.HeaderDayLimitRemaining, strconv.Itoa(max(e.perDay-st.UsedDay, 0)))
-	h.Set(ratelimit.HeaderAppMinLimitRemaining, strconv.Itoa(max(e.opts.AppPerMinute-app.UsedMinute, 0)))
+	h.Set(xerolimit.HeaderMinLimitRemaining, strconv.Itoa(max(e.perMin-st.UsedMinute, 0)))
+	h.Set(xerolimit.HeaderDayLimitRemaining, strconv.Itoa(max(e.perDay-st.UsedDay, 0)))
+	h.Set(xerolimit.HeaderAppMinLimitRemaining, strconv.Itoa(max(e.opts.AppPerMinute-app.UsedMinute, 0)))
 	return h
 }
 

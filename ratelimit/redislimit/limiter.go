@@ -16,6 +16,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/amsbilling/sdk/internal/ctxwait"
+	"github.com/amsbilling/sdk/internal/xerolimit"
 	"github.com/amsbilling/sdk/ratelimit"
 )
 
@@ -36,17 +38,10 @@ const (
 // Xero's limits as in ratelimit.Options. Every process sharing a tenant's
 // budget must use the same limits and KeyPrefix.
 type Options struct {
-	PerMinute  int           // calls per tenant per Window; default 60
-	Window     time.Duration // the rolling "minute"; default 60s
-	Concurrent int           // calls in flight per tenant; default 5
-	PerDay     int           // calls per tenant per DayWindow; default 5000
-	DayWindow  time.Duration // the rolling "day"; default 24h
-	// Wait makes Acquire block until budget returns instead of refusing;
-	// for batch jobs. Every wait honours the context.
-	Wait bool
-	// DefaultPause is the pause after a 429 without Retry-After, and after
-	// a response reporting no calls left; default 60s.
-	DefaultPause time.Duration
+	// Limits are the per-tenant limits, the waiting mode and the pause
+	// after a 429, as for ratelimit.Local; zero fields take Xero's. Its Now
+	// is not used: Redis's clock counts, so every process agrees.
+	Limits ratelimit.Options
 	// KeyPrefix starts every key; default DefaultKeyPrefix. Xero's limits
 	// are per app, so Xero apps sharing one Redis need different prefixes.
 	KeyPrefix string
@@ -63,16 +58,13 @@ type Options struct {
 	// with its ContextTimeoutEnabled option; otherwise its own read and
 	// write timeouts apply.
 	Timeout time.Duration
-	// Logger receives warnings about Redis failures; default slog.Default().
+	// Logger receives warnings about Redis failures; default: discarded.
 	Logger *slog.Logger
 }
 
 func (o Options) withDefaults() Options {
-	// The limits' defaults are ratelimit's, so both limiters agree.
-	l := ratelimit.Options{PerMinute: o.PerMinute, Window: o.Window, Concurrent: o.Concurrent,
-		PerDay: o.PerDay, DayWindow: o.DayWindow, DefaultPause: o.DefaultPause}.WithDefaults()
-	o.PerMinute, o.Window, o.Concurrent = l.PerMinute, l.Window, l.Concurrent
-	o.PerDay, o.DayWindow, o.DefaultPause = l.PerDay, l.DayWindow, l.DefaultPause
+	l := &o.Limits
+	xerolimit.FillDefaults(&l.PerMinute, &l.Window, &l.Concurrent, &l.PerDay, &l.DayWindow, &l.DefaultPause)
 	if o.KeyPrefix == "" {
 		o.KeyPrefix = DefaultKeyPrefix
 	}
@@ -83,7 +75,7 @@ func (o Options) withDefaults() Options {
 		o.Timeout = 2 * time.Second
 	}
 	if o.Logger == nil {
-		o.Logger = slog.Default()
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	return o
 }
@@ -144,7 +136,7 @@ func (l *Limiter) Acquire(ctx context.Context, tenant string) (func(), error) {
 		if refusal == nil {
 			return release, nil
 		}
-		if !l.opts.Wait {
+		if !l.opts.Limits.Wait {
 			return nil, refusal
 		}
 		// A concurrency refusal ends at some release, maybe in another
@@ -162,7 +154,7 @@ func (l *Limiter) Acquire(ctx context.Context, tenant string) (func(), error) {
 				return nil, refusal
 			}
 		}
-		if err := sleep(ctx, released, wait); err != nil {
+		if err := ctxwait.Sleep(ctx, wait, released); err != nil {
 			return nil, err
 		}
 	}
@@ -187,9 +179,9 @@ func (l *Limiter) try(ctx context.Context, tenant string) (func(), *ratelimit.Ra
 	id := rand.Text()
 	res, err := acquireScript.Run(ctx, l.client,
 		[]string{k.minute, k.day, k.slots, k.pause},
-		l.opts.PerMinute, l.opts.Window.Microseconds(),
-		l.opts.PerDay, l.opts.DayWindow.Microseconds(),
-		l.opts.Concurrent, l.opts.SlotTTL.Microseconds(),
+		l.opts.Limits.PerMinute, l.opts.Limits.Window.Microseconds(),
+		l.opts.Limits.PerDay, l.opts.Limits.DayWindow.Microseconds(),
+		l.opts.Limits.Concurrent, l.opts.SlotTTL.Microseconds(),
 		id, appMS*1000,
 	).Slice()
 	if err != nil {
@@ -302,19 +294,6 @@ func (l *Limiter) wake() {
 	}
 }
 
-// sleep waits for ctx, a release, or d to pass.
-func sleep(ctx context.Context, released <-chan struct{}, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-released:
-	case <-t.C:
-	}
-	return nil
-}
-
 // Observe implements ratelimit.Limiter with ratelimit.Local's rules, shared
 // through Redis: after a 429 the tenant is paused for Xero's Retry-After, or
 // Options.DefaultPause when Xero gave none, and a 429 for the app-wide limit
@@ -331,7 +310,9 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 	if l.client == nil {
 		return
 	}
-	pauses := ratelimit.PausesFor(status, ratelimit.ParseHeaders(h, time.Now()), l.opts.DefaultPause)
+	info := ratelimit.ParseHeaders(h, time.Now())
+	left := xerolimit.Left{Minute: info.Remaining.Minute, Day: info.Remaining.Day, AppMinute: info.Remaining.AppMinute}
+	pauses := xerolimit.Pauses(status, string(info.Problem), info.RetryAfter, left, l.opts.Limits.DefaultPause)
 	if len(pauses) == 0 {
 		return
 	}
@@ -346,10 +327,10 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 		var window int64
 		if p.UntilWindowFrees {
 			keys = append(keys, k.minute)
-			window = l.opts.Window.Microseconds()
+			window = l.opts.Limits.Window.Microseconds()
 		}
 		ms := (p.For + time.Millisecond - 1) / time.Millisecond
-		if err := pauseScript.Run(ctx, l.client, keys, int64(ms), encodePause(p.Problem, p.Remaining), window).Err(); err != nil {
+		if err := pauseScript.Run(ctx, l.client, keys, int64(ms), encodePause(ratelimit.Problem(p.Problem), info.Remaining), window).Err(); err != nil {
 			l.log.WarnContext(ctx, "redislimit: recording a rate-limit pause failed",
 				slog.String("tenant", tenant), slog.Duration("pause", p.For), slog.String("error", err.Error()))
 		}

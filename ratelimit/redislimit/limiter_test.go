@@ -20,7 +20,7 @@ const tenant = "6f9a1c2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b"
 
 func TestReplicasShareMinuteBudget(t *testing.T) {
 	window := 500 * time.Millisecond
-	a, b := pair(t, redislimit.Options{PerMinute: 5, Window: window})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{PerMinute: 5, Window: window}})
 
 	for i := range 5 {
 		l := a
@@ -40,7 +40,7 @@ func TestReplicasShareMinuteBudget(t *testing.T) {
 }
 
 func TestSharedBudgetIsAtomic(t *testing.T) {
-	a, b := pair(t, redislimit.Options{PerMinute: 10, Concurrent: 100})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{PerMinute: 10, Concurrent: 100}})
 
 	var granted atomic.Int32
 	var wg sync.WaitGroup
@@ -67,7 +67,7 @@ func TestSharedBudgetIsAtomic(t *testing.T) {
 }
 
 func TestConcurrencySlotsShared(t *testing.T) {
-	a, b := pair(t, redislimit.Options{Concurrent: 2})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{Concurrent: 2}})
 
 	r1 := acquire(t, a, tenant)
 	r2 := acquire(t, b, tenant)
@@ -85,7 +85,7 @@ func TestConcurrencySlotsShared(t *testing.T) {
 }
 
 func TestReleaseIsIdempotent(t *testing.T) {
-	a, b := pair(t, redislimit.Options{Concurrent: 1})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{Concurrent: 1}})
 
 	r1 := acquire(t, a, tenant)
 	r1()
@@ -99,7 +99,7 @@ func TestReleaseIsIdempotent(t *testing.T) {
 }
 
 func TestReleaseWorksAfterContextEnds(t *testing.T) {
-	a, b := pair(t, redislimit.Options{Concurrent: 1})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{Concurrent: 1}})
 
 	ctx, cancel := context.WithCancel(t.Context())
 	release, err := a.Acquire(ctx, tenant)
@@ -110,7 +110,7 @@ func TestReleaseWorksAfterContextEnds(t *testing.T) {
 }
 
 func TestCrashedSlotExpires(t *testing.T) {
-	a, b := pair(t, redislimit.Options{Concurrent: 1, SlotTTL: 300 * time.Millisecond})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{Concurrent: 1}, SlotTTL: 300 * time.Millisecond})
 
 	_ = acquire(t, a, tenant) // the process "dies" without releasing
 	rle := refused(t, b, tenant)
@@ -119,7 +119,7 @@ func TestCrashedSlotExpires(t *testing.T) {
 }
 
 func TestObserved429PausesEveryReplica(t *testing.T) {
-	a, b := pair(t, redislimit.Options{DefaultPause: time.Hour})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{DefaultPause: time.Hour}})
 
 	a.Observe(tenant, http.StatusTooManyRequests, header(
 		"Retry-After", "0.4",
@@ -142,7 +142,7 @@ func TestObserved429PausesEveryReplica(t *testing.T) {
 }
 
 func TestObserved429WithoutRetryAfterUsesDefaultPause(t *testing.T) {
-	a, b := pair(t, redislimit.Options{DefaultPause: 300 * time.Millisecond})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{DefaultPause: 300 * time.Millisecond}})
 
 	a.Observe(tenant, http.StatusTooManyRequests, http.Header{})
 	rle := refused(t, b, tenant)
@@ -173,7 +173,7 @@ func TestAppWidePause(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, b := pair(t, redislimit.Options{DefaultPause: 400 * time.Millisecond})
+			a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{DefaultPause: 400 * time.Millisecond}})
 
 			a.Observe(tenant, tt.status, tt.h)
 			for _, other := range []string{tenant, "other-tenant", ""} {
@@ -190,7 +190,7 @@ func TestAppWidePause(t *testing.T) {
 }
 
 func TestAppWidePauseReportsLongestReason(t *testing.T) {
-	a, b := pair(t, redislimit.Options{DefaultPause: 400 * time.Millisecond})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{DefaultPause: 400 * time.Millisecond}})
 
 	a.Observe(tenant, http.StatusTooManyRequests, header("Retry-After", "300", "X-Rate-Limit-Problem", "day"))
 	a.Observe("other-tenant", http.StatusOK, header("X-AppMinLimit-Remaining", "0"))
@@ -201,7 +201,7 @@ func TestAppWidePauseReportsLongestReason(t *testing.T) {
 }
 
 func TestDayLimit(t *testing.T) {
-	a, b := pair(t, redislimit.Options{PerDay: 3, DayWindow: 400 * time.Millisecond})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{PerDay: 3, DayWindow: 400 * time.Millisecond}})
 
 	acquireOK(t, a, tenant)
 	acquireOK(t, b, tenant)
@@ -228,7 +228,7 @@ func TestObservedZeroCountsPause(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, b := pair(t, redislimit.Options{Window: window, DefaultPause: time.Hour})
+			a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{Window: window, DefaultPause: time.Hour}})
 			if tt.callFirst {
 				acquireOK(t, b, tenant)
 			}
@@ -248,7 +248,7 @@ func TestObservedZeroCountsPause(t *testing.T) {
 }
 
 func TestObservedOrdinaryResponseChangesNothing(t *testing.T) {
-	a, b := pair(t, redislimit.Options{Concurrent: 1})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{Concurrent: 1}})
 
 	a.Observe(tenant, http.StatusOK, header("X-MinLimit-Remaining", "10", "X-DayLimit-Remaining", "4000", "X-AppMinLimit-Remaining", "9000"))
 	a.Observe(tenant, http.StatusInternalServerError, http.Header{})
@@ -256,7 +256,7 @@ func TestObservedOrdinaryResponseChangesNothing(t *testing.T) {
 }
 
 func TestTenantsAreIsolated(t *testing.T) {
-	a, b := pair(t, redislimit.Options{PerMinute: 2, Concurrent: 1})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{PerMinute: 2, Concurrent: 1}})
 
 	acquireOK(t, a, "org-1")
 	hold := acquire(t, b, "org-1")
@@ -277,7 +277,7 @@ func TestOddTenantStringsDoNotCollide(t *testing.T) {
 		"~", "~abc", "tenant\r\nX-Injected: 1", "naïve-日本", "with space", "*?[]",
 		long, long + "y", long + "z", strings.Repeat("%", 200),
 	}
-	a, b := pair(t, redislimit.Options{PerMinute: 1})
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{PerMinute: 1}})
 
 	for _, tn := range tenants {
 		acquireOK(t, a, tn) // a collision would find the budget already spent
@@ -346,8 +346,8 @@ func TestWaitingModeProceedsAfterRelease(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := newShared(t)
-			waiter := s.limiter(redislimit.Options{Concurrent: 1, Wait: true})
-			holder := s.limiter(redislimit.Options{Concurrent: 1})
+			waiter := s.limiter(redislimit.Options{Limits: ratelimit.Options{Concurrent: 1, Wait: true}})
+			holder := s.limiter(redislimit.Options{Limits: ratelimit.Options{Concurrent: 1}})
 			if tt.sameProcess {
 				holder = waiter
 			}
@@ -359,7 +359,7 @@ func TestWaitingModeProceedsAfterRelease(t *testing.T) {
 			hold()
 			r := result(t, done)
 			require.NoError(t, r.err)
-			refused(t, s.limiter(redislimit.Options{Concurrent: 1}), tenant) // the waiter holds the slot now
+			refused(t, s.limiter(redislimit.Options{Limits: ratelimit.Options{Concurrent: 1}}), tenant) // the waiter holds the slot now
 			r.release()
 		})
 	}
@@ -367,7 +367,7 @@ func TestWaitingModeProceedsAfterRelease(t *testing.T) {
 
 func TestWaitingModeWaitsForMinuteWindow(t *testing.T) {
 	s := newShared(t)
-	l := s.limiter(redislimit.Options{PerMinute: 2, Window: 300 * time.Millisecond, Wait: true})
+	l := s.limiter(redislimit.Options{Limits: ratelimit.Options{PerMinute: 2, Window: 300 * time.Millisecond, Wait: true}})
 
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -380,7 +380,7 @@ func TestWaitingModeWaitsForMinuteWindow(t *testing.T) {
 
 func TestWaitingModeHonoursCancel(t *testing.T) {
 	s := newShared(t)
-	waiter := s.limiter(redislimit.Options{Concurrent: 1, Wait: true})
+	waiter := s.limiter(redislimit.Options{Limits: ratelimit.Options{Concurrent: 1, Wait: true}})
 	hold := acquire(t, waiter, tenant)
 	defer hold()
 
@@ -395,7 +395,7 @@ func TestWaitingModeHonoursCancel(t *testing.T) {
 
 func TestWaitingModeConcurrencyUntilDeadline(t *testing.T) {
 	s := newShared(t)
-	waiter := s.limiter(redislimit.Options{Concurrent: 1, Wait: true})
+	waiter := s.limiter(redislimit.Options{Limits: ratelimit.Options{Concurrent: 1, Wait: true}})
 	hold := acquire(t, waiter, tenant)
 	defer hold()
 
@@ -409,7 +409,7 @@ func TestWaitingModeConcurrencyUntilDeadline(t *testing.T) {
 func TestWaitingModeGivesUpWhenDeadlineComesFirst(t *testing.T) {
 	s := newShared(t)
 	observer := s.limiter(redislimit.Options{})
-	waiter := s.limiter(redislimit.Options{Wait: true})
+	waiter := s.limiter(redislimit.Options{Limits: ratelimit.Options{Wait: true}})
 	observer.Observe(tenant, http.StatusTooManyRequests, header("Retry-After", "30", "X-Rate-Limit-Problem", "minute"))
 
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -429,7 +429,7 @@ func TestWaitingModeGivesUpWhenDeadlineComesFirst(t *testing.T) {
 func TestWaitingModeWaitsOutPause(t *testing.T) {
 	s := newShared(t)
 	observer := s.limiter(redislimit.Options{})
-	waiter := s.limiter(redislimit.Options{Wait: true})
+	waiter := s.limiter(redislimit.Options{Limits: ratelimit.Options{Wait: true}})
 	observer.Observe(tenant, http.StatusTooManyRequests, header("Retry-After", "0.3"))
 
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)

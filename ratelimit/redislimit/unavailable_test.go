@@ -46,7 +46,7 @@ func unreachable(t *testing.T) *redis.Client {
 
 func TestUnreachableRedisFailsClosedByDefault(t *testing.T) {
 	for _, wait := range []bool{false, true} {
-		l := redislimit.New(unreachable(t), redislimit.Options{Wait: wait, Logger: slog.New(slog.DiscardHandler)})
+		l := redislimit.New(unreachable(t), redislimit.Options{Limits: ratelimit.Options{Wait: wait}, Logger: slog.New(slog.DiscardHandler)})
 
 		release, err := l.Acquire(t.Context(), tenant)
 		require.Error(t, err)

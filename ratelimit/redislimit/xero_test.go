@@ -32,7 +32,7 @@ func TestXeroClientsShareBudget(t *testing.T) {
 	}
 	newClient := func() *xero.Client {
 		c, err := xero.NewClient(cfg,
-			xero.WithLimiter(s.limiter(redislimit.Options{PerMinute: 3})),
+			xero.WithLimiter(s.limiter(redislimit.Options{Limits: ratelimit.Options{PerMinute: 3}})),
 			xero.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}),
 			xero.WithLogger(slog.New(slog.DiscardHandler)),
 		)

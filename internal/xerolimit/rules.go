@@ -1,0 +1,88 @@
+package xerolimit
+
+import (
+	"net/http"
+	"time"
+)
+
+// DayPause is how long a tenant pauses when Xero says its day's calls are
+// spent (a 429 for "day", or X-DayLimit-Remaining: 0) without saying when
+// they return: the day window resets at a time of its own per tenant, so a
+// minute-long pause would only draw another 429 every minute.
+const DayPause = time.Hour
+
+// Left holds the remaining counts a response reported; -1 when not reported.
+type Left struct{ Minute, Day, AppMinute int }
+
+// Pause is one "refuse calls for a while" a response calls for.
+type Pause struct {
+	// App is true for a pause of every tenant (Xero's per-app limit).
+	App     bool
+	Problem string
+	// For is how long to refuse. With UntilWindowFrees it is the fallback
+	// for a limiter that holds no call in its minute window.
+	For time.Duration
+	// UntilWindowFrees asks to refuse until the oldest call in the minute
+	// window leaves it: Xero said no minute calls are left.
+	UntilWindowFrees bool
+}
+
+// Pauses returns the pauses that a response calls for, in the order to
+// apply them; every Limiter reads Xero's answers by these rules:
+//
+//   - a 429 pauses the tenant for Retry-After; without one, for DayPause
+//     when the problem is the day's limit and defaultPause otherwise; a 429
+//     for the app-wide limit also pauses every tenant;
+//   - on any other status, a reported count of zero pauses before Xero has
+//     to refuse: no daily calls left pauses the tenant for DayPause; no
+//     minute calls left pauses it until the minute window frees a slot; no
+//     app-wide calls left pauses every tenant for defaultPause.
+func Pauses(status int, problem string, retryAfter time.Duration, left Left, defaultPause time.Duration) []Pause {
+	if status == http.StatusTooManyRequests {
+		wait := retryAfter
+		if wait <= 0 {
+			wait = defaultPause
+			if problem == ProblemDay {
+				wait = max(DayPause, defaultPause)
+			}
+		}
+		ps := []Pause{{Problem: problem, For: wait}}
+		if problem == ProblemAppMinute {
+			ps = append(ps, Pause{App: true, Problem: ProblemAppMinute, For: wait})
+		}
+		return ps
+	}
+	var ps []Pause
+	if left.Day == 0 {
+		ps = append(ps, Pause{Problem: ProblemDay, For: max(DayPause, defaultPause)})
+	}
+	if left.Minute == 0 {
+		ps = append(ps, Pause{Problem: ProblemMinute, For: defaultPause, UntilWindowFrees: true})
+	}
+	if left.AppMinute == 0 {
+		ps = append(ps, Pause{App: true, Problem: ProblemAppMinute, For: defaultPause})
+	}
+	return ps
+}
+
+// FillDefaults sets each limit that is zero or negative to Xero's: 60 calls
+// a minute window, 5 at once, 5,000 a day window, and a minute's pause after
+// a 429 that does not say how long. Every Limiter's options use it.
+func FillDefaults(perMinute *int, window *time.Duration, concurrent, perDay *int, dayWindow, pause *time.Duration) {
+	for _, f := range []struct {
+		v *int
+		d int
+	}{{perMinute, PerMinute}, {concurrent, Concurrent}, {perDay, PerDay}} {
+		if *f.v <= 0 {
+			*f.v = f.d
+		}
+	}
+	for _, f := range []struct {
+		v *time.Duration
+		d time.Duration
+	}{{window, Minute}, {dayWindow, Day}, {pause, Minute}} {
+		if *f.v <= 0 {
+			*f.v = f.d
+		}
+	}
+}
