@@ -63,8 +63,8 @@ func (a Account) String() string {
 	return "organisation:" + a.OrganisationID
 }
 
-// ContactLink ties an account to its contact at the billing provider (the
-// seed's XeroContact).
+// ContactLink ties an account to its contact at the billing provider (AMS's
+// XeroContact).
 type ContactLink struct {
 	Account   Account
 	ContactID string

@@ -44,7 +44,7 @@ type Call struct {
 	Args   []any
 }
 
-// BillingService is a billing.Service that talks to no provider (the seed's
+// BillingService is a billing.Service that talks to no provider (AMS's
 // MockBillingService). Contacts get ids "00000000-0000-4000-8000-000000000001",
 // "...0002" and so on; invoices get numbers "INV-0001", "INV-0002"... and
 // provider ids "00000000-0000-4000-9000-000000000001", "...0002". Invoices

@@ -14,8 +14,8 @@ import (
 const XeroEmulatorURL = "http://xero-emulator.invalid"
 
 // XeroBillingService is the real Xero billing.Service (package xero) wired
-// to an in-process Xero emulator (AMS_BILLING_SERVICE_CLASS=mock-xero, the
-// seed's MockXeroBillingService). Every call runs the real code path: token,
+// to an in-process Xero emulator (AMS_BILLING_SERVICE_CLASS=mock-xero, AMS's
+// MockXeroBillingService). Every call runs the real code path: token,
 // rate limits, idempotency keys, JSON, error handling, against emulated
 // Xero answers, with no network. Unlike BillingService it is not
 // billing.Simulated, so FetchInvoiceUpdates does fetch through it.

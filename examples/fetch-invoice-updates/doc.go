@@ -1,4 +1,4 @@
-// Command fetch-invoice-updates is the seed's fetch_invoice_updates
+// Command fetch-invoice-updates is AMS's fetch_invoice_updates
 // management command, for cron: it fetches the invoices that webhooks marked
 // as changed and saves their new state (payment status, amounts, dates).
 //

@@ -35,3 +35,25 @@ func ExampleNew() {
 	}
 	// Output: billing with mock: *mock.BillingService
 }
+
+// An app loads the configuration once at start-up, from the same variables
+// AMS documents. A bad configuration names every variable at fault.
+func ExampleLoadConfig() {
+	env := map[string]string{
+		"AMS_BILLING_SERVICE_CLASS": "xero",
+		"XERO_CLIENT_ID":            "91E5715B1199038080D6D0296EBC1648",
+		"XERO_CLIENT_SECRET":        "not-printed",
+		"XERO_AMOUNT_TYPE":          "GROSS",
+	}
+	_, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	fmt.Println(errors.Is(err, billing.ErrInvalidConfig))
+	fmt.Println(err)
+	// Output:
+	// true
+	// billing: invalid configuration:
+	// XERO_TENANT_ID: required when AMS_BILLING_SERVICE_CLASS selects Xero
+	// XERO_ACCOUNT_CODE: required when AMS_BILLING_SERVICE_CLASS selects Xero
+	// XERO_CURRENCY_CODE: required when AMS_BILLING_SERVICE_CLASS selects Xero
+	// XERO_WEBHOOK_KEY: required when AMS_BILLING_SERVICE_CLASS selects Xero
+	// XERO_AMOUNT_TYPE: "GROSS" is not INCLUSIVE, EXCLUSIVE or NOTAX
+}
