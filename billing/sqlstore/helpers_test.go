@@ -24,14 +24,14 @@ type backend struct {
 	name string
 	// open returns a new store on a new empty database (a new file or a new
 	// schema), closed when the test ends.
-	open func(t *testing.T, opts ...Option) *Store
+	open func(t *testing.T, opts ...OpenOption) *Store
 	// where returns the URL and options s was opened with.
 	where func(t *testing.T, s *Store) openedAs
 }
 
 // reopen returns a second, independent store (its own connections) on the
 // same database as s, closed when the test ends.
-func (b backend) reopen(t *testing.T, s *Store, opts ...Option) *Store {
+func (b backend) reopen(t *testing.T, s *Store, opts ...OpenOption) *Store {
 	t.Helper()
 	w := b.where(t, s)
 	return openStore(t, w.url, slices.Concat(w.opts, opts)...)
@@ -53,7 +53,7 @@ func backends(t *testing.T) []backend {
 // openedAs records how each test store was opened, for reopen.
 type openedAs struct {
 	url  string
-	opts []Option
+	opts []OpenOption
 }
 
 type registry struct {
@@ -83,7 +83,7 @@ func sqliteBackend() backend {
 	var opened registry
 	return backend{
 		name: "sqlite",
-		open: func(t *testing.T, opts ...Option) *Store {
+		open: func(t *testing.T, opts ...OpenOption) *Store {
 			t.Helper()
 			path := filepath.Join(t.TempDir(), "billing.db")
 			s := openStore(t, path, opts...)
@@ -98,18 +98,18 @@ func postgresBackend() backend {
 	var opened registry
 	return backend{
 		name: "postgres",
-		open: func(t *testing.T, opts ...Option) *Store {
+		open: func(t *testing.T, opts ...OpenOption) *Store {
 			t.Helper()
 			url, schema := postgresSchema(t)
-			s := openStore(t, url, slices.Concat([]Option{WithSchema(schema)}, opts)...)
-			opened.put(s, openedAs{url: url, opts: []Option{WithSchema(schema)}})
+			s := openStore(t, url, slices.Concat([]OpenOption{WithSchema(schema)}, opts)...)
+			opened.put(s, openedAs{url: url, opts: []OpenOption{WithSchema(schema)}})
 			return s
 		},
 		where: opened.get,
 	}
 }
 
-func openStore(t *testing.T, url string, opts ...Option) *Store {
+func openStore(t *testing.T, url string, opts ...OpenOption) *Store {
 	t.Helper()
 	s, err := Open(t.Context(), url, opts...)
 	require.NoError(t, err)

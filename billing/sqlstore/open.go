@@ -13,8 +13,8 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
 
-// Option configures Open.
-type Option func(*options)
+// OpenOption configures Open.
+type OpenOption func(*options)
 
 type options struct {
 	migrate bool
@@ -23,12 +23,12 @@ type options struct {
 
 // WithoutMigrate makes Open skip applying migrations. Use it when the schema
 // is migrated by a separate step (call Store.Migrate there).
-func WithoutMigrate() Option { return func(o *options) { o.migrate = false } }
+func WithoutMigrate() OpenOption { return func(o *options) { o.migrate = false } }
 
 // WithSchema makes a PostgreSQL store keep its tables in the named schema,
 // which must exist: every connection gets search_path set to it. Open fails
 // with this option for SQLite.
-func WithSchema(name string) Option { return func(o *options) { o.schema = name } }
+func WithSchema(name string) OpenOption { return func(o *options) { o.schema = name } }
 
 // The SQLite settings Open applies to every connection: wait up to 5s for
 // another process's lock instead of failing with SQLITE_BUSY, enforce
@@ -56,7 +56,7 @@ const sqliteParams = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma
 // (no SQLITE_BUSY between them, and a :memory: database is shared by all),
 // while other processes on the same file wait for its lock for up to 5
 // seconds. Errors never contain the URL's password.
-func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+func Open(ctx context.Context, url string, opts ...OpenOption) (*Store, error) {
 	o := options{migrate: true}
 	for _, opt := range opts {
 		opt(&o)
@@ -135,7 +135,11 @@ func openPostgres(ctx context.Context, dsn, schema string) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlstore: connect to %s: %w", where, redactError(err, secrets)), db.Close())
 	}
-	return newStore(db, Postgres, schema, true), nil
+	s, err := New(db, Postgres, OwnDB())
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return s, nil
 }
 
 func isURL(dsn string) bool { return hasScheme(dsn, "postgres") || hasScheme(dsn, "postgresql") }
@@ -212,7 +216,11 @@ func openSQLite(ctx context.Context, target string) (*Store, error) {
 	if err := db.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqlstore: open SQLite %q: %w", target, err), db.Close())
 	}
-	return newStore(db, SQLite, "", true), nil
+	s, err := New(db, SQLite, OwnDB())
+	if err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	return s, nil
 }
 
 // sqliteDSN turns one of Open's SQLite forms into a modernc.org/sqlite DSN

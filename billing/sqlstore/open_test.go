@@ -100,7 +100,7 @@ func TestOpenErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		url  string
-		opts []Option
+		opts []OpenOption
 		want string
 	}{
 		{"empty", "", nil, "empty database URL"},
@@ -108,7 +108,7 @@ func TestOpenErrors(t *testing.T) {
 		{"unknown scheme", "mysql://user@localhost/db", nil, `unsupported database URL scheme "mysql"`},
 		{"sqlite without a path", "sqlite:", nil, "no SQLite file path"},
 		{"sqlite with only parameters", "sqlite://?mode=ro", nil, "no SQLite file path"},
-		{"schema on sqlite", "sqlite::memory:", []Option{WithSchema("billing")}, "WithSchema applies to PostgreSQL only"},
+		{"schema on sqlite", "sqlite::memory:", []OpenOption{WithSchema("billing")}, "WithSchema applies to PostgreSQL only"},
 		{"missing directory", "sqlite://" + filepath.Join(t.TempDir(), "missing", "billing.db"), nil, "open SQLite"},
 	}
 	for _, tt := range tests {

@@ -133,7 +133,7 @@ func TestAccountOwnerConstraint(t *testing.T) {
 			}
 			// Unique owners: a second account for the same user is refused.
 			_, err := s.DB().ExecContext(t.Context(), "INSERT INTO billing_accounts (user_id) VALUES ('u1')")
-			assert.True(t, isUniqueViolation(err), "duplicate user account: %v", err)
+			assert.True(t, s.dialect.isUniqueViolation(err), "duplicate user account: %v", err)
 		})
 	}
 }
