@@ -7,19 +7,7 @@ import (
 
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/mock"
-	"github.com/amsbilling/sdk/xero/setup"
 )
-
-func ExampleParseProvider() {
-	for _, s := range []string{"ams.billing.providers.xero.XeroBillingService", "mock-xero", ""} {
-		p, err := setup.ParseProvider(s)
-		fmt.Printf("%q -> %q %v\n", s, p, err)
-	}
-	// Output:
-	// "ams.billing.providers.xero.XeroBillingService" -> "xero" <nil>
-	// "mock-xero" -> "mock-xero" <nil>
-	// "" -> "" <nil>
-}
 
 // Secrets print redacted however they are formatted.
 func ExampleSecret() {

@@ -1,4 +1,4 @@
-package sqlstore
+package sqlstore_test
 
 import (
 	"fmt"
@@ -12,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/billing/sqlstore/internal/sqltest"
 )
 
 // These tests run each party on its own Store, so on PostgreSQL each has its
@@ -23,7 +25,7 @@ var epoch = time.Date(2026, time.March, 1, 12, 0, 0, 0, time.UTC)
 func pid(n int) string { return fmt.Sprintf("inv-%03d", n) }
 
 // seed creates invoices 1..n and returns their provider ids.
-func seed(t *testing.T, s *Store, n int) []string {
+func seed(t *testing.T, s *sqlstore.Store, n int) []string {
 	t.Helper()
 	ids := make([]string, n)
 	for i := range ids {
@@ -43,11 +45,11 @@ func seed(t *testing.T, s *Store, n int) []string {
 // own connections, never get the same invoice, and together get them all.
 func TestFourFetchersDisjoint(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			s := b.open(t)
+			s := b.Open(t)
 			const invoices, fetchers = 60, 4
 			ids := seed(t, s, invoices)
 			n, err := s.MarkUpdateNeeded(ctx, ids, epoch)
@@ -58,7 +60,7 @@ func TestFourFetchersDisjoint(t *testing.T) {
 			start := make(chan struct{})
 			var wg sync.WaitGroup
 			for f := range fetchers {
-				fs := b.reopen(t, s)
+				fs := b.Reopen(t, s)
 				wg.Go(func() {
 					<-start
 					for range invoices { // bounded: each round claims at least one
@@ -93,12 +95,12 @@ func TestFourFetchersDisjoint(t *testing.T) {
 // fetch picks it up.
 func TestMarkDuringFetchSurvives(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			fetcher := b.open(t)
-			webhook := b.reopen(t, fetcher)
+			fetcher := b.Open(t)
+			webhook := b.Reopen(t, fetcher)
 			seed(t, fetcher, 1)
 			now := epoch.Add(time.Hour)
 
@@ -140,11 +142,11 @@ func TestMarkDuringFetchSurvives(t *testing.T) {
 // invoice was cleared by a completion whose token was its last mark.
 func TestWebhooksRaceFetchers(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			s := b.open(t)
+			s := b.Open(t)
 			const (
 				invoices  = 30
 				webhooks  = 8
@@ -159,18 +161,18 @@ func TestWebhooksRaceFetchers(t *testing.T) {
 			// share three more. On SQLite two stores play two processes, each
 			// running webhooks and fetchers on its one connection: goroutines
 			// queue for the connection, processes for SQLite's file lock.
-			var hookStores, fetchStores []*Store
-			if s.Dialect() == SQLite {
-				hookStores = []*Store{s, b.reopen(t, s)}
+			var hookStores, fetchStores []*sqlstore.Store
+			if s.Dialect() == sqlstore.SQLite {
+				hookStores = []*sqlstore.Store{s, b.Reopen(t, s)}
 				for f := range fetchers {
 					fetchStores = append(fetchStores, hookStores[f%2])
 				}
 			} else {
 				for range 3 {
-					hookStores = append(hookStores, b.reopen(t, s))
+					hookStores = append(hookStores, b.Reopen(t, s))
 				}
 				for range fetchers {
-					fetchStores = append(fetchStores, b.reopen(t, s))
+					fetchStores = append(fetchStores, b.Reopen(t, s))
 				}
 			}
 

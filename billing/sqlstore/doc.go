@@ -1,19 +1,30 @@
-// Package sqlstore is the billing.Store on database/sql, for PostgreSQL
-// (through pgx) and SQLite (modernc.org/sqlite, pure Go, no cgo). Its schema
-// is versioned and embedded; Open applies it.
+// Package sqlstore is the billing.Store on database/sql shared by PostgreSQL
+// and SQLite: the SQL of both dialects, the embedded, versioned schema and
+// its migrations. It links no database driver. Open a store with the
+// package of the database you use, which links that driver only:
 //
-// Open a PostgreSQL store, optionally in its own schema:
+//   - [github.com/amsbilling/sdk/billing/sqlstore/pgstore]: PostgreSQL,
+//     through pgx, with a connection pool sized for webhook bursts;
+//   - [github.com/amsbilling/sdk/billing/sqlstore/sqlitestore]: SQLite,
+//     through modernc.org/sqlite (pure Go, no cgo);
+//   - [github.com/amsbilling/sdk/billing/sqlstore/sqlurl]: either, chosen
+//     by a URL such as BILLING_DATABASE_URL at run time (links both).
 //
-//	store, err := sqlstore.Open(ctx, "postgres://billing:secret@db:5432/app?sslmode=require",
-//		sqlstore.WithSchema("billing"))
+// For example:
+//
+//	store, err := pgstore.Open(ctx, "postgres://billing:secret@db:5432/app?sslmode=require",
+//		pgstore.WithSchema("billing"))
 //	if err != nil {
 //		return err
 //	}
 //	defer store.Close()
 //
-// or a SQLite file, the embedded default:
+// or a SQLite file:
 //
-//	store, err := sqlstore.Open(ctx, "sqlite:///var/lib/app/billing.db")
+//	store, err := sqlitestore.Open(ctx, "sqlite:///var/lib/app/billing.db")
+//
+// [New] wraps a *sql.DB you opened yourself, with the pgx or the
+// modernc.org/sqlite driver.
 //
 // Money is stored exactly (NUMERIC on PostgreSQL, the decimal's text on
 // SQLite), calendar dates as DATE or 'YYYY-MM-DD', and times to the
@@ -23,12 +34,14 @@
 // Claims are safe across processes: on PostgreSQL ClaimUpdates selects with
 // FOR UPDATE SKIP LOCKED and commits before returning, so no row stays locked
 // while the provider is called; on SQLite each write holds the database's
-// write lock. CompleteUpdate clears a flag only while the invoice's
-// update_requested_at still equals the claim's token, so a webhook mark that
-// arrives during a fetch is never lost.
+// write lock (every write transaction begins with BEGIN IMMEDIATE).
+// CompleteUpdate clears a flag only while the invoice's update_requested_at
+// still equals the claim's token, so a webhook mark that arrives during a
+// fetch is never lost.
 //
-// Migrations run on Open unless WithoutMigrate is given; Store.Migrate runs
-// them on demand. They are recorded in the table billing_schema_version, so
-// they never mix with an app's own goose history. A database migrated by a
-// newer release fails with ErrSchemaTooNew.
+// Migrations run when a store is opened unless the driver package's
+// WithoutMigrate option is given; [Store.Migrate] runs them on demand. They
+// are recorded in the table billing_schema_version, so they never mix with
+// an app's own goose history. A database migrated by a newer release fails
+// with [ErrSchemaTooNew].
 package sqlstore

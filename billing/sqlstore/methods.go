@@ -93,7 +93,7 @@ func (s *Store) CreateInvoice(ctx context.Context, inv billing.Invoice) error {
 			inv.UpdateNeeded, s.timeArg(inv.UpdateRequestedAt), inv.UpdateAttempts, inv.UpdateError, inv.SetAside)
 		return err
 	})
-	if isUniqueViolation(err) {
+	if s.dialect.isUniqueViolation(err) {
 		return fmt.Errorf("%w: invoice number %q or provider id %q is taken: %w", billing.ErrConflict, inv.Number, inv.ProviderID, err)
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io/fs"
+	"strings"
 
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
@@ -21,10 +22,10 @@ var migrations embed.FS
 // goose in the same database keeps its own history.
 const versionTable = "billing_schema_version"
 
-// ErrSchemaTooNew is returned by Migrate (and so Open) when the database was
-// migrated by a newer release of this package than the running one. The
-// error names both versions. Upgrade the code, or use the database's own
-// release.
+// ErrSchemaTooNew is returned by Migrate (and so by the Open functions of
+// pgstore, sqlitestore and sqlurl) when the database was migrated by a newer
+// release of this package than the running one. The error names both
+// versions. Upgrade the code, or use the database's own release.
 var ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this code")
 
 // Migrate applies the migrations the database has not had yet. Running it
@@ -91,13 +92,44 @@ func (s *Store) currentSchema(ctx context.Context) (string, error) {
 	if err := s.db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
 		return "", fmt.Errorf("sqlstore: read current schema: %w", err)
 	}
-	if !schema.Valid {
-		if s.schema != "" {
-			return "", fmt.Errorf("sqlstore: schema %q does not exist; create it before migrating", s.schema)
-		}
-		return "", errors.New("sqlstore: no schema to create tables in: the search_path names no existing schema")
+	if schema.Valid {
+		return schema.String, nil
 	}
-	return schema.String, nil
+	var searchPath string
+	if err := s.db.QueryRowContext(ctx, "SELECT current_setting('search_path')").Scan(&searchPath); err != nil {
+		return "", fmt.Errorf("sqlstore: read search_path: %w", err)
+	}
+	if name, ok := singleSchema(searchPath); ok {
+		// pgstore.WithSchema names one schema: it does not exist.
+		return "", fmt.Errorf("sqlstore: schema %q does not exist; create it before migrating", name)
+	}
+	return "", errors.New("sqlstore: no schema to create tables in: the search_path names no existing schema")
+}
+
+// singleSchema returns the schema a search_path setting names when it names
+// exactly one, as a quoted ("My""Schema") or a plain (billing) identifier,
+// other than "$user".
+func singleSchema(searchPath string) (string, bool) {
+	p := strings.TrimSpace(searchPath)
+	var name string
+	switch {
+	case len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"':
+		inner := p[1 : len(p)-1]
+		// Inside, a quote is written twice; a lone one ends the identifier.
+		if strings.Contains(strings.ReplaceAll(inner, `""`, ""), `"`) {
+			return "", false
+		}
+		name = strings.ReplaceAll(inner, `""`, `"`)
+	case strings.ContainsAny(p, `", `):
+		return "", false
+	default:
+		// PostgreSQL folds an unquoted identifier to lower case.
+		name = strings.ToLower(p)
+	}
+	if name == "" || name == "$user" {
+		return "", false
+	}
+	return name, true
 }
 
 // schemaLockID derives the advisory lock id for migrating schema.

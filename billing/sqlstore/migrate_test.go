@@ -1,4 +1,4 @@
-package sqlstore
+package sqlstore_test
 
 import (
 	"sync"
@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/billing/sqlstore/internal/sqltest"
 )
 
 // newestVersion is the version of the newest embedded migration.
@@ -15,38 +17,38 @@ const newestVersion = 1
 
 func TestMigrateTwice(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			s := b.open(t)
+			s := b.Open(t)
 			_, err := s.LinkContact(ctx, billing.UserAccount("u1"), "c1")
 			require.NoError(t, err)
 
 			require.NoError(t, s.Migrate(ctx))
 			require.NoError(t, s.Migrate(ctx))
-			again := b.reopen(t, s) // migrates on open
+			again := b.Reopen(t, s) // migrates on open
 			require.NoError(t, again.Migrate(ctx))
 
 			link, err := again.ContactLink(ctx, billing.UserAccount("u1"))
 			require.NoError(t, err, "migrating again lost data")
 			assert.Equal(t, "c1", link.ContactID)
-			assert.Equal(t, newestVersion, scalar[int](t, s.DB(), "SELECT max(version_id) FROM "+versionTable))
+			assert.Equal(t, newestVersion, sqltest.Scalar[int](t, s.DB(), "SELECT max(version_id) FROM "+sqlstore.VersionTable))
 		})
 	}
 }
 
 func TestMigrateConcurrently(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			first := b.open(t, WithoutMigrate())
+			first := b.Open(t, sqltest.WithoutMigrate)
 			const n = 4
-			stores := []*Store{first}
+			stores := []*sqlstore.Store{first}
 			for range n - 1 {
-				stores = append(stores, b.reopen(t, first, WithoutMigrate()))
+				stores = append(stores, b.Reopen(t, first, sqltest.WithoutMigrate))
 			}
 			errs := make([]error, n)
 			start := make(chan struct{})
@@ -72,23 +74,22 @@ func TestMigrateConcurrently(t *testing.T) {
 
 func TestMigrateSchemaTooNew(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			s := b.open(t)
+			s := b.Open(t)
 			// A newer release of this package migrated the database.
-			_, err := s.DB().ExecContext(ctx, "INSERT INTO "+versionTable+" (version_id, is_applied) VALUES (42, TRUE)")
+			_, err := s.DB().ExecContext(ctx, "INSERT INTO "+sqlstore.VersionTable+" (version_id, is_applied) VALUES (42, TRUE)")
 			require.NoError(t, err)
 
 			err = s.Migrate(ctx)
-			require.ErrorIs(t, err, ErrSchemaTooNew)
+			require.ErrorIs(t, err, sqlstore.ErrSchemaTooNew)
 			assert.Contains(t, err.Error(), "database is at version 42")
 			assert.Contains(t, err.Error(), "up to 1")
 
-			w := b.where(t, s)
-			s2, err := Open(ctx, w.url, w.opts...)
-			require.ErrorIs(t, err, ErrSchemaTooNew, "Open migrates and must refuse too")
+			s2, err := b.OpenAgain(t, s)
+			require.ErrorIs(t, err, sqlstore.ErrSchemaTooNew, "Open migrates and must refuse too")
 			assert.Nil(t, s2)
 		})
 	}
@@ -96,11 +97,11 @@ func TestMigrateSchemaTooNew(t *testing.T) {
 
 func TestWithoutMigrate(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			s := b.open(t, WithoutMigrate())
+			s := b.Open(t, sqltest.WithoutMigrate)
 			_, err := s.LinkContact(ctx, billing.UserAccount("u1"), "c1")
 			require.Error(t, err, "tables exist without migrating")
 

@@ -1,4 +1,4 @@
-package sqlstore
+package sqlstore_test
 
 import (
 	"testing"
@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/billing/sqlstore/internal/sqltest"
 )
 
 // TestMoneyStoredExactly checks the stored form of amounts: NUMERIC on
@@ -23,11 +25,11 @@ func TestMoneyStoredExactly(t *testing.T) {
 		"0.000000000000000001",
 		"0",
 	}
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			s := b.open(t)
+			s := b.Open(t)
 			for i, a := range amounts {
 				want := decimal.RequireFromString(a)
 				inv := billing.Invoice{
@@ -38,13 +40,13 @@ func TestMoneyStoredExactly(t *testing.T) {
 
 				var typ, text string
 				switch s.Dialect() {
-				case Postgres:
-					typ = scalar[string](t, s.DB(), "SELECT pg_typeof(amount)::text FROM billing_invoices WHERE invoice_number = $1", inv.Number)
-					text = scalar[string](t, s.DB(), "SELECT amount::text FROM billing_invoices WHERE invoice_number = $1", inv.Number)
+				case sqlstore.Postgres:
+					typ = sqltest.Scalar[string](t, s.DB(), "SELECT pg_typeof(amount)::text FROM billing_invoices WHERE invoice_number = $1", inv.Number)
+					text = sqltest.Scalar[string](t, s.DB(), "SELECT amount::text FROM billing_invoices WHERE invoice_number = $1", inv.Number)
 					assert.Equal(t, "numeric", typ, a)
-				case SQLite:
-					typ = scalar[string](t, s.DB(), "SELECT typeof(amount) FROM billing_invoices WHERE invoice_number = $1", inv.Number)
-					text = scalar[string](t, s.DB(), "SELECT amount FROM billing_invoices WHERE invoice_number = $1", inv.Number)
+				case sqlstore.SQLite:
+					typ = sqltest.Scalar[string](t, s.DB(), "SELECT typeof(amount) FROM billing_invoices WHERE invoice_number = $1", inv.Number)
+					text = sqltest.Scalar[string](t, s.DB(), "SELECT amount FROM billing_invoices WHERE invoice_number = $1", inv.Number)
 					assert.Equal(t, "text", typ, a)
 				}
 				assert.True(t, want.Equal(decimal.RequireFromString(text)), "%d: stored %s for %s", i, text, a)
@@ -64,11 +66,11 @@ func TestMoneyStoredExactly(t *testing.T) {
 // returned in UTC.
 func TestDatesAndTimesStored(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			s := b.open(t)
+			s := b.Open(t)
 			inv := billing.Invoice{
 				Account: billing.UserAccount("u1"), Number: "INV-1", ProviderID: "p1",
 				IssueDate: billing.NewDate(2026, time.January, 31), DueDate: billing.NewDate(2026, time.March, 1),
@@ -81,15 +83,15 @@ func TestDatesAndTimesStored(t *testing.T) {
 			require.Equal(t, 1, n)
 
 			switch s.Dialect() {
-			case Postgres:
-				assert.Equal(t, "2026-01-31", scalar[string](t, s.DB(), "SELECT issue_date::text FROM billing_invoices"))
-				assert.Equal(t, "date", scalar[string](t, s.DB(), "SELECT pg_typeof(issue_date)::text FROM billing_invoices"))
-				assert.Equal(t, "timestamp with time zone", scalar[string](t, s.DB(), "SELECT pg_typeof(update_requested_at)::text FROM billing_invoices"))
-				assert.Equal(t, at.UnixMicro(), scalar[int64](t, s.DB(), "SELECT (extract(epoch FROM update_requested_at) * 1000000)::bigint FROM billing_invoices"))
-			case SQLite:
-				assert.Equal(t, "2026-01-31", scalar[string](t, s.DB(), "SELECT issue_date FROM billing_invoices"))
-				assert.Equal(t, "integer", scalar[string](t, s.DB(), "SELECT typeof(update_requested_at) FROM billing_invoices"))
-				assert.Equal(t, at.UnixMicro(), scalar[int64](t, s.DB(), "SELECT update_requested_at FROM billing_invoices"))
+			case sqlstore.Postgres:
+				assert.Equal(t, "2026-01-31", sqltest.Scalar[string](t, s.DB(), "SELECT issue_date::text FROM billing_invoices"))
+				assert.Equal(t, "date", sqltest.Scalar[string](t, s.DB(), "SELECT pg_typeof(issue_date)::text FROM billing_invoices"))
+				assert.Equal(t, "timestamp with time zone", sqltest.Scalar[string](t, s.DB(), "SELECT pg_typeof(update_requested_at)::text FROM billing_invoices"))
+				assert.Equal(t, at.UnixMicro(), sqltest.Scalar[int64](t, s.DB(), "SELECT (extract(epoch FROM update_requested_at) * 1000000)::bigint FROM billing_invoices"))
+			case sqlstore.SQLite:
+				assert.Equal(t, "2026-01-31", sqltest.Scalar[string](t, s.DB(), "SELECT issue_date FROM billing_invoices"))
+				assert.Equal(t, "integer", sqltest.Scalar[string](t, s.DB(), "SELECT typeof(update_requested_at) FROM billing_invoices"))
+				assert.Equal(t, at.UnixMicro(), sqltest.Scalar[int64](t, s.DB(), "SELECT update_requested_at FROM billing_invoices"))
 			}
 
 			got, err := s.InvoiceByProviderID(ctx, "p1")
@@ -118,10 +120,10 @@ func TestAccountOwnerConstraint(t *testing.T) {
 		{"neither", nil, nil, true},
 		{"empty user id", "", nil, true},
 	}
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			s := b.open(t)
+			s := b.Open(t)
 			for _, tt := range tests {
 				_, err := s.DB().ExecContext(t.Context(),
 					"INSERT INTO billing_accounts (user_id, organisation_id) VALUES ($1, $2)", tt.user, tt.org)
@@ -133,7 +135,7 @@ func TestAccountOwnerConstraint(t *testing.T) {
 			}
 			// Unique owners: a second account for the same user is refused.
 			_, err := s.DB().ExecContext(t.Context(), "INSERT INTO billing_accounts (user_id) VALUES ('u1')")
-			assert.True(t, isUniqueViolation(err), "duplicate user account: %v", err)
+			assert.True(t, sqlstore.IsUniqueViolation(s, err), "duplicate user account: %v", err)
 		})
 	}
 }
@@ -142,11 +144,11 @@ func TestAccountOwnerConstraint(t *testing.T) {
 // ends its lease (claimed_until is NULL), so nothing stays reserved.
 func TestClaimedUntilReleased(t *testing.T) {
 	t.Parallel()
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx := t.Context()
-			s := b.open(t)
+			s := b.Open(t)
 			require.NoError(t, s.CreateInvoice(ctx, billing.Invoice{Account: billing.UserAccount("u1"), Number: "INV-1", ProviderID: "p1"}))
 			at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 			_, err := s.MarkUpdateNeeded(ctx, []string{"p1"}, at)
@@ -154,12 +156,12 @@ func TestClaimedUntilReleased(t *testing.T) {
 			claims, err := s.ClaimUpdates(ctx, at.Add(time.Minute), 10, time.Hour)
 			require.NoError(t, err)
 			require.Len(t, claims, 1)
-			assert.Equal(t, 1, scalar[int](t, s.DB(), "SELECT count(*) FROM billing_invoices WHERE claimed_until IS NOT NULL"))
+			assert.Equal(t, 1, sqltest.Scalar[int](t, s.DB(), "SELECT count(*) FROM billing_invoices WHERE claimed_until IS NOT NULL"))
 
 			cleared, err := s.CompleteUpdate(ctx, claims[0])
 			require.NoError(t, err)
 			assert.True(t, cleared)
-			assert.Equal(t, 0, scalar[int](t, s.DB(), "SELECT count(*) FROM billing_invoices WHERE claimed_until IS NOT NULL"))
+			assert.Equal(t, 0, sqltest.Scalar[int](t, s.DB(), "SELECT count(*) FROM billing_invoices WHERE claimed_until IS NOT NULL"))
 		})
 	}
 }

@@ -8,10 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/amsbilling/sdk/billing"
 )
@@ -137,13 +134,39 @@ func scanInvoice(row rowScanner) (billing.Invoice, error) {
 	return inv, nil
 }
 
-// isUniqueViolation reports whether err is a unique constraint violation.
-func isUniqueViolation(err error) bool {
-	if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok {
-		return pgErr.Code == "23505"
+// The driver errors isUniqueViolation recognises, by their methods, so this
+// package imports neither driver: pgx's *pgconn.PgError has SQLState, and
+// modernc.org/sqlite's *sqlite.Error has Code (an extended result code).
+type (
+	sqlStateError interface {
+		error
+		SQLState() string
 	}
-	if e, ok := errors.AsType[*sqlite.Error](err); ok {
-		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	sqliteCodeError interface {
+		error
+		Code() int
+	}
+)
+
+// The codes of a unique constraint violation.
+const (
+	pgUniqueViolation          = "23505" // unique_violation
+	sqliteConstraintPrimaryKey = 1555    // SQLITE_CONSTRAINT_PRIMARYKEY
+	sqliteConstraintUnique     = 2067    // SQLITE_CONSTRAINT_UNIQUE
+)
+
+// isUniqueViolation reports whether err is a unique constraint violation
+// reported by the driver of dialect d.
+func (d Dialect) isUniqueViolation(err error) bool {
+	switch d {
+	case Postgres:
+		if e, ok := errors.AsType[sqlStateError](err); ok {
+			return e.SQLState() == pgUniqueViolation
+		}
+	case SQLite:
+		if e, ok := errors.AsType[sqliteCodeError](err); ok {
+			return e.Code() == sqliteConstraintUnique || e.Code() == sqliteConstraintPrimaryKey
+		}
 	}
 	return false
 }
@@ -156,7 +179,8 @@ type querier interface {
 }
 
 // inTx runs fn in a read-write transaction and commits it if fn succeeds.
-// On SQLite (opened by Open) the transaction begins with BEGIN IMMEDIATE.
+// On SQLite (opened by sqlitestore.Open) the transaction begins with BEGIN
+// IMMEDIATE.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

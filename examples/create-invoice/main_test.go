@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/billing/sqlstore/sqlurl"
 	"github.com/amsbilling/sdk/mock/emulator"
 	"github.com/amsbilling/sdk/webhook"
 )
@@ -29,7 +29,7 @@ func lookup(env map[string]string) func(string) (string, bool) {
 func TestCreateInvoiceThenPayOnThePage(t *testing.T) {
 	ctx := context.Background()
 	dbURL := filepath.Join(t.TempDir(), "billing.db")
-	store, err := sqlstore.Open(ctx, dbURL)
+	store, err := sqlurl.Open(ctx, dbURL)
 	require.NoError(t, err)
 	defer store.Close()
 	hook, err := webhook.New(webhook.Config{Keys: []billing.Secret{billing.NewSecret("loop-key")}, TenantID: emulator.DefaultTenantID, Store: store})

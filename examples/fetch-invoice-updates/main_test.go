@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/billing/sqlstore/sqlurl"
 	"github.com/amsbilling/sdk/mock/emulator"
 	"github.com/amsbilling/sdk/xero"
 	"github.com/amsbilling/sdk/xero/setup"
@@ -69,7 +69,7 @@ func fixture(t *testing.T, invoices int) (map[string]string, *emulator.Server) {
 	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(t, err)
 
-	store, err := sqlstore.Open(ctx, env["BILLING_DATABASE_URL"])
+	store, err := sqlurl.Open(ctx, env["BILLING_DATABASE_URL"])
 	require.NoError(t, err)
 	defer store.Close()
 	client, err := xero.NewClient(cfg.Xero)
@@ -95,7 +95,7 @@ func fixture(t *testing.T, invoices int) (map[string]string, *emulator.Server) {
 
 func paidCount(t *testing.T, env map[string]string) (paid, marked int) {
 	t.Helper()
-	store, err := sqlstore.Open(context.Background(), env["BILLING_DATABASE_URL"])
+	store, err := sqlurl.Open(context.Background(), env["BILLING_DATABASE_URL"])
 	require.NoError(t, err)
 	defer store.Close()
 	for i := 1; ; i++ {

@@ -18,7 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/billing/sqlstore/sqlurl"
 	"github.com/amsbilling/sdk/mock/emulator"
 	"github.com/amsbilling/sdk/webhook"
 	"github.com/amsbilling/sdk/xero"
@@ -68,7 +68,7 @@ func run(ctx context.Context, out io.Writer, set settings) (err error) {
 		defer os.RemoveAll(dir)
 		databaseURL = filepath.Join(dir, "billing.db")
 	}
-	store, err := sqlstore.Open(ctx, databaseURL)
+	store, err := sqlurl.Open(ctx, databaseURL)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/billing/sqlstore/sqlurl"
 	"github.com/amsbilling/sdk/mock/emulator"
 	"github.com/amsbilling/sdk/webhook"
 	"github.com/amsbilling/sdk/xero"
@@ -98,7 +99,7 @@ func newFixture(t *testing.T, opts emulator.Options, userID string) fixture {
 
 	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(t, err)
-	store, err := sqlstore.Open(ctx, env["BILLING_DATABASE_URL"])
+	store, err := sqlurl.Open(ctx, env["BILLING_DATABASE_URL"])
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
 	client, err := xero.NewClient(cfg.Xero)

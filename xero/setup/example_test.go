@@ -57,3 +57,14 @@ func ExampleLoadConfig() {
 	// XERO_WEBHOOK_KEY: required when AMS_BILLING_SERVICE_CLASS selects Xero
 	// XERO_AMOUNT_TYPE: "GROSS" is not INCLUSIVE, EXCLUSIVE or NOTAX
 }
+
+func ExampleParseProvider() {
+	for _, s := range []string{"ams.billing.providers.xero.XeroBillingService", "mock-xero", ""} {
+		p, err := setup.ParseProvider(s)
+		fmt.Printf("%q -> %q %v\n", s, p, err)
+	}
+	// Output:
+	// "ams.billing.providers.xero.XeroBillingService" -> "xero" <nil>
+	// "mock-xero" -> "mock-xero" <nil>
+	// "" -> "" <nil>
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/amsbilling/sdk/billing/sqlstore"
+	"github.com/amsbilling/sdk/billing/sqlstore/sqlurl"
 	"github.com/amsbilling/sdk/xero/setup"
 )
 
@@ -12,10 +13,13 @@ import (
 const DefaultURL = "billing.db"
 
 // Open opens cfg.DatabaseURL, or DefaultURL when it is empty, and migrates it.
+// The URL picks PostgreSQL or SQLite (see sqlurl.Open), so the examples link
+// both drivers. A URL of an unsupported kind (mysql://...) is an error
+// wrapping billing.ErrInvalidConfig.
 func Open(ctx context.Context, cfg setup.Config) (*sqlstore.Store, error) {
 	url := cfg.DatabaseURL
 	if url == "" {
 		url = DefaultURL
 	}
-	return sqlstore.Open(ctx, url)
+	return sqlurl.Open(ctx, url)
 }
