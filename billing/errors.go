@@ -1,6 +1,10 @@
 package billing
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 var (
 	// ErrNotFound: the store holds no such record.
@@ -35,3 +39,42 @@ func (e *ConfigError) Error() string { return e.Var + ": " + e.Problem }
 
 // Is matches ErrInvalidConfig.
 func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
+
+// ErrCreationPending matches a CreateInvoice whose outcome at the provider
+// is unknown (a timeout after sending, a dropped connection, an unreadable
+// answer). The creation is recorded as pending: calling CreateInvoice again
+// with the same parameters, or ResolveCreations, finds the provider's
+// invoice or, only if it certainly has none, creates it. Never bill anew.
+var ErrCreationPending = errors.New("billing: invoice creation pending: its outcome at the provider is unknown")
+
+// PendingError is the error of a creation left pending. It matches
+// ErrCreationPending and the cause, and is temporary: try again later.
+type PendingError struct {
+	Key string // the creation's idempotency key
+	Err error  // why the outcome is unknown
+}
+
+func (e *PendingError) Error() string {
+	return fmt.Sprintf("%v (key %s): %v", ErrCreationPending, e.Key, e.Err)
+}
+
+// Unwrap returns ErrCreationPending and the cause.
+func (e *PendingError) Unwrap() []error { return []error{ErrCreationPending, e.Err} }
+
+// Temporary reports true: the creation resolves on a later try.
+func (e *PendingError) Temporary() bool { return true }
+
+// CreationResolver is implemented by services that resolve pending
+// creations (xero.Service). Run it after a crash, and from cron before
+// anything else.
+type CreationResolver interface {
+	ResolveCreations(ctx context.Context) (ResolveResult, error)
+}
+
+// ResolveResult reports a ResolveCreations run.
+type ResolveResult struct {
+	// Resolved holds the invoices of the creations resolved, as stored.
+	Resolved []Invoice
+	// Pending holds, by key, why a creation is still pending.
+	Pending map[string]error
+}

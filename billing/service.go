@@ -46,6 +46,9 @@ type InvoiceLinker interface {
 type UpdateResult struct {
 	// Updated holds the invoices as saved after the refresh, changed or not.
 	Updated []Invoice
+	// Changed lists the numbers of the invoices whose state changed (each
+	// with its InvoiceEvent).
+	Changed []string
 	// Missing holds requested ids the provider did not return.
 	Missing []string
 	// Failed holds ids the provider returned that could not be saved

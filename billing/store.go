@@ -24,6 +24,9 @@ type Store interface {
 	UpdateMarker
 	InvoiceFinder
 	UpdateQueue
+	CreationStore
+	EventQueue
+	SweepStore
 
 	// LinkContact stores the link from account to contactID unless the
 	// account is linked already. It returns the link in force afterwards:
@@ -32,6 +35,11 @@ type Store interface {
 	LinkContact(ctx context.Context, account Account, contactID string) (ContactLink, error)
 	// ContactLink returns the account's link, or ErrNotFound.
 	ContactLink(ctx context.Context, account Account) (ContactLink, error)
+	// RecordContactSync stores what the provider now holds for the
+	// account's contact (ContactLink.Fingerprint and Email), so an
+	// unchanged re-sync sends nothing. ErrNotFound when the account has no
+	// link.
+	RecordContactSync(ctx context.Context, account Account, fingerprint, email string) error
 
 	// CreateInvoice saves a new invoice. It fails with ErrConflict when
 	// another invoice has the same Number, or the same non-empty
@@ -44,12 +52,42 @@ type Store interface {
 	// SaveInvoiceState overwrites the provider-owned fields of the invoice
 	// with inv.ProviderID (those Invoice.WithProviderState copies),
 	// atomically, and returns the invoice as it was before and as it is
-	// after. Account, Number and the update fields are left alone.
-	// ErrNotFound when no invoice has that id.
+	// after. Account, Number and the update fields are left alone. When the
+	// provider-owned fields changed, an InvoiceEvent is recorded in the
+	// same transaction. ErrNotFound when no invoice has that id.
 	SaveInvoiceState(ctx context.Context, inv Invoice) (before, after Invoice, err error)
+	// SaveInvoiceStates is SaveInvoiceState for many invoices in one
+	// transaction: every known invoice is saved (with its event when it
+	// changed), or none and an error. An unknown id is reported in its
+	// Saved.Err (ErrNotFound) and does not stop the others.
+	SaveInvoiceStates(ctx context.Context, invs []Invoice) ([]Saved, error)
 
 	// SetAsideInvoices lists the invoices set aside, oldest mark first.
 	SetAsideInvoices(ctx context.Context) ([]Invoice, error)
+}
+
+// Saved is what SaveInvoiceStates did with one invoice.
+type Saved struct {
+	Before, After Invoice
+	// Changed is true when the provider-owned fields changed (and an
+	// event was recorded).
+	Changed bool
+	Err     error
+}
+
+// SweepStore is what the sweep needs of a store besides saving states.
+type SweepStore interface {
+	// SweepMark returns the mark stored under name, or the zero time when
+	// none was ever set.
+	SweepMark(ctx context.Context, name string) (time.Time, error)
+	// SetSweepMark stores t under name.
+	SetSweepMark(ctx context.Context, name string, t time.Time) error
+	// OpenInvoices lists the provider ids of the invoices that are neither
+	// paid, voided nor deleted, sorted.
+	OpenInvoices(ctx context.Context) ([]string, error)
+	// EarliestIssueDate returns the oldest invoice's IssueDate, or the zero
+	// Date when there is no invoice.
+	EarliestIssueDate(ctx context.Context) (Date, error)
 }
 
 // Claim is one invoice leased by ClaimUpdates.
@@ -99,6 +137,10 @@ type UpdateQueue interface {
 	// always ends the lease. It reports whether the flag was cleared.
 	// ErrNotFound when the invoice is gone.
 	CompleteUpdate(ctx context.Context, c Claim) (cleared bool, err error)
+	// CompleteUpdates is CompleteUpdate for many claims in one
+	// transaction; cleared[i] is claims[i]'s. Claims of invoices that are
+	// gone report false.
+	CompleteUpdates(ctx context.Context, claims []Claim) (cleared []bool, err error)
 	// FailUpdate ends a claim after a failed fetch of that invoice: the flag
 	// stays set, UpdateAttempts is incremented, UpdateError = reason, the
 	// lease ends, and SetAside becomes true when UpdateAttempts reaches

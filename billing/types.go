@@ -68,6 +68,10 @@ func (a Account) String() string {
 type ContactLink struct {
 	Account   Account
 	ContactID string
+	// Fingerprint is of what the provider holds for the contact, as last
+	// synced (empty until a sync records it); Email is its address.
+	Fingerprint string
+	Email       string
 }
 
 // Invoice statuses as Xero reports them.
@@ -136,6 +140,16 @@ func (inv Invoice) SameProviderState(o Invoice) bool {
 		inv.Amount.Equal(o.Amount) && inv.Paid.Equal(o.Paid) && inv.Due.Equal(o.Due)
 }
 
+// IsOpen reports whether the invoice may still change by payment: it is
+// neither paid, voided nor deleted.
+func (inv Invoice) IsOpen() bool {
+	switch inv.Status {
+	case StatusPaid, StatusVoided, StatusDeleted:
+		return false
+	}
+	return true
+}
+
 // IsPaid reports whether the provider says the invoice is fully paid.
 func (inv Invoice) IsPaid() bool { return inv.Status == StatusPaid }
 
@@ -194,15 +208,20 @@ func (p CreateInvoiceParams) Validate() error {
 // InvoiceChange is what an app hears when a refresh from the provider changed
 // an invoice.
 type InvoiceChange struct {
-	Before Invoice
-	After  Invoice
+	// EventID is stable across deliveries of the same change: an app that
+	// must act once (activate a membership) de-duplicates with it.
+	EventID string
+	Before  Invoice
+	After   Invoice
 }
 
 // BecamePaid reports whether the change moved the invoice to paid, the
 // moment an app usually activates a membership.
 func (c InvoiceChange) BecamePaid() bool { return !c.Before.IsPaid() && c.After.IsPaid() }
 
-// InvoiceHook is called after a changed invoice has been saved. It runs on the
-// caller's goroutine: keep it short or hand the work off. An error it returns
-// is logged and does not undo the update.
+// InvoiceHook hears each change to an invoice after it has been saved, at
+// least once, in order per invoice (see DeliverEvents). It runs on the
+// delivering goroutine: keep it short or hand the work off. An error means
+// "deliver again later": the event stays pending and is retried with
+// backoff; it never undoes the saved state. Use EventID to act only once.
 type InvoiceHook func(ctx context.Context, change InvoiceChange) error

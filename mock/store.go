@@ -3,6 +3,7 @@ package mock
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -16,9 +17,14 @@ import (
 // value is not usable; call NewStore. A Store is safe for concurrent use.
 type Store struct {
 	mu       sync.Mutex
-	links    map[billing.Account]string
+	links    map[billing.Account]billing.ContactLink
 	invoices map[string]*storedInvoice // by Number
 	byID     map[string]string         // ProviderID -> Number
+
+	creations []*billing.Creation // in the order recorded
+	events    []*storedEvent      // in the order recorded
+	eventSeq  int
+	marks     map[string]time.Time
 }
 
 type storedInvoice struct {
@@ -31,9 +37,10 @@ var _ billing.Store = (*Store)(nil)
 // NewStore returns an empty Store.
 func NewStore() *Store {
 	return &Store{
-		links:    make(map[billing.Account]string),
+		links:    make(map[billing.Account]billing.ContactLink),
 		invoices: make(map[string]*storedInvoice),
 		byID:     make(map[string]string),
+		marks:    make(map[string]time.Time),
 	}
 }
 
@@ -54,21 +61,35 @@ func (s *Store) LinkContact(_ context.Context, account billing.Account, contactI
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if existing, ok := s.links[account]; ok {
-		return billing.ContactLink{Account: account, ContactID: existing}, nil
+		return existing, nil
 	}
-	s.links[account] = contactID
-	return billing.ContactLink{Account: account, ContactID: contactID}, nil
+	link := billing.ContactLink{Account: account, ContactID: contactID}
+	s.links[account] = link
+	return link, nil
 }
 
 // ContactLink implements billing.Store.
 func (s *Store) ContactLink(_ context.Context, account billing.Account) (billing.ContactLink, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id, ok := s.links[account]
+	link, ok := s.links[account]
 	if !ok {
 		return billing.ContactLink{}, fmt.Errorf("contact link for %s: %w", account, billing.ErrNotFound)
 	}
-	return billing.ContactLink{Account: account, ContactID: id}, nil
+	return link, nil
+}
+
+// RecordContactSync implements billing.Store.
+func (s *Store) RecordContactSync(_ context.Context, account billing.Account, fingerprint, email string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	link, ok := s.links[account]
+	if !ok {
+		return fmt.Errorf("contact link for %s: %w", account, billing.ErrNotFound)
+	}
+	link.Fingerprint, link.Email = fingerprint, email
+	s.links[account] = link
+	return nil
 }
 
 // CreateInvoice implements billing.Store.
@@ -134,10 +155,37 @@ func (s *Store) SaveInvoiceState(_ context.Context, inv billing.Invoice) (before
 	if si == nil {
 		return billing.Invoice{}, billing.Invoice{}, fmt.Errorf("invoice provider id %q: %w", inv.ProviderID, billing.ErrNotFound)
 	}
+	before, after, _ = s.saveState(si, inv)
+	return before, after, nil
+}
+
+// saveState applies inv's provider state to si and records an event when it
+// changed. s.mu must be held.
+func (s *Store) saveState(si *storedInvoice, inv billing.Invoice) (before, after billing.Invoice, changed bool) {
 	before = si.inv
 	after = before.WithProviderState(inv)
 	si.inv = after
-	return before, after, nil
+	if !before.SameProviderState(after) {
+		s.addEvent(before, after)
+		changed = true
+	}
+	return before, after, changed
+}
+
+// SaveInvoiceStates implements billing.Store.
+func (s *Store) SaveInvoiceStates(_ context.Context, invs []billing.Invoice) ([]billing.Saved, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]billing.Saved, len(invs))
+	for i, inv := range invs {
+		si := s.byProviderID(inv.ProviderID)
+		if si == nil {
+			out[i].Err = fmt.Errorf("invoice provider id %q: %w", inv.ProviderID, billing.ErrNotFound)
+			continue
+		}
+		out[i].Before, out[i].After, out[i].Changed = s.saveState(si, inv)
+	}
+	return out, nil
 }
 
 // MarkUpdateNeeded implements billing.Store.
@@ -230,6 +278,19 @@ func (s *Store) CompleteUpdate(_ context.Context, c billing.Claim) (bool, error)
 	return true, nil
 }
 
+// CompleteUpdates implements billing.Store.
+func (s *Store) CompleteUpdates(ctx context.Context, claims []billing.Claim) ([]bool, error) {
+	out := make([]bool, len(claims))
+	for i, c := range claims {
+		cleared, err := s.CompleteUpdate(ctx, c)
+		if err != nil && !errors.Is(err, billing.ErrNotFound) {
+			return nil, err
+		}
+		out[i] = cleared
+	}
+	return out, nil
+}
+
 // FailUpdate implements billing.Store.
 func (s *Store) FailUpdate(_ context.Context, c billing.Claim, reason string, maxAttempts int) (billing.Invoice, error) {
 	s.mu.Lock()
@@ -295,8 +356,8 @@ func (s *Store) ContactLinks() []billing.ContactLink {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]billing.ContactLink, 0, len(s.links))
-	for a, id := range s.links {
-		out = append(out, billing.ContactLink{Account: a, ContactID: id})
+	for _, link := range s.links {
+		out = append(out, link)
 	}
 	slices.SortFunc(out, func(a, b billing.ContactLink) int {
 		// Accounts with a UserID sort first: their OrganisationID is "".

@@ -228,6 +228,8 @@ type request struct {
 	body   []byte
 	key    string // Idempotency-Key
 	tenant bool   // send xero-tenant-id
+	// ifModifiedSince, when set, asks only for records modified since.
+	ifModifiedSince time.Time
 }
 
 type response struct {
@@ -331,6 +333,10 @@ func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token,
 	}
 	if r.key != "" {
 		req.Header.Set("Idempotency-Key", r.key)
+	}
+	if !r.ifModifiedSince.IsZero() {
+		// Xero reads the header in UTC to the second.
+		req.Header.Set("If-Modified-Since", r.ifModifiedSince.UTC().Format(http.TimeFormat))
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -24,6 +25,14 @@ type Service struct {
 	cfg    Config
 	hook   billing.InvoiceHook
 	log    *slog.Logger
+	// delivery tunes how events reach the hook.
+	delivery billing.DeliverOptions
+	// keyWindow is how long after a creation its idempotency key is
+	// trusted to protect a resend; resolveLease keeps two resolvers of an
+	// older creation apart; now is the clock of both.
+	keyWindow    time.Duration
+	resolveLease time.Duration
+	now          func() time.Time
 	// syncs serialises contact syncs of one account in this process;
 	// across processes the duplicate-contact recovery does the same job.
 	syncs keyedLock[billing.Account]
@@ -34,9 +43,30 @@ var _ billing.Service = (*Service)(nil)
 // ServiceOption configures a Service.
 type ServiceOption func(*Service)
 
-// WithInvoiceHook sets the hook UpdateInvoices calls for each invoice that
-// changed. Its errors are logged, not returned.
+// WithInvoiceHook sets the hook that hears each change to an invoice. Every
+// change is saved with an event in the same transaction and delivered at
+// least once, in order per invoice: right after the refresh that saved it,
+// and again on later refreshes, fetch runs and sweeps while the hook
+// returns an error (see billing.DeliverEvents).
 func WithInvoiceHook(h billing.InvoiceHook) ServiceOption { return func(s *Service) { s.hook = h } }
+
+// WithDelivery tunes event delivery (batch size, backoff, clock); the zero
+// value takes billing.DeliverOptions' defaults.
+func WithDelivery(o billing.DeliverOptions) ServiceOption {
+	return func(s *Service) { s.delivery = o }
+}
+
+// DefaultKeyWindow is how long the service trusts Xero to remember an
+// Idempotency-Key. Xero keeps keys for minutes only (about 6 by reports;
+// the window is undocumented), so the SDK assumes less.
+const DefaultKeyWindow = 5 * time.Minute
+
+// WithCreationTiming sets the clock used for creations, the key window
+// (default DefaultKeyWindow), and the lease that keeps two resolvers of a
+// creation older than the window apart (default 2m). Tests shorten them.
+func WithCreationTiming(now func() time.Time, keyWindow, resolveLease time.Duration) ServiceOption {
+	return func(s *Service) { s.now, s.keyWindow, s.resolveLease = now, keyWindow, resolveLease }
+}
 
 // WithServiceLogger sets the service's logger; the default is the client's.
 func WithServiceLogger(l *slog.Logger) ServiceOption { return func(s *Service) { s.log = l } }
@@ -52,6 +82,15 @@ func NewService(client *Client, store billing.Store, cfg Config, opts ...Service
 	s := &Service{client: client, store: store, cfg: cfg}
 	for _, opt := range opts {
 		opt(s)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.keyWindow <= 0 {
+		s.keyWindow = DefaultKeyWindow
+	}
+	if s.resolveLease <= 0 {
+		s.resolveLease = 2 * time.Minute
 	}
 	if s.log == nil {
 		if client != nil {
@@ -209,84 +248,6 @@ func wrap(err error, format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
-// CreateInvoice implements billing.Service: an AUTHORISED sales invoice for
-// the account's linked contact, saved locally once Xero has it. The
-// idempotency key (p.IdempotencyKey, else a generated one) makes a retried
-// call return Xero's first invoice; if the local save fails, the error says
-// which key to retry with.
-func (s *Service) CreateInvoice(ctx context.Context, p billing.CreateInvoiceParams) (billing.Invoice, error) {
-	if err := s.ready(); err != nil {
-		return billing.Invoice{}, err
-	}
-	if err := p.Validate(); err != nil {
-		return billing.Invoice{}, err
-	}
-	link, err := s.store.ContactLink(ctx, p.Account)
-	if errors.Is(err, billing.ErrNotFound) {
-		return billing.Invoice{}, fmt.Errorf("%w (%s)", billing.ErrNoContact, p.Account)
-	}
-	if err != nil {
-		return billing.Invoice{}, fmt.Errorf("xero: contact link of %s: %w", p.Account, err)
-	}
-
-	inv := Invoice{
-		Type:         InvoiceTypeSales,
-		Contact:      Contact{ContactID: link.ContactID},
-		Date:         p.Date,
-		DueDate:      p.DueDate,
-		Status:       billing.StatusAuthorised,
-		CurrencyCode: s.cfg.Currency,
-		Reference:    p.Reference,
-	}
-	if s.cfg.AmountType != "" {
-		inv.LineAmountTypes = s.cfg.AmountType.wireName()
-	}
-	for _, li := range p.LineItems {
-		code := li.AccountCode
-		if code == "" {
-			code = s.cfg.AccountCode
-		}
-		inv.LineItems = append(inv.LineItems, LineItem{
-			Description: li.Description,
-			Quantity:    li.Quantity,
-			UnitAmount:  li.UnitAmount,
-			AccountCode: code,
-		})
-	}
-	key := p.IdempotencyKey
-	if key == "" {
-		key = uuid.NewString()
-	}
-	created, err := s.client.CreateInvoice(ctx, inv, key)
-	if err != nil {
-		return billing.Invoice{}, err
-	}
-
-	local := localInvoice(created)
-	local.Account = p.Account
-	if local.IssueDate.IsZero() {
-		local.IssueDate = p.Date
-	}
-	if local.DueDate.IsZero() {
-		local.DueDate = p.DueDate
-	}
-	if err := s.store.CreateInvoice(ctx, local); err != nil {
-		if errors.Is(err, billing.ErrConflict) {
-			// A repeated call with the same key: Xero returned the invoice
-			// this account already has.
-			if existing, e := s.store.InvoiceByProviderID(ctx, local.ProviderID); e == nil && existing.Account == p.Account {
-				return existing, nil
-			}
-		}
-		s.log.ErrorContext(ctx, "xero: invoice created in Xero but not saved locally",
-			slog.String("invoice_number", local.Number), slog.String("invoice_id", local.ProviderID),
-			slog.String("idempotency_key", key), slog.String("error", err.Error()))
-		return billing.Invoice{}, fmt.Errorf("xero: invoice %s (%s) was created in Xero but not saved locally; retry with IdempotencyKey %q: %w",
-			local.Number, local.ProviderID, key, err)
-	}
-	return local, nil
-}
-
 // localInvoice maps Xero's invoice onto the provider-owned fields of the
 // app's copy.
 func localInvoice(x Invoice) billing.Invoice {
@@ -352,68 +313,6 @@ func (s *Service) GetInvoiceURL(ctx context.Context, inv billing.Invoice) (strin
 		return "", nil
 	}
 	return s.client.OnlineInvoiceURL(ctx, inv.ProviderID)
-}
-
-// UpdateInvoices implements billing.Service. Ids that are not GUIDs can
-// never be Xero invoices: they go to Failed without a call. Duplicates are
-// handled once. The hook hears about each invoice whose saved state changed.
-// A failed fetch, or a context that ends while saving, fails the whole call;
-// a rate limit comes back as the *ratelimit.RateLimitError itself.
-func (s *Service) UpdateInvoices(ctx context.Context, providerIDs []string) (billing.UpdateResult, error) {
-	res := billing.UpdateResult{Failed: make(map[string]error)}
-	if err := s.ready(); err != nil {
-		return res, err
-	}
-	var ids []string
-	seen := make(map[string]bool, len(providerIDs))
-	for _, id := range providerIDs {
-		key := strings.ToLower(id)
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		if !isGUID(id) {
-			res.Failed[id] = fmt.Errorf("xero: %q is not a Xero invoice id", clip(id, 64))
-			continue
-		}
-		ids = append(ids, id)
-	}
-	if len(ids) == 0 {
-		return res, nil
-	}
-	fetched, err := s.client.GetInvoices(ctx, ids)
-	if err != nil {
-		return billing.UpdateResult{}, err
-	}
-	byID := make(map[string]Invoice, len(fetched))
-	for _, inv := range fetched {
-		byID[strings.ToLower(inv.InvoiceID)] = inv
-	}
-	for _, id := range ids {
-		x, ok := byID[strings.ToLower(id)]
-		if !ok {
-			res.Missing = append(res.Missing, id)
-			continue
-		}
-		state := localInvoice(x)
-		state.ProviderID = id // as the store knows it
-		before, after, err := s.store.SaveInvoiceState(ctx, state)
-		if err != nil {
-			if ctx.Err() != nil {
-				return res, fmt.Errorf("xero: saving invoice %s: %w", id, err)
-			}
-			res.Failed[id] = err
-			continue
-		}
-		res.Updated = append(res.Updated, after)
-		if s.hook != nil && !before.SameProviderState(after) {
-			if err := s.hook(ctx, billing.InvoiceChange{Before: before, After: after}); err != nil {
-				s.log.ErrorContext(ctx, "xero: invoice hook failed",
-					slog.String("invoice_number", after.Number), slog.String("invoice_id", id), slog.String("error", err.Error()))
-			}
-		}
-	}
-	return res, nil
 }
 
 func isGUID(s string) bool {

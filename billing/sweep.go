@@ -1,0 +1,229 @@
+package billing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// SweepSource is what the sweep needs of a provider (xero.Service).
+type SweepSource interface {
+	InvoiceUpdater
+	// InvoicesModifiedSince returns page (from 1) of the provider's
+	// invoices modified at or after since, in pages as large as the
+	// provider serves.
+	InvoicesModifiedSince(ctx context.Context, since time.Time, page int) (ModifiedPage, error)
+}
+
+// ModifiedPage is one page of InvoicesModifiedSince.
+type ModifiedPage struct {
+	Invoices []Invoice // provider state, ProviderID set
+	// Latest is the latest modification time in the page.
+	Latest time.Time
+	// More is true when another page follows.
+	More bool
+}
+
+// Defaults of SweepOptions.
+const (
+	DefaultSweepOverlap   = 5 * time.Minute
+	DefaultSweepOpenEvery = 24 * time.Hour
+	DefaultSweepBatch     = 50
+)
+
+// SweepOptions tune Sweep. The zero value is ready to use.
+type SweepOptions struct {
+	// Tenant names the provider's organisation; marks are kept per tenant.
+	Tenant string
+	// Overlap is how far before the stored mark a sweep asks again, so a
+	// change in the same second as the mark, or a clock step, is not
+	// missed (default 5m).
+	Overlap time.Duration
+	// OpenEvery is how often the sweep also refreshes every open invoice by
+	// id, for the provider's edits that do not count as modifications
+	// (default 24h). OpenNow forces it on this run.
+	OpenEvery time.Duration
+	OpenNow   bool
+	// Batch is how many ids one refresh asks for (default 50, within
+	// Xero's URL limit).
+	Batch  int
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+func (o *SweepOptions) defaults() {
+	if o.Overlap <= 0 {
+		o.Overlap = DefaultSweepOverlap
+	}
+	if o.OpenEvery <= 0 {
+		o.OpenEvery = DefaultSweepOpenEvery
+	}
+	if o.Batch <= 0 {
+		o.Batch = DefaultSweepBatch
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// SweepResult reports one Sweep.
+type SweepResult struct {
+	Since   time.Time // the modification time asked from
+	Pages   int       // pages of modified invoices read
+	Seen    int       // modified invoices the provider returned
+	Changed []string  // numbers of the known invoices whose state changed
+	// OpenChecked is how many open invoices were refreshed by id (0 when
+	// that check was not due).
+	OpenChecked int
+	// Failed lists what could not be brought in step, by provider id.
+	Failed map[string]error
+}
+
+// InStep reports whether the sweep left the store in step with the
+// provider: nothing failed.
+func (r SweepResult) InStep() bool { return len(r.Failed) == 0 }
+
+// SweepStoreFull is what Sweep needs of a store.
+type SweepStoreFull interface {
+	SweepStore
+	SaveInvoiceStates(ctx context.Context, invs []Invoice) ([]Saved, error)
+}
+
+// Sweep repairs what webhooks missed: a webhook Xero never delivered marks
+// nothing, so without it an invoice paid in Xero would stay unpaid in the
+// app. It asks the provider for the invoices modified since the tenant's
+// stored mark (less Overlap; a store that never swept starts a day before
+// its oldest invoice's issue date, so the first sweep repairs everything),
+// page by page, and saves those the store knows whose state differs (each
+// change with its event). Then, every OpenEvery, it refreshes every open
+// invoice by id, because some provider edits do not count as
+// modifications. The mark moves only after every page was saved. Pending
+// events are delivered at the end when src is an EventDeliverer.
+func Sweep(ctx context.Context, src SweepSource, store SweepStoreFull, opts SweepOptions) (SweepResult, error) {
+	opts.defaults()
+	res := SweepResult{Failed: map[string]error{}}
+	if src == nil || store == nil {
+		return res, errors.New("billing: sweep: a provider and a store are required")
+	}
+	if s, ok := src.(Simulated); ok && s.Simulated() {
+		return res, nil
+	}
+	modKey, openKey := "modified:"+opts.Tenant, "open:"+opts.Tenant
+	mark, err := store.SweepMark(ctx, modKey)
+	if err != nil {
+		return res, fmt.Errorf("billing: sweep mark: %w", err)
+	}
+	since := mark.Add(-opts.Overlap)
+	if mark.IsZero() {
+		first, err := store.EarliestIssueDate(ctx)
+		if err != nil {
+			return res, fmt.Errorf("billing: sweep: earliest invoice: %w", err)
+		}
+		since = time.Time{}
+		if !first.IsZero() {
+			since = first.In(time.UTC).AddDate(0, 0, -1)
+		}
+	}
+	res.Since = since
+	latest := mark
+	if !since.IsZero() {
+		for page := 1; ; page++ {
+			p, err := src.InvoicesModifiedSince(ctx, since, page)
+			if err != nil {
+				return res, fmt.Errorf("billing: sweep: page %d: %w", page, err)
+			}
+			res.Pages++
+			res.Seen += len(p.Invoices)
+			if err := res.save(ctx, store, p.Invoices); err != nil {
+				return res, err
+			}
+			if p.Latest.After(latest) {
+				latest = p.Latest
+			}
+			if !p.More || len(p.Invoices) == 0 {
+				break
+			}
+		}
+		if len(res.Failed) == 0 && latest.After(mark) {
+			if err := store.SetSweepMark(ctx, modKey, latest); err != nil {
+				return res, fmt.Errorf("billing: saving the sweep mark: %w", err)
+			}
+		}
+	}
+
+	lastOpen, err := store.SweepMark(ctx, openKey)
+	if err != nil {
+		return res, fmt.Errorf("billing: sweep mark: %w", err)
+	}
+	now := opts.Now()
+	if opts.OpenNow || now.Sub(lastOpen) >= opts.OpenEvery {
+		if err := res.checkOpen(ctx, src, store, opts.Batch); err != nil {
+			return res, err
+		}
+		if len(res.Failed) == 0 {
+			if err := store.SetSweepMark(ctx, openKey, now); err != nil {
+				return res, fmt.Errorf("billing: saving the sweep mark: %w", err)
+			}
+		}
+	}
+	if d, ok := src.(EventDeliverer); ok {
+		if _, err := d.DeliverEvents(ctx); err != nil {
+			return res, err
+		}
+	}
+	opts.Logger.LogAttrs(ctx, slog.LevelInfo, "billing: swept invoices",
+		slog.Time("since", res.Since), slog.Int("pages", res.Pages), slog.Int("seen", res.Seen),
+		slog.Int("changed", len(res.Changed)), slog.Int("open_checked", res.OpenChecked), slog.Int("failed", len(res.Failed)))
+	return res, nil
+}
+
+// save stores the provider's states; invoices the store does not know are
+// not the app's and are skipped.
+func (r *SweepResult) save(ctx context.Context, store SweepStoreFull, invs []Invoice) error {
+	if len(invs) == 0 {
+		return nil
+	}
+	saved, err := store.SaveInvoiceStates(ctx, invs)
+	if err != nil {
+		return fmt.Errorf("billing: sweep: saving: %w", err)
+	}
+	for i, s := range saved {
+		switch {
+		case errors.Is(s.Err, ErrNotFound):
+		case s.Err != nil:
+			r.Failed[invs[i].ProviderID] = s.Err
+		case s.Changed:
+			r.Changed = append(r.Changed, s.After.Number)
+		}
+	}
+	return nil
+}
+
+// checkOpen refreshes every open invoice by id, batch by batch.
+func (r *SweepResult) checkOpen(ctx context.Context, src SweepSource, store SweepStore, batch int) error {
+	ids, err := store.OpenInvoices(ctx)
+	if err != nil {
+		return fmt.Errorf("billing: sweep: open invoices: %w", err)
+	}
+	for start := 0; start < len(ids); start += batch {
+		chunk := ids[start:min(start+batch, len(ids))]
+		ur, err := src.UpdateInvoices(ctx, chunk)
+		if err != nil {
+			return fmt.Errorf("billing: sweep: refreshing open invoices: %w", err)
+		}
+		r.OpenChecked += len(chunk)
+		for id, ferr := range ur.Failed {
+			r.Failed[id] = ferr
+		}
+		for _, id := range ur.Missing {
+			r.Failed[id] = fmt.Errorf("%w: the provider no longer has invoice %s", ErrNotFound, id)
+		}
+		r.Changed = append(r.Changed, ur.Changed...)
+	}
+	return nil
+}

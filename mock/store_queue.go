@@ -1,0 +1,297 @@
+package mock
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/amsbilling/sdk/billing"
+)
+
+type storedEvent struct {
+	ev         billing.InvoiceEvent
+	seq        int
+	invoice    string // Number
+	delivered  bool
+	leaseUntil time.Time
+}
+
+// addEvent records a change. s.mu must be held.
+func (s *Store) addEvent(before, after billing.Invoice) {
+	s.eventSeq++
+	s.events = append(s.events, &storedEvent{
+		ev: billing.InvoiceEvent{
+			ID:        uuid.NewString(),
+			Change:    billing.InvoiceChange{Before: before, After: after},
+			CreatedAt: normTime(time.Now()),
+		},
+		seq:     s.eventSeq,
+		invoice: after.Number,
+	})
+}
+
+func (e *storedEvent) view() billing.InvoiceEvent {
+	ev := e.ev
+	ev.Change.EventID = ev.ID
+	return ev
+}
+
+// ClaimEvents implements billing.Store.
+func (s *Store) ClaimEvents(_ context.Context, now time.Time, limit int, lease time.Duration) ([]billing.InvoiceEvent, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	if lease <= 0 {
+		return nil, fmt.Errorf("mock: claim events: lease %s is not positive", lease)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	blocked := map[string]bool{} // invoices with an older undelivered event
+	var out []billing.InvoiceEvent
+	for _, e := range s.events {
+		if e.delivered {
+			continue
+		}
+		if blocked[e.invoice] {
+			continue
+		}
+		blocked[e.invoice] = true
+		if e.ev.NextAttemptAt.After(now) || e.leaseUntil.After(now) {
+			continue
+		}
+		e.leaseUntil = now.Add(lease)
+		out = append(out, e.view())
+		if len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) event(id string) *storedEvent {
+	for _, e := range s.events {
+		if e.ev.ID == id {
+			return e
+		}
+	}
+	return nil
+}
+
+// EventDelivered implements billing.Store.
+func (s *Store) EventDelivered(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.event(id); e != nil {
+		e.delivered = true
+		e.leaseUntil = time.Time{}
+	}
+	return nil
+}
+
+// EventFailed implements billing.Store.
+func (s *Store) EventFailed(_ context.Context, id, reason string, retryAt time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.event(id)
+	if e == nil {
+		return fmt.Errorf("event %q: %w", id, billing.ErrNotFound)
+	}
+	e.ev.Attempts++
+	e.ev.LastError = reason
+	e.ev.NextAttemptAt = normTime(retryAt)
+	e.leaseUntil = time.Time{}
+	return nil
+}
+
+// PendingEvents implements billing.Store.
+func (s *Store) PendingEvents(_ context.Context, limit int) ([]billing.InvoiceEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []billing.InvoiceEvent
+	for _, e := range s.events {
+		if !e.delivered {
+			out = append(out, e.view())
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// BeginCreations implements billing.Store.
+func (s *Store) BeginCreations(_ context.Context, cs []billing.Creation) ([]billing.Begun, error) {
+	for _, c := range cs {
+		if err := c.Account.Validate(); err != nil {
+			return nil, err
+		}
+		if c.Key == "" || c.Fingerprint == "" {
+			return nil, errors.New("mock: begin creation: key and fingerprint are required")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]billing.Begun, len(cs))
+	for i, c := range cs {
+		var found *billing.Creation
+		for _, ex := range s.creations {
+			if ex.Key == c.Key || ex.Fingerprint == c.Fingerprint {
+				found = ex
+				break
+			}
+		}
+		switch {
+		case found == nil:
+			c.CreatedAt, c.LeaseUntil = normTime(c.CreatedAt), normTime(c.LeaseUntil)
+			c.Params = cloneParams(c.Params)
+			s.creations = append(s.creations, &c)
+			out[i] = billing.Begun{Creation: c, New: true}
+		case found.Key == c.Key && found.Fingerprint != c.Fingerprint:
+			out[i] = billing.Begun{Creation: *found, Err: fmt.Errorf("idempotency key %q is already used for another invoice: %w", c.Key, billing.ErrConflict)}
+		default:
+			out[i] = billing.Begun{Creation: *found}
+		}
+	}
+	return out, nil
+}
+
+func cloneParams(p billing.CreateInvoiceParams) billing.CreateInvoiceParams {
+	p.LineItems = slices.Clone(p.LineItems)
+	return p
+}
+
+func (s *Store) creation(key string) *billing.Creation {
+	for _, c := range s.creations {
+		if c.Key == key {
+			return c
+		}
+	}
+	return nil
+}
+
+// ClaimCreation implements billing.Store.
+func (s *Store) ClaimCreation(_ context.Context, key string, now time.Time, lease time.Duration) (billing.Creation, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.creation(key)
+	if c == nil {
+		return billing.Creation{}, false, fmt.Errorf("creation %q: %w", key, billing.ErrNotFound)
+	}
+	if c.Done() || c.LeaseUntil.After(now) {
+		return *c, false, nil
+	}
+	c.LeaseUntil = normTime(now.Add(lease))
+	return *c, true, nil
+}
+
+// CompleteCreations implements billing.Store.
+func (s *Store) CompleteCreations(_ context.Context, cs []billing.Completion) ([]billing.Completed, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]billing.Completed, len(cs))
+	for i, comp := range cs {
+		c := s.creation(comp.Key)
+		switch {
+		case c == nil:
+			out[i].Err = fmt.Errorf("creation %q: %w", comp.Key, billing.ErrNotFound)
+			continue
+		case c.Done():
+			if si := s.byProviderID(c.ProviderID); si != nil {
+				out[i].Invoice = si.inv
+				continue
+			}
+		}
+		inv := comp.Created
+		inv.Account = c.Account
+		inv.UpdateRequestedAt = normTime(inv.UpdateRequestedAt)
+		if si := s.byProviderID(inv.ProviderID); si != nil {
+			// Saved already, by another path: adopt that row.
+			s.saveState(si, comp.Current)
+			out[i].Invoice = si.inv
+		} else {
+			if _, taken := s.invoices[inv.Number]; taken {
+				out[i].Err = fmt.Errorf("invoice number %q: %w", inv.Number, billing.ErrConflict)
+				continue
+			}
+			si := &storedInvoice{inv: inv}
+			s.invoices[inv.Number] = si
+			s.byID[inv.ProviderID] = inv.Number
+			s.saveState(si, comp.Current)
+			out[i].Invoice = si.inv
+		}
+		c.InvoiceNumber, c.ProviderID = out[i].Invoice.Number, out[i].Invoice.ProviderID
+		c.LeaseUntil = time.Time{}
+	}
+	return out, nil
+}
+
+// AbandonCreation implements billing.Store.
+func (s *Store) AbandonCreation(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.creations = slices.DeleteFunc(s.creations, func(c *billing.Creation) bool { return c.Key == key && !c.Done() })
+	return nil
+}
+
+// PendingCreations implements billing.Store.
+func (s *Store) PendingCreations(_ context.Context) ([]billing.Creation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []billing.Creation
+	for _, c := range s.creations {
+		if !c.Done() {
+			cc := *c
+			cc.Params = cloneParams(c.Params)
+			out = append(out, cc)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b billing.Creation) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}
+
+// SweepMark implements billing.Store.
+func (s *Store) SweepMark(_ context.Context, name string) (time.Time, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.marks[name], nil
+}
+
+// SetSweepMark implements billing.Store.
+func (s *Store) SetSweepMark(_ context.Context, name string, t time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.marks[name] = normTime(t)
+	return nil
+}
+
+// OpenInvoices implements billing.Store.
+func (s *Store) OpenInvoices(_ context.Context) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, si := range s.invoices {
+		if si.inv.ProviderID != "" && si.inv.IsOpen() {
+			out = append(out, si.inv.ProviderID)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// EarliestIssueDate implements billing.Store.
+func (s *Store) EarliestIssueDate(_ context.Context) (billing.Date, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var first billing.Date
+	for _, si := range s.invoices {
+		d := si.inv.IssueDate
+		if !d.IsZero() && (first.IsZero() || d.Before(first)) {
+			first = d
+		}
+	}
+	return first, nil
+}
