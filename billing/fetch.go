@@ -227,9 +227,8 @@ func (f *fetcher) stop(ctx context.Context, err error, open []Claim) error {
 }
 
 // batch makes one UpdateInvoices call, ends the claims of the invoices it
-// fetched and adds the others to the suspects. On an error it returns the
-// claims it has not ended: all of them when the call failed, the rest when
-// the store failed part way.
+// fetched in one store call and adds the others to the suspects. On an error
+// it returns the claims it has not ended: all of them.
 func (f *fetcher) batch(ctx context.Context, claims []Claim) (open []Claim, err error) {
 	ids := make([]string, len(claims))
 	for i, c := range claims {
@@ -243,21 +242,13 @@ func (f *fetcher) batch(ctx context.Context, claims []Claim) (open []Claim, err 
 	for _, inv := range ur.Updated {
 		updated[inv.ProviderID] = true
 	}
+	var done []Claim
 	var suspects []suspect
-	for i, c := range claims {
+	for _, c := range claims {
 		var reason string
 		switch {
 		case updated[c.ProviderID]:
-			f.fetched = true
-			cleared, err := f.store.CompleteUpdate(ctx, c)
-			if err != nil {
-				return slices.Concat(claims[i:], claimsOf(suspects)), storeFailed(err)
-			}
-			if cleared {
-				f.res.Updated = append(f.res.Updated, c.Number)
-			} else {
-				f.res.Remarked = append(f.res.Remarked, c.Number)
-			}
+			done = append(done, c)
 			continue
 		case ur.Failed[c.ProviderID] != nil:
 			reason = ur.Failed[c.ProviderID].Error()
@@ -265,6 +256,21 @@ func (f *fetcher) batch(ctx context.Context, claims []Claim) (open []Claim, err 
 			reason = "not returned by the billing provider"
 		}
 		suspects = append(suspects, suspect{c, reason})
+	}
+	if len(done) > 0 {
+		f.fetched = true
+		// One store transaction ends every fetched claim.
+		cleared, err := f.store.CompleteUpdates(ctx, done)
+		if err != nil {
+			return slices.Concat(done, claimsOf(suspects)), storeFailed(err)
+		}
+		for i, c := range done {
+			if cleared[i] {
+				f.res.Updated = append(f.res.Updated, c.Number)
+			} else {
+				f.res.Remarked = append(f.res.Remarked, c.Number)
+			}
+		}
 	}
 	f.suspects = append(f.suspects, suspects...)
 	return nil, nil

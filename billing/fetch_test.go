@@ -244,11 +244,11 @@ func TestFetchMissingInvoiceIsRecorded(t *testing.T) {
 	assert.Equal(t, 1, inv.UpdateAttempts)
 }
 
-// failingStore fails CompleteUpdate, as a database outage would.
+// failingStore fails CompleteUpdates, as a database outage would.
 type failingStore struct{ *mock.Store }
 
-func (failingStore) CompleteUpdate(context.Context, billing.Claim) (bool, error) {
-	return false, errors.New("database is down")
+func (failingStore) CompleteUpdates(context.Context, []billing.Claim) ([]bool, error) {
+	return nil, errors.New("database is down")
 }
 
 func TestFetchStoreFailureKeepsFlags(t *testing.T) {
@@ -337,53 +337,42 @@ func TestFetchSetsAsideOnceAnotherInvoiceSucceeds(t *testing.T) {
 	assert.True(t, res.Failed[0].SetAside, "failed %d times, and another invoice was fetched", o.MaxAttempts)
 }
 
-// releaseRecordingStore fails the second CompleteUpdate, as a database that
-// goes away mid-run would. Just before failing, another fetcher claims what
-// it can (an invoice re-marked during the fetch, completed by this run).
+// releaseRecordingStore fails CompleteUpdates, as a database that goes
+// away mid-run would. Just before failing, another fetcher claims what it
+// can.
 type releaseRecordingStore struct {
 	*mock.Store
-	completes int
-	other     []billing.Claim
+	other []billing.Claim
 }
 
-func (s *releaseRecordingStore) CompleteUpdate(ctx context.Context, c billing.Claim) (bool, error) {
-	s.completes++
-	if s.completes == 2 {
-		claims, err := s.Store.ClaimUpdates(ctx, base.Add(time.Hour), 10, time.Hour)
-		if err != nil {
-			return false, err
-		}
-		s.other = claims
-		return false, errors.New("database is down")
+func (s *releaseRecordingStore) CompleteUpdates(ctx context.Context, _ []billing.Claim) ([]bool, error) {
+	claims, err := s.Store.ClaimUpdates(ctx, base.Add(time.Hour), 10, time.Hour)
+	if err != nil {
+		return nil, err
 	}
-	return s.Store.CompleteUpdate(ctx, c)
+	s.other = claims
+	return nil, errors.New("database is down")
 }
 
-// TestFetchStoreFailureReleasesOnlyOpenClaims: when the store fails half way
-// through a batch, the run releases the claims it has not ended, and leaves
-// alone the ones it ended (another fetcher may hold them by now).
-func TestFetchStoreFailureReleasesOnlyOpenClaims(t *testing.T) {
+// TestFetchStoreFailureReleasesItsClaims: the claims of a batch end in one
+// store transaction, so when the store fails nothing was ended: while the
+// run held them nobody else could claim them, and afterwards every one is
+// released (a webhook's re-mark during the fetch included).
+func TestFetchStoreFailureReleasesItsClaims(t *testing.T) {
 	store := mock.NewStore()
 	ids := seed(t, store, 3)
 	p := &fakeProvider{during: func() {
-		// A webhook re-marks INV-0001 while it is fetched: completing it
-		// ends this run's lease but keeps the flag.
 		_, err := store.MarkUpdateNeeded(context.Background(), ids[:1], base.Add(time.Hour))
 		require.NoError(t, err)
 	}}
 	s := &releaseRecordingStore{Store: store}
 	_, err := billing.FetchInvoiceUpdates(context.Background(), p, s, opts())
 	require.ErrorContains(t, err, "database is down")
-	require.Len(t, s.other, 1, "the other fetcher claimed the re-marked invoice")
-	require.Equal(t, ids[0], s.other[0].ProviderID)
+	assert.Empty(t, s.other, "the run's leases held while it ran")
 
-	// The other fetcher still holds its claim: nobody else may take it.
 	claims, err := store.ClaimUpdates(context.Background(), base.Add(time.Hour), 10, time.Hour)
 	require.NoError(t, err)
-	for _, c := range claims {
-		assert.NotEqual(t, ids[0], c.ProviderID, "the run released a claim it had already ended, which another fetcher held")
-	}
-	assert.Len(t, claims, 2, "the claims the run had not ended were released")
+	assert.Len(t, claims, 3, "every claim of the failed batch was released")
 }
 
 func TestFetchNilStoreIsAnError(t *testing.T) {
