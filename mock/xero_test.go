@@ -238,7 +238,9 @@ func TestXeroBillingServiceSurvivesAnOutage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fault.Path = emulator.APIPath + "/Invoices"
 			svc.Emulator().InjectFault(tt.fault)
-			inv, err := svc.CreateInvoice(ctx, membership(billing.UserAccount(xeroUserID)))
+			p := membership(billing.UserAccount(xeroUserID))
+			p.Reference = tt.name // a logical invoice of its own
+			inv, err := svc.CreateInvoice(ctx, p)
 			require.NoError(t, err)
 			assert.Len(t, svc.Emulator().Invoices(), i+1, "billed once")
 
