@@ -111,11 +111,17 @@ func FetchInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQu
 	}
 	res.Claimed = len(claims)
 	if len(claims) == 0 {
+		// Nothing to fetch; events whose delivery failed earlier are due
+		// again all the same.
+		err = deliverPending(ctx, svc)
 		res.Duration = opts.Now().Sub(start)
-		return res, nil
+		return res, err
 	}
 	f := fetcher{svc: svc, store: store, opts: opts, res: &res}
 	err = f.run(ctx, claims)
+	if err == nil {
+		err = deliverPending(ctx, svc)
+	}
 	res.Duration = opts.Now().Sub(start)
 	opts.Logger.LogAttrs(ctx, slog.LevelInfo, "billing: fetched invoice updates",
 		slog.Int("claimed", res.Claimed), slog.Int("updated", len(res.Updated)),
@@ -146,6 +152,20 @@ func FetchAllInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store Updat
 			return all, err
 		}
 	}
+}
+
+// deliverPending retries the events a service holds for the app, when it is
+// an EventDeliverer. Only a store failure is an error: a hook's failures
+// leave their events pending for the next run.
+func deliverPending(ctx context.Context, svc InvoiceUpdater) error {
+	d, ok := svc.(EventDeliverer)
+	if !ok {
+		return nil
+	}
+	if _, err := d.DeliverEvents(ctx); err != nil {
+		return temporary{fmt.Errorf("billing: delivering invoice events: %w", err)}
+	}
+	return nil
 }
 
 type fetcher struct {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +27,10 @@ import (
 // runs reuse one contact.
 const demoMember = "0d5b8c1e-7f3a-4b2d-9e6c-5a4f3b2c1d0e"
 
+// demoReference is the reference unless -reference says otherwise: one
+// logical invoice, however often the command runs or is killed.
+const demoReference = "Demo membership"
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
@@ -41,6 +47,7 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	description := fs.String("description", "Annual membership", "the invoice line's description")
 	amount := fs.String("amount", "120.00", "the invoice line's amount, before tax when amounts are exclusive")
 	days := fs.Int("due", 14, "days until the invoice is due")
+	reference := fs.String("reference", demoReference, "the invoice's reference: with the member it names the logical invoice, so a rerun with the same reference bills nobody again")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -103,18 +110,34 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		Account:   billing.UserAccount(*user),
 		Date:      today,
 		DueDate:   today.AddDays(*days),
+		Reference: *reference,
 		LineItems: []billing.LineItem{{Description: *description, Quantity: decimal.NewFromInt(1), UnitAmount: price}},
+		// The member and the reference name the logical invoice, so even a
+		// rerun on another day (another date) is not a second invoice.
+		IdempotencyKey: invoiceKey(*user, *reference),
 	})
+	if errors.Is(err, billing.ErrCreationPending) {
+		fmt.Fprintln(stderr, "creating the invoice: Xero's answer was lost; it is recorded as pending. Run the same command again (or fetch-invoice-updates) to resolve it; nobody is billed twice:", err)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "creating the invoice:", err)
 		return 1
 	}
+	fmt.Fprintf(stdout, "Created %s for %s %s, due %s\n", inv.Number, inv.Currency, inv.Amount.StringFixed(2), inv.DueDate)
 	url, err := svc.GetInvoiceURL(ctx, inv)
 	if err != nil {
-		fmt.Fprintln(stderr, "getting the online invoice link:", err)
-		return 1
+		// The invoice exists: exiting 1 would invite a rerun for nothing.
+		fmt.Fprintln(stderr, "warning: the invoice was created, but its online link could not be read:", err)
+		return 0
 	}
-	fmt.Fprintf(stdout, "Created %s for %s %s, due %s\n", inv.Number, inv.Currency, inv.Amount.StringFixed(2), inv.DueDate)
 	fmt.Fprintf(stdout, "Online invoice: %s\n", url)
 	return 0
+}
+
+// invoiceKey is the idempotency key of the member's invoice with this
+// reference; it fits Xero's 128 characters whatever the reference.
+func invoiceKey(user, reference string) string {
+	sum := sha256.Sum256([]byte(user + "\x00" + reference))
+	return "create-invoice-" + hex.EncodeToString(sum[:16])
 }

@@ -31,11 +31,19 @@ const mockSkipped = "No invoice updates to fetch with mock billing."
 // newServiceFunc builds the configured service; tests swap it.
 type newServiceFunc func(setup.Config, billing.Store, setup.Options) (billing.Service, error)
 
+// AMS's lines, which operators' log filters look for.
+const (
+	startLine   = "Fetching updates to invoices for Xero billing..."
+	doneLine    = "Done"
+	nothingLine = "No invoices needed updating"
+)
+
 func run(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer, newService newServiceFunc) int {
 	fs := flag.NewFlagSet("fetch-invoice-updates", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	limit := fs.Int("limit", billing.DefaultFetchLimit, "invoices to fetch per batch")
 	all := fs.Bool("all", false, "keep fetching batches until no invoice is marked")
+	sweep := fs.Bool("sweep", false, "also ask Xero for every invoice modified since the last sweep, and refresh the open ones now and then, to repair missed webhooks; exit 0 only when the store is in step with Xero")
 	verbose := fs.Bool("v", false, "log progress to stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -63,19 +71,29 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
+	if cfg.Xero.Debug && !*verbose {
+		// XERO_DEBUG asks for the HTTP exchanges: show them.
+		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	fmt.Fprintln(stdout, startLine)
 	if cfg.Provider == setup.ProviderNone {
 		fmt.Fprintln(stdout, "No billing service configured.")
+		fmt.Fprintln(stdout, doneLine)
 		return 0
 	}
 	if cfg.Provider.IsMock() {
 		// As AMS: the mock services hold nothing to fetch, so this command
 		// needs no test double linked to say so.
 		fmt.Fprintln(stdout, mockSkipped)
+		fmt.Fprintln(stdout, doneLine)
 		return 0
 	}
 	store, err := appstore.Open(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "opening the billing database:", err)
+		if errors.Is(err, billing.ErrInvalidConfig) {
+			return 2
+		}
 		return 1
 	}
 	defer store.Close()
@@ -88,17 +106,79 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		return 1
 	}
 
+	// First settle creations a crash or a lost answer left pending, so
+	// their invoices are known before anything else looks for them.
+	if r, ok := svc.(billing.CreationResolver); ok {
+		res, err := r.ResolveCreations(ctx)
+		for _, inv := range res.Resolved {
+			fmt.Fprintf(stdout, "Resolved the pending creation of %s\n", inv.Number)
+		}
+		for key, why := range res.Pending {
+			fmt.Fprintf(stdout, "Creation %s still pending: %v\n", key, why)
+		}
+		if code, stop := stopped(stdout, stderr, err, *all); stop {
+			return code
+		}
+	}
+
 	opts := billing.FetchOptions{Limit: *limit, Logger: logger}
 	fetch := billing.FetchInvoiceUpdates
-	if *all {
+	if *all || *sweep {
 		fetch = billing.FetchAllInvoiceUpdates // batch after batch until done
 	}
 	res, err := fetch(ctx, svc, store, opts)
 	if res.Simulated {
 		fmt.Fprintln(stdout, mockSkipped)
+		fmt.Fprintln(stdout, doneLine)
 		return 0
 	}
 	report(stdout, res)
+	if code, stop := stopped(stdout, stderr, err, *all); stop {
+		return code
+	}
+	if len(res.Updated) == 0 {
+		fmt.Fprintln(stdout, nothingLine)
+	}
+	if *sweep {
+		src, ok := svc.(billing.SweepSource)
+		if !ok {
+			fmt.Fprintln(stderr, "-sweep: this billing service cannot list modified invoices")
+			return 1
+		}
+		sr, err := billing.Sweep(ctx, src, store, billing.SweepOptions{Tenant: cfg.Xero.TenantID, Logger: logger})
+		fmt.Fprintf(stdout, "Swept %d invoice(s) modified in Xero since %s in %d page(s); checked %d open invoice(s)\n",
+			sr.Seen, sweptSince(sr.Since), sr.Pages, sr.OpenChecked)
+		if len(sr.Changed) > 0 {
+			fmt.Fprintf(stdout, "Repaired %d invoice(s):\n", len(sr.Changed))
+			for _, n := range sr.Changed {
+				fmt.Fprintf(stdout, "  - %s\n", n)
+			}
+		}
+		for id, why := range sr.Failed {
+			fmt.Fprintf(stdout, "Out of step: %s: %v\n", id, why)
+		}
+		if code, stop := stopped(stdout, stderr, err, false); stop {
+			return code
+		}
+		if !sr.InStep() {
+			fmt.Fprintln(stdout, "The store is not in step with Xero; run -sweep again once the failures above are fixed.")
+			return 1
+		}
+	}
+	fmt.Fprintln(stdout, doneLine)
+	return 0
+}
+
+func sweptSince(t time.Time) string {
+	if t.IsZero() {
+		return "the start (the store holds no invoice)"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// stopped reports an error that ends the run and the exit code for it. A
+// rate limit with -all is a clean stop: the marks stay for the next run.
+func stopped(stdout, stderr io.Writer, err error, all bool) (code int, stop bool) {
 	var rl *ratelimit.RateLimitError
 	switch {
 	case errors.As(err, &rl):
@@ -107,26 +187,22 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 			when = "after " + time.Now().Add(rl.RetryAfter).Format(time.RFC3339)
 		}
 		fmt.Fprintf(stdout, "Stopped: %v. Invoices stay marked; run again %s.\n", rl, when)
-		if *all {
-			return 0
+		if all {
+			return 0, true
 		}
-		return 1
+		return 1, true
 	case err != nil:
 		fmt.Fprintln(stderr, "Error:", err)
-		return 1
+		return 1, true
 	}
-	if len(res.Updated) == 0 {
-		fmt.Fprintln(stdout, "No invoices needed updating")
-	}
-	fmt.Fprintln(stdout, "Done")
-	return 0
+	return 0, false
 }
 
 func report(w io.Writer, res billing.FetchResult) {
 	if len(res.Updated) > 0 {
 		fmt.Fprintf(w, "Updated %d invoice(s):\n", len(res.Updated))
 		for _, n := range res.Updated {
-			fmt.Fprintf(w, "  %s\n", n)
+			fmt.Fprintf(w, "  - %s\n", n)
 		}
 	}
 	for _, n := range res.Remarked {

@@ -37,11 +37,11 @@ func TestNoServiceAndMock(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "billing.db")
 	r := runCmd(t, map[string]string{"BILLING_DATABASE_URL": db})
 	assert.Equal(t, 0, r.code)
-	assert.Equal(t, "No billing service configured.\n", r.stdout)
+	assert.Equal(t, "Fetching updates to invoices for Xero billing...\nNo billing service configured.\nDone\n", r.stdout)
 
 	r = runCmd(t, map[string]string{"BILLING_DATABASE_URL": db, "AMS_BILLING_SERVICE_CLASS": "mock"})
 	assert.Equal(t, 0, r.code)
-	assert.Equal(t, "No invoice updates to fetch with mock billing.\n", r.stdout)
+	assert.Equal(t, "Fetching updates to invoices for Xero billing...\nNo invoice updates to fetch with mock billing.\nDone\n", r.stdout)
 }
 
 func TestBadConfigurationExits2(t *testing.T) {
@@ -78,9 +78,10 @@ func fixture(t *testing.T, invoices int) (map[string]string, *emulator.Server) {
 	user := billing.User{ID: "0b7e8a52-54a4-4f57-9c1e-1d1f3c2b4a59", Name: "Ada", Email: "ada@example.com"}
 	require.NoError(t, svc.UpdateUserBillingDetails(ctx, user))
 	var ids []string
-	for range invoices {
+	for i := range invoices {
 		inv, err := svc.CreateInvoice(ctx, billing.CreateInvoiceParams{
-			Account: billing.UserAccount(user.ID), Date: billing.NewDate(2026, 11, 1), DueDate: billing.NewDate(2026, 11, 30),
+			Reference: fmt.Sprintf("Membership %d", i+1), // each its own logical invoice
+			Account:   billing.UserAccount(user.ID), Date: billing.NewDate(2026, 11, 1), DueDate: billing.NewDate(2026, 11, 30),
 			LineItems: []billing.LineItem{{Description: "Membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.NewFromInt(100)}},
 		})
 		require.NoError(t, err)
@@ -116,28 +117,28 @@ func TestFetchUpdatesInvoices(t *testing.T) {
 	env, _ := fixture(t, 3)
 	r := runCmd(t, env)
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "Updated 3 invoice(s):\n  INV-0001\n  INV-0002\n  INV-0003\nDone\n", r.stdout)
+	assert.Equal(t, "Fetching updates to invoices for Xero billing...\nUpdated 3 invoice(s):\n  - INV-0001\n  - INV-0002\n  - INV-0003\nDone\n", r.stdout)
 	paid, marked := paidCount(t, env)
 	assert.Equal(t, 3, paid)
 	assert.Zero(t, marked)
 
 	r = runCmd(t, env)
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "No invoices needed updating\nDone\n", r.stdout)
+	assert.Equal(t, "Fetching updates to invoices for Xero billing...\nNo invoices needed updating\nDone\n", r.stdout)
 }
 
 func TestLimitAndAll(t *testing.T) {
 	env, _ := fixture(t, 3)
 	r := runCmd(t, env, "-limit", "2")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "Updated 2 invoice(s):\n  INV-0001\n  INV-0002\nDone\n", r.stdout)
+	assert.Equal(t, "Fetching updates to invoices for Xero billing...\nUpdated 2 invoice(s):\n  - INV-0001\n  - INV-0002\nDone\n", r.stdout)
 	_, marked := paidCount(t, env)
 	assert.Equal(t, 1, marked)
 
 	env, _ = fixture(t, 3)
 	r = runCmd(t, env, "-limit", "1", "-all")
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "Updated 3 invoice(s):\n  INV-0001\n  INV-0002\n  INV-0003\nDone\n", r.stdout, "batches of 1, reported together")
+	assert.Equal(t, "Fetching updates to invoices for Xero billing...\nUpdated 3 invoice(s):\n  - INV-0001\n  - INV-0002\n  - INV-0003\nDone\n", r.stdout, "batches of 1, reported together")
 	_, marked = paidCount(t, env)
 	assert.Zero(t, marked)
 }
