@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/ratelimit"
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 )
@@ -49,9 +48,9 @@ const (
 	maxIdempotencyKey   = 128
 )
 
-// limits are the bounds on what the emulator keeps; New sets them from the
+// bounds are the bounds on what the emulator keeps; New sets them from the
 // constants above (tests shrink them).
-type limits struct {
+type bounds struct {
 	requests, idempotencyKeys, deliveries, emails, tokens int
 }
 
@@ -83,13 +82,11 @@ type Options struct {
 	// TokenTTL is how long an access token lasts; default 30 minutes.
 	TokenTTL time.Duration
 
-	// RateLimit sets the per-tenant limits; zero fields take Xero's (60 a
-	// minute, 5 at once, 5,000 a day). Tests shorten Window. Its Now
-	// defaults to Options.Now.
-	RateLimit ratelimit.Options
-	// AppPerMinute is the app-wide limit, all tenants together; default
-	// Xero's 10,000 a minute (per RateLimit.Window).
-	AppPerMinute int
+	// RateLimit sets the limits, counted in fixed windows as Xero counts
+	// them (see Limits); zero fields take Xero's (60 a minute, 5 at once,
+	// 5,000 a day per tenant; 10,000 a minute for the app). Tests shorten
+	// Window.
+	RateLimit Limits
 	// DisableRateLimit switches rate limiting and its headers off.
 	DisableRateLimit bool
 
@@ -150,13 +147,10 @@ type Emulator struct {
 	log      *slog.Logger
 	created  time.Time
 	accounts map[string]string // account code -> tax type
-	tenantRL *ratelimit.Local  // nil when rate limiting is off
-	appRL    *ratelimit.Local
-	perMin   int
-	perDay   int
+	limiter  *limiter          // nil when rate limiting is off
 	webhook  *http.Client
 	ownHTTP  bool // webhook is the emulator's own client: Close closes its connections
-	limits   limits
+	limits   bounds
 
 	workerCtx    context.Context
 	workerCancel context.CancelFunc
@@ -236,7 +230,7 @@ func New(opts Options) *Emulator {
 		onlineByTok: make(map[string]*Invoice),
 		idem:        make(map[idemKey]reply),
 		webhook:     opts.WebhookClient,
-		limits: limits{
+		limits: bounds{
 			requests:        maxRecordedRequests,
 			idempotencyKeys: maxIdempotencyKeys,
 			deliveries:      maxDeliveries,
@@ -265,38 +259,11 @@ func New(opts Options) *Emulator {
 		e.ownHTTP = true
 	}
 	if !opts.DisableRateLimit {
-		rl := opts.RateLimit
-		if rl.Now == nil {
-			rl.Now = opts.Now
-		}
-		rl.Wait = false // Xero refuses, it never queues
-		if rl.PerMinute <= 0 {
-			rl.PerMinute = 60
-		}
-		if rl.PerDay <= 0 {
-			rl.PerDay = 5000
-		}
-		if opts.AppPerMinute <= 0 {
-			opts.AppPerMinute = appPerMinute
-		}
-		e.opts.AppPerMinute = opts.AppPerMinute
-		e.perMin, e.perDay = rl.PerMinute, rl.PerDay
-		e.tenantRL = ratelimit.NewLocal(rl)
-		e.appRL = ratelimit.NewLocal(ratelimit.Options{
-			PerMinute:  opts.AppPerMinute,
-			Window:     rl.Window,
-			Concurrent: 1 << 30,
-			PerDay:     1 << 30,
-			DayWindow:  rl.DayWindow,
-			Now:        rl.Now,
-		})
+		e.limiter = newLimiter(opts.RateLimit)
 	}
 	e.workerCtx, e.workerCancel = context.WithCancel(context.Background())
 	return e
 }
-
-// appPerMinute is Xero's limit on calls per minute per app, all tenants.
-const appPerMinute = 10000
 
 // Close stops webhook deliveries (queued ones are abandoned), closes the
 // webhook client's idle connections (unless Options.WebhookClient was

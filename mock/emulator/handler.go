@@ -2,9 +2,7 @@ package emulator
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"mime"
@@ -14,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/amsbilling/sdk/ratelimit"
+	"github.com/amsbilling/sdk/internal/ctxwait"
 )
 
 // reply is a complete answer, kept whole so an idempotent replay can send it
@@ -77,6 +75,19 @@ func authProblem(status int, detail string) reply {
 	})
 }
 
+// withHeaders returns rp with h added under its own headers.
+func (rp reply) withHeaders(h http.Header) reply {
+	if len(h) == 0 {
+		return rp
+	}
+	merged := h.Clone()
+	for k, v := range rp.header {
+		merged[k] = v
+	}
+	rp.header = merged
+	return rp
+}
+
 func (rp reply) write(w http.ResponseWriter) {
 	h := w.Header()
 	for k, vs := range rp.header {
@@ -114,8 +125,9 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		textReply(http.StatusRequestEntityTooLarge, "Request entity too large").write(w)
 		return
 	}
-	idx := e.record(r, body)
-	status := e.serve(w, r, body, idx)
+	arrived := e.now()
+	idx := e.record(r, body, arrived)
+	status := e.serve(w, r, body, arrived, idx)
 	e.setStatus(idx, status)
 	e.log.LogAttrs(r.Context(), slog.LevelDebug, "xero emulator",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status))
@@ -123,7 +135,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // serve answers r and returns the status sent, 0 when the connection was
 // dropped.
-func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, idx int) int {
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, arrived time.Time, idx int) int {
 	if v := e.opts.RequestValidator; v != nil {
 		vr := r.Clone(r.Context())
 		vr.Body = io.NopCloser(bytes.NewReader(body))
@@ -145,7 +157,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, id
 		e.markFault(idx)
 		// A status or drop happens "at the network": before any processing.
 		if f.Drop || f.Status != 0 {
-			if err := sleepCtx(r.Context(), f.Latency); err != nil {
+			if err := ctxwait.Sleep(r.Context(), f.Latency, nil); err != nil {
 				return 0
 			}
 			if f.Drop {
@@ -169,7 +181,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, id
 	case isPath(path, ConnectionsPath):
 		return e.finish(w, r, after, func() reply { return e.connections(r) })
 	case hasPrefixFold(path, APIPath+"/") || isPath(path, APIPath):
-		return e.api(w, r, body, after)
+		return e.api(w, r, body, arrived, after)
 	case hasPrefixFold(path, OnlineInvoicePath):
 		return e.finish(w, r, after, func() reply { return e.onlinePage(r) })
 	case path == "/" || path == "":
@@ -199,7 +211,7 @@ func (fa faultAfter) send(w http.ResponseWriter, rp reply) int {
 
 // finish waits the fault's latency then sends what answer returns.
 func (e *Emulator) finish(w http.ResponseWriter, r *http.Request, after faultAfter, answer func() reply) int {
-	if err := sleepCtx(r.Context(), after.latency); err != nil {
+	if err := ctxwait.Sleep(r.Context(), after.latency, nil); err != nil {
 		return 0
 	}
 	return after.send(w, answer())
@@ -207,8 +219,13 @@ func (e *Emulator) finish(w http.ResponseWriter, r *http.Request, after faultAft
 
 // api answers an Accounting API request: authentication, tenant, content
 // negotiation, rate limits, idempotency, then the endpoint.
-func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, after faultAfter) int {
-	send := func(rp reply) int { rp.write(w); return rp.status }
+func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, arrived time.Time, after faultAfter) int {
+	var rlHeader http.Header // once counted, every answer carries the limits
+	send := func(rp reply) int {
+		rp = rp.withHeaders(rlHeader)
+		rp.write(w)
+		return rp.status
+	}
 
 	if rp, ok := e.checkBearer(r); !ok {
 		return send(rp)
@@ -218,6 +235,17 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, afte
 		return send(authProblem(http.StatusForbidden, "AuthenticationUnsuccessful"))
 	}
 	tenant = e.opts.TenantID
+
+	// Counted once the call is known to be the tenant's, as it arrived,
+	// whatever comes of it.
+	if e.limiter != nil {
+		release, hdr, refused := e.limiter.admit(tenant, arrived)
+		if refused != nil {
+			return send(*refused)
+		}
+		defer release()
+		rlHeader = hdr
+	}
 
 	segs := strings.Split(strings.Trim(r.URL.Path[len(APIPath):], "/"), "/")
 	if len(segs) == 1 && segs[0] == "" {
@@ -245,19 +273,7 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, afte
 			"The emulator reads JSON only: send Content-Type: application/json"))
 	}
 
-	var rlHeader http.Header
-	if e.tenantRL != nil {
-		release, hdr, refused, err := e.acquire(r.Context(), tenant)
-		if err != nil {
-			return 0
-		}
-		if refused != nil {
-			return send(*refused)
-		}
-		defer release()
-		rlHeader = hdr
-	}
-	if err := sleepCtx(r.Context(), after.latency); err != nil {
+	if err := ctxwait.Sleep(r.Context(), after.latency, nil); err != nil {
 		return 0
 	}
 
@@ -280,15 +296,7 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, afte
 		rp = handler(call)
 	}
 	e.mu.Unlock()
-
-	if rlHeader != nil {
-		merged := rlHeader.Clone()
-		for k, v := range rp.header {
-			merged[k] = v
-		}
-		rp.header = merged
-	}
-	return after.send(w, rp)
+	return after.send(w, rp.withHeaders(rlHeader))
 }
 
 // rememberIdem stores an answer for replay. e.mu must be held.
@@ -337,49 +345,6 @@ func (e *Emulator) route(method string, segs []string) (apiHandler, []string) {
 	return nil, allowed
 }
 
-// acquire takes a rate-limit slot for tenant. It returns the release func and
-// the headers to send, or the 429 to answer (nil as well when the client is
-// gone).
-func (e *Emulator) acquire(ctx context.Context, tenant string) (func(), http.Header, *reply, error) {
-	refuse := func(err error, app bool) (func(), http.Header, *reply, error) {
-		var rle *ratelimit.RateLimitError
-		if !errors.As(err, &rle) {
-			return nil, nil, nil, err // the request's context ended
-		}
-		problem := rle.Problem
-		if app {
-			problem = ratelimit.ProblemAppMinute
-		}
-		rp := textReply(http.StatusTooManyRequests, "Rate limit exceeded")
-		secs := int64((rle.RetryAfter + time.Second - 1) / time.Second)
-		rp.header = e.limitHeaders(tenant)
-		rp.header.Set(ratelimit.HeaderRetryAfter, strconv.FormatInt(max(secs, 1), 10))
-		rp.header.Set(ratelimit.HeaderProblem, string(problem))
-		return nil, nil, &rp, nil
-	}
-	appRelease, err := e.appRL.Acquire(ctx, e.opts.ClientID)
-	if err != nil {
-		return refuse(err, true)
-	}
-	release, err := e.tenantRL.Acquire(ctx, tenant)
-	if err != nil {
-		appRelease()
-		return refuse(err, false)
-	}
-	return func() { release(); appRelease() }, e.limitHeaders(tenant), nil, nil
-}
-
-// limitHeaders reports the tenant's and app's remaining calls as Xero does.
-func (e *Emulator) limitHeaders(tenant string) http.Header {
-	st := e.tenantRL.Status(tenant)
-	app := e.appRL.Status(e.opts.ClientID)
-	h := http.Header{}
-	h.Set(ratelimit.HeaderMinLimitRemaining, strconv.Itoa(max(e.perMin-st.UsedMinute, 0)))
-	h.Set(ratelimit.HeaderDayLimitRemaining, strconv.Itoa(max(e.perDay-st.UsedDay, 0)))
-	h.Set(ratelimit.HeaderAppMinLimitRemaining, strconv.Itoa(max(e.opts.AppPerMinute-app.UsedMinute, 0)))
-	return h
-}
-
 // baseURL is where links to the emulator point.
 func (e *Emulator) baseURL(r *http.Request) string {
 	if e.opts.BaseURL != "" {
@@ -419,23 +384,8 @@ func isJSON(contentType string) bool {
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
-// sleepCtx waits d, or less if ctx ends first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // record keeps a redacted copy of r and returns its index for setStatus.
-func (e *Emulator) record(r *http.Request, body []byte) int {
+func (e *Emulator) record(r *http.Request, body []byte, arrived time.Time) int {
 	h := r.Header.Clone()
 	if a := h.Get("Authorization"); a != "" {
 		scheme, _, _ := strings.Cut(a, " ")
@@ -447,7 +397,7 @@ func (e *Emulator) record(r *http.Request, body []byte) int {
 		body = bytes.Clone(body)
 	}
 	req := Request{
-		Time:           e.now(),
+		Time:           arrived,
 		Method:         r.Method,
 		Path:           r.URL.Path,
 		Query:          r.URL.Query(),

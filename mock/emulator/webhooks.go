@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/amsbilling/sdk/internal/ctxwait"
 	"github.com/amsbilling/sdk/webhook"
 )
 
@@ -128,7 +129,7 @@ func (e *Emulator) deliver(ctx context.Context, batch []queuedEvent) Delivery {
 
 	for attempt := 1; attempt <= e.opts.WebhookMaxAttempts; attempt++ {
 		if attempt > 1 {
-			if sleepCtx(ctx, e.opts.WebhookRetryDelay) != nil {
+			if ctxwait.Sleep(ctx, e.opts.WebhookRetryDelay, nil) != nil {
 				break
 			}
 		}
