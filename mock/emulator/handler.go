@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/amsbilling/sdk/internal/ctxwait"
+	"github.com/amsbilling/sdk/internal/xerolimit"
 )
 
 // reply is a complete answer, kept whole so an idempotent replay can send it
@@ -152,6 +153,12 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, ar
 		}
 	}
 
+	if tooLongForXero(r) {
+		rp := notFound()
+		rp.write(w)
+		return rp.status
+	}
+
 	f := e.takeFault(r.URL.Path)
 	if f != nil {
 		e.markFault(idx)
@@ -190,6 +197,24 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, ar
 	rp := notFound()
 	rp.write(w)
 	return rp.status
+}
+
+// xeroOrigin is where Xero's gateway is; URLs are measured as if sent there.
+const xeroOrigin = "https://api.xero.com"
+
+// tooLongForXero reports whether Xero's gateway would refuse r for its URL
+// length (xerolimit.GatewayMaxURLLength), measured as the URL Xero would
+// see: https://api.xero.com and the request URI as sent, whatever host the
+// emulator is reached at. Only the paths api.xero.com serves are checked.
+func tooLongForXero(r *http.Request) bool {
+	if !hasPrefixFold(r.URL.Path, APIPath+"/") && !isPath(r.URL.Path, ConnectionsPath) {
+		return false
+	}
+	uri := r.RequestURI
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	return len(xeroOrigin)+len(uri) > xerolimit.GatewayMaxURLLength
 }
 
 // faultAfter is what a fault does to a request that is processed: a delay

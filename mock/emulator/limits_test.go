@@ -371,3 +371,42 @@ func TestClearFaults(t *testing.T) {
 	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
+
+// Xero's gateway answers 404 to a URL over 2,091 characters, measured as
+// sent to https://api.xero.com, whatever the host the emulator is reached
+// at; the 404 counts against no limit.
+func TestURLLengthLimit(t *testing.T) {
+	guids := func(n int, sep string) string {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = uuid.NewString()
+		}
+		return strings.Join(ids, sep)
+	}
+	// "https://api.xero.com" + "/api.xro/2.0/Invoices?padding=" is 50 characters.
+	padded := func(total int) string { return "/Invoices?padding=" + strings.Repeat("a", total-50) }
+	tests := []struct {
+		name   string
+		path   string
+		status int
+	}{
+		{"2,091 characters", padded(2091), http.StatusOK},
+		{"2,092 characters", padded(2092), http.StatusNotFound},
+		{"52 GUIDs, commas encoded", "/Invoices?IDs=" + guids(52, "%2C"), http.StatusOK},
+		{"53 GUIDs, commas encoded", "/Invoices?IDs=" + guids(53, "%2C"), http.StatusNotFound},
+		{"53 GUIDs, commas as they are", "/Invoices?IDs=" + guids(53, ","), http.StatusOK},
+		{"a long unknown path", "/" + strings.Repeat("x", 2100), http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAPI(t, emulator.Options{})
+			resp, body := a.raw(http.MethodGet, tt.path, nil)
+			require.Equal(t, tt.status, resp.StatusCode)
+			if tt.status == http.StatusNotFound {
+				assert.Equal(t, "The resource you're looking for cannot be found", string(body))
+				assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
+				assert.Empty(t, resp.Header.Get("X-MinLimit-Remaining"), "refused by the gateway, not counted")
+			}
+		})
+	}
+}
