@@ -28,6 +28,10 @@ const (
 	DefaultAccountCode  = "200" // the demo organisation's Sales account
 )
 
+// DefaultIdempotencyTTL is how long Xero is reported to remember an
+// Idempotency-Key: minutes only, about six by several reports.
+const DefaultIdempotencyTTL = 6 * time.Minute
+
 // Paths the emulator serves, relative to its base URL. APIPath is the
 // prefix of the Accounting API, as in https://api.xero.com/api.xro/2.0.
 const (
@@ -81,6 +85,12 @@ type Options struct {
 	LegacyScopes bool
 	// TokenTTL is how long an access token lasts; default 30 minutes.
 	TokenTTL time.Duration
+
+	// IdempotencyTTL is how long the answer to a write carrying an
+	// Idempotency-Key is remembered, from the first request's arrival by
+	// Now; after it the same key is a new request. Default
+	// DefaultIdempotencyTTL.
+	IdempotencyTTL time.Duration
 
 	// RateLimit sets the limits, counted in fixed windows as Xero counts
 	// them (see Limits); zero fields take Xero's (60 a minute, 5 at once,
@@ -168,8 +178,8 @@ type Emulator struct {
 	nextNumber  int
 	idCounters  [3]int // see entityID
 	emails      []Email
-	idem        map[idemKey]reply
-	idemOrder   []idemKey
+	idem        map[idemKey]idemEntry
+	idemOrder   []idemRef // oldest first
 	faults      []*Fault
 	requests    []Request
 	reqDropped  int // requests dropped from the front of requests
@@ -183,6 +193,18 @@ type Emulator struct {
 }
 
 type idemKey struct{ tenant, key string }
+
+// idemEntry is the answer kept for an Idempotency-Key, and when the first
+// request carrying it arrived.
+type idemEntry struct {
+	rp reply
+	at time.Time
+}
+
+type idemRef struct {
+	key idemKey
+	at  time.Time
+}
 
 // New returns an Emulator with opts, defaults filled in. Call Close when
 // done, to stop webhook deliveries in flight.
@@ -201,6 +223,9 @@ func New(opts Options) *Emulator {
 	}
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = 30 * time.Minute
+	}
+	if opts.IdempotencyTTL <= 0 {
+		opts.IdempotencyTTL = DefaultIdempotencyTTL
 	}
 	if opts.WebhookRetryDelay <= 0 {
 		opts.WebhookRetryDelay = time.Second
@@ -228,7 +253,7 @@ func New(opts Options) *Emulator {
 		contactByID: make(map[string]*Contact),
 		invoiceByID: make(map[string]*Invoice),
 		onlineByTok: make(map[string]*Invoice),
-		idem:        make(map[idemKey]reply),
+		idem:        make(map[idemKey]idemEntry),
 		webhook:     opts.WebhookClient,
 		limits: bounds{
 			requests:        maxRecordedRequests,

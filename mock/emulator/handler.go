@@ -309,13 +309,13 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, arri
 	var rp reply
 	if key != "" && (r.Method == http.MethodPut || r.Method == http.MethodPost) {
 		ik := idemKey{tenant: tenant, key: key}
-		if prev, ok := e.idem[ik]; ok {
-			rp = prev
+		if prev, ok := e.idem[ik]; ok && arrived.Sub(prev.at) < e.opts.IdempotencyTTL {
+			rp = prev.rp
 		} else if len(key) > maxIdempotencyKey {
 			rp = validationReply([]any{map[string]any{"ValidationErrors": validationErrors([]string{"Idempotency-Key must be 128 characters or fewer."})}})
 		} else {
 			rp = handler(call)
-			e.rememberIdem(ik, rp)
+			e.rememberIdem(ik, rp, arrived)
 		}
 	} else {
 		rp = handler(call)
@@ -324,14 +324,21 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, arri
 	return after.send(w, rp.withHeaders(rlHeader))
 }
 
-// rememberIdem stores an answer for replay. e.mu must be held.
-func (e *Emulator) rememberIdem(k idemKey, rp reply) {
-	if len(e.idemOrder) >= e.limits.idempotencyKeys {
-		delete(e.idem, e.idemOrder[0])
+// rememberIdem stores an answer for replay, forgetting the keys that are
+// past IdempotencyTTL or over the bound, oldest first. e.mu must be held.
+func (e *Emulator) rememberIdem(k idemKey, rp reply, at time.Time) {
+	for len(e.idemOrder) > 0 {
+		oldest := e.idemOrder[0]
+		if len(e.idemOrder) < e.limits.idempotencyKeys && at.Sub(oldest.at) < e.opts.IdempotencyTTL {
+			break
+		}
+		if cur, ok := e.idem[oldest.key]; ok && cur.at.Equal(oldest.at) {
+			delete(e.idem, oldest.key)
+		}
 		e.idemOrder = e.idemOrder[1:]
 	}
-	e.idem[k] = rp
-	e.idemOrder = append(e.idemOrder, k)
+	e.idem[k] = idemEntry{rp: rp, at: at}
+	e.idemOrder = append(e.idemOrder, idemRef{key: k, at: at})
 }
 
 type apiHandler func(*apiCall) reply

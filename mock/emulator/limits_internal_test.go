@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -73,4 +74,28 @@ func TestEmailsAreBounded(t *testing.T) {
 	}
 	e.mu.Unlock()
 	assert.Len(t, e.Emails(), 2)
+}
+
+// Expired idempotency keys are forgotten as new ones come, so memory holds
+// only the keys still within IdempotencyTTL (and at most the bound).
+func TestIdempotencyKeysAreBounded(t *testing.T) {
+	now := time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC)
+	e := New(Options{Now: func() time.Time { return now }, IdempotencyTTL: time.Minute})
+	t.Cleanup(func() { _ = e.Close() })
+	e.limits.idempotencyKeys = 3
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := func(s string) idemKey { return idemKey{tenant: e.opts.TenantID, key: s} }
+	for _, k := range []string{"a", "b", "c", "d"} {
+		e.rememberIdem(key(k), reply{status: 200}, now)
+	}
+	assert.Len(t, e.idem, 3, "the bound")
+	assert.NotContains(t, e.idem, key("a"))
+
+	now = now.Add(time.Minute)
+	e.rememberIdem(key("b"), reply{status: 201}, now) // b again, after it expired
+	e.rememberIdem(key("e"), reply{status: 200}, now)
+	assert.Len(t, e.idem, 2, "c and d expired")
+	assert.Equal(t, 201, e.idem[key("b")].rp.status)
+	assert.Len(t, e.idemOrder, 2)
 }

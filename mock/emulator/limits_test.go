@@ -1,6 +1,7 @@
 package emulator_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -407,6 +408,41 @@ func TestURLLengthLimit(t *testing.T) {
 				assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
 				assert.Empty(t, resp.Header.Get("X-MinLimit-Remaining"), "refused by the gateway, not counted")
 			}
+		})
+	}
+}
+
+// Xero remembers an Idempotency-Key for minutes only: after
+// Options.IdempotencyTTL the same key makes a new invoice.
+func TestIdempotencyKeyExpires(t *testing.T) {
+	tests := []struct {
+		name     string
+		ttl      time.Duration
+		after    time.Duration
+		invoices int
+	}{
+		{"replayed within the default six minutes", 0, 6*time.Minute - time.Millisecond, 1},
+		{"new after the default six minutes", 0, 6 * time.Minute, 2},
+		{"replayed within a longer TTL", time.Hour, 59 * time.Minute, 1},
+		{"new after a shorter TTL", time.Second, time.Second, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock()
+			a := newAPI(t, emulator.Options{Now: clk.Now, IdempotencyTTL: tt.ttl, TokenTTL: 2 * time.Hour})
+			contactID := a.createContact("Ann", "", "")
+			put := func() []byte {
+				req := a.request(t.Context(), http.MethodPut, "/Invoices", invoicesBody(invoice(contactID)))
+				req.Header.Set("Idempotency-Key", "key-1")
+				resp, body := a.send(req)
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+				return body
+			}
+			first := put()
+			clk.Add(tt.after)
+			second := put()
+			assert.Len(t, a.e.Invoices(), tt.invoices)
+			assert.Equal(t, tt.invoices == 1, bytes.Equal(first, second))
 		})
 	}
 }
