@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amsbilling/sdk/internal/xerolimit"
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 )
 
 // Contact statuses.
@@ -371,7 +373,7 @@ func (e *Emulator) getContacts(call *apiCall) reply {
 		})
 	}
 	if since, ok := ifModifiedSince(call.r); ok {
-		list = slices.DeleteFunc(list, func(c *Contact) bool { return !c.UpdatedDateUTC.After(since) })
+		list = slices.DeleteFunc(list, func(c *Contact) bool { return !modifiedSince(c.UpdatedDateUTC, since) })
 	}
 	if where := q.Get("where"); strings.TrimSpace(where) != "" {
 		pred, err := parseWhere(where, "Contact", contactFields())
@@ -398,6 +400,9 @@ func (e *Emulator) getContacts(call *apiCall) reply {
 	}
 	return jsonReply(http.StatusOK, out)
 }
+
+// defaultPageSize is Xero's page size when pageSize is not given.
+const defaultPageSize = 100
 
 // idSet parses a comma-separated GUID list; entries that are not GUIDs are
 // skipped (they match nothing).
@@ -432,7 +437,7 @@ func sortBy[T any](list []T, order, typeName string, fields map[string]func(T) s
 	}
 	desc := len(parts) == 2 && strings.EqualFold(parts[1], "DESC")
 	slices.SortStableFunc(list, func(a, b T) int {
-		c := cmp.Compare(strings.ToLower(get(a)), strings.ToLower(get(b)))
+		c := compareValues(get(a), get(b))
 		if desc {
 			return -c
 		}
@@ -441,8 +446,23 @@ func sortBy[T any](list []T, order, typeName string, fields map[string]func(T) s
 	return reply{}, true
 }
 
-// paginate applies "page" (from 1) and "pageSize" (default 100, at most
-// 1000). Without "page" everything is returned and no pagination block.
+// compareValues orders two field values: as numbers when both are,
+// otherwise as strings without regard to case (dates are ISO strings, which
+// order as they should).
+func compareValues(a, b string) int {
+	if x, err := decimal.NewFromString(a); err == nil {
+		if y, err := decimal.NewFromString(b); err == nil {
+			return x.Cmp(y)
+		}
+	}
+	return cmp.Compare(strings.ToLower(a), strings.ToLower(b))
+}
+
+// paginate applies "page" (from 1) and "pageSize" (default 100). Without
+// "page" everything is returned and no pagination block. Xero publishes
+// 1,000 as the largest pageSize but not what it does with a larger one;
+// the emulator serves pages of 1,000 and says so in pagination.pageSize
+// rather than refuse.
 func paginate[T any](list []T, q map[string][]string) ([]T, *wirePagination, reply, bool) {
 	get := func(name string) string {
 		for k, v := range q {
@@ -461,13 +481,15 @@ func paginate[T any](list []T, q map[string][]string) ([]T, *wirePagination, rep
 		return nil, nil, postDataInvalid("The value '" + pageStr + "' is not valid for page"), false
 	}
 	page = max(page, 1)
-	size := 100
+	size := defaultPageSize
 	if s := get("pageSize"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			return nil, nil, postDataInvalid("The value '" + s + "' is not valid for pageSize"), false
 		}
-		size = min(max(n, 1), 1000)
+		if n > 0 {
+			size = min(n, xerolimit.MaxPageSize)
+		}
 	}
 	pag := &wirePagination{Page: page, PageSize: size, ItemCount: len(list), PageCount: (len(list) + size - 1) / size}
 	start := (page - 1) * size
@@ -477,7 +499,15 @@ func paginate[T any](list []T, q map[string][]string) ([]T, *wirePagination, rep
 	return list[start:min(start+size, len(list))], pag, reply{}, true
 }
 
-// ifModifiedSince reads the If-Modified-Since header (HTTP date or ISO 8601).
+// modifiedSince reports whether a record updated at updated passes an
+// If-Modified-Since of since. Xero compares to the second: a record
+// modified in the same second as the header is included.
+func modifiedSince(updated, since time.Time) bool {
+	return !updated.Truncate(time.Second).Before(since.Truncate(time.Second))
+}
+
+// ifModifiedSince reads the If-Modified-Since header (HTTP date or ISO 8601;
+// a time without a zone is UTC).
 func ifModifiedSince(r *http.Request) (time.Time, bool) {
 	v := strings.TrimSpace(r.Header.Get("If-Modified-Since"))
 	if v == "" {

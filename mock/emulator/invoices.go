@@ -63,12 +63,18 @@ func (e *Emulator) invoiceFields() map[string]func(*Invoice) string {
 			}
 			return ""
 		},
-		"Total":         func(i *Invoice) string { return i.Total.String() },
-		"AmountDue":     func(i *Invoice) string { return i.AmountDue.String() },
-		"AmountPaid":    func(i *Invoice) string { return i.AmountPaid.String() },
-		"SentToContact": func(i *Invoice) string { return fmt.Sprint(i.SentToContact) },
-		"Date":          func(i *Invoice) string { return dateString(i.Date) },
-		"DueDate":       func(i *Invoice) string { return dateString(i.DueDate) },
+		"Total":           func(i *Invoice) string { return i.Total.String() },
+		"AmountDue":       func(i *Invoice) string { return i.AmountDue.String() },
+		"AmountPaid":      func(i *Invoice) string { return i.AmountPaid.String() },
+		"SentToContact":   func(i *Invoice) string { return fmt.Sprint(i.SentToContact) },
+		"SubTotal":        func(i *Invoice) string { return i.SubTotal.String() },
+		"TotalTax":        func(i *Invoice) string { return i.TotalTax.String() },
+		"Date":            func(i *Invoice) string { return dateString(i.Date) },
+		"DueDate":         func(i *Invoice) string { return dateString(i.DueDate) },
+		"FullyPaidOnDate": func(i *Invoice) string { return dateString(i.FullyPaidOnDate) },
+		"UpdatedDateUTC": func(i *Invoice) string {
+			return i.UpdatedDateUTC.UTC().Format(whereTimeLayout)
+		},
 	}
 }
 
@@ -573,8 +579,8 @@ func (e *Emulator) getInvoice(call *apiCall) reply {
 }
 
 // GET /Invoices with IDs, InvoiceNumbers, ContactIDs, Statuses, where,
-// order, page, pageSize and If-Modified-Since. As Xero does, line items are
-// only included when "page" is given.
+// order, searchTerm, page, pageSize and If-Modified-Since. As Xero does,
+// line items are only included when "page" is given.
 func (e *Emulator) getInvoices(call *apiCall) reply {
 	q := call.query
 	list := slices.Clone(e.invoices)
@@ -601,7 +607,12 @@ func (e *Emulator) getInvoices(call *apiCall) reply {
 		list = slices.DeleteFunc(list, func(i *Invoice) bool { return !want[i.Status] })
 	}
 	if since, ok := ifModifiedSince(call.r); ok {
-		list = slices.DeleteFunc(list, func(i *Invoice) bool { return !i.UpdatedDateUTC.After(since) })
+		list = slices.DeleteFunc(list, func(i *Invoice) bool { return !modifiedSince(i.UpdatedDateUTC, since) })
+	}
+	if term := strings.ToLower(strings.TrimSpace(q.Get("searchTerm"))); term != "" {
+		list = slices.DeleteFunc(list, func(i *Invoice) bool {
+			return !strings.Contains(strings.ToLower(i.InvoiceNumber), term) && !strings.Contains(strings.ToLower(i.Reference), term)
+		})
 	}
 	fields := e.invoiceFields()
 	if where := q.Get("where"); strings.TrimSpace(where) != "" {
@@ -651,11 +662,13 @@ func (e *Emulator) emailInvoice(call *apiCall) reply {
 		wi.ValidationErrors = validationErrors(problems)
 		return validationReply([]any{wi})
 	}
+	now := e.now()
 	inv.SentToContact = true
+	inv.UpdatedDateUTC = now
 	if len(e.emails) >= e.limits.emails {
 		e.emails = e.emails[1:]
 	}
-	e.emails = append(e.emails, Email{InvoiceID: inv.InvoiceID, InvoiceNumber: inv.InvoiceNumber, To: contact.EmailAddress, At: e.now()})
+	e.emails = append(e.emails, Email{InvoiceID: inv.InvoiceID, InvoiceNumber: inv.InvoiceNumber, To: contact.EmailAddress, At: now})
 	return reply{status: http.StatusNoContent}
 }
 

@@ -258,6 +258,7 @@ type wireInvoice struct {
 	TotalTax              num                   `json:"TotalTax"`
 	Total                 num                   `json:"Total"`
 	UpdatedDateUTC        string                `json:"UpdatedDateUTC,omitempty"`
+	UpdatedDateUTCString  string                `json:"UpdatedDateUTCString,omitempty"`
 	CurrencyCode          string                `json:"CurrencyCode"`
 	ValidationErrors      []wireValidationError `json:"ValidationErrors,omitempty"`
 	StatusAttributeString string                `json:"StatusAttributeString,omitempty"`
@@ -292,6 +293,7 @@ func toWireInvoice(inv *Invoice, contact *Contact, withLines bool, unitPlaces in
 	}
 	if !inv.UpdatedDateUTC.IsZero() {
 		w.UpdatedDateUTC = msDate(inv.UpdatedDateUTC)
+		w.UpdatedDateUTCString = inv.UpdatedDateUTC.UTC().Format(time.RFC3339) // "2019-11-14T18:10:38Z", to the second
 	}
 	if contact != nil {
 		w.Contact = toWireContact(contact)
