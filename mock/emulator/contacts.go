@@ -272,8 +272,12 @@ func validEmail(s string) bool {
 }
 
 // commitContacts validates every write and saves them: all or none by
-// default, the valid ones with summarizeErrors=false. e.mu must be held.
+// default, the valid ones with summarizeErrors=false (or with
+// Options.PartialBatchOnError). e.mu must be held.
 func (e *Emulator) commitContacts(call *apiCall, writes []*contactWrite) reply {
+	if rp, ok := e.checkBatch(len(writes)); !ok {
+		return rp
+	}
 	failed := false
 	for i, w := range writes {
 		w.problems = append(w.problems, e.contactProblems(w, writes[:i])...)
@@ -282,49 +286,82 @@ func (e *Emulator) commitContacts(call *apiCall, writes []*contactWrite) reply {
 		}
 	}
 	all := summarize(call.query)
+	rejected := func(w *contactWrite) wireContact {
+		wc := toWireContact(&w.c)
+		wc.HasValidationErrors = true
+		wc.ValidationErrors = validationErrors(w.problems)
+		wc.Warnings = validationList(call.warnings)
+		return wc
+	}
 	if failed && all {
 		var elements []any
 		for _, w := range writes {
 			if len(w.problems) > 0 {
-				wc := toWireContact(&w.c)
-				wc.HasValidationErrors = true
-				wc.ValidationErrors = validationErrors(w.problems)
-				elements = append(elements, wc)
+				elements = append(elements, rejected(w))
+			} else if e.opts.PartialBatchOnError {
+				e.saveContact(w)
 			}
 		}
 		return validationReply(elements)
 	}
 
-	now := e.now()
 	out := contactsOut{envelope: e.envelope(), Contacts: make([]wireContact, 0, len(writes))}
 	for _, w := range writes {
 		if len(w.problems) > 0 {
-			wc := toWireContact(&w.c)
-			wc.HasValidationErrors = true
-			wc.ValidationErrors = validationErrors(w.problems)
-			wc.StatusAttributeString = "ERROR"
+			wc := rejected(w)
+			wc.StatusAttributeString = statusError
 			out.Contacts = append(out.Contacts, wc)
 			continue
 		}
-		w.c.UpdatedDateUTC = now
-		var saved *Contact
-		if w.existing != nil {
-			*w.existing = w.c
-			saved = w.existing
-		} else {
-			w.c.ContactID = e.entityID(idContact)
-			saved = new(Contact)
-			*saved = w.c
-			e.contacts = append(e.contacts, saved)
-			e.contactByID[saved.ContactID] = saved
-		}
-		wc := toWireContact(saved)
+		wc := toWireContact(e.saveContact(w))
+		wc.Warnings = validationList(call.warnings)
 		if !all {
-			wc.StatusAttributeString = "OK"
+			wc.StatusAttributeString = savedStatus(call.warnings)
+			wc.ValidationErrors = []wireValidationError{}
 		}
 		out.Contacts = append(out.Contacts, wc)
 	}
 	return jsonReply(http.StatusOK, out)
+}
+
+// saveContact saves a valid write. e.mu must be held.
+func (e *Emulator) saveContact(w *contactWrite) *Contact {
+	w.c.UpdatedDateUTC = e.now()
+	if w.existing != nil {
+		*w.existing = w.c
+		return w.existing
+	}
+	w.c.ContactID = e.entityID(idContact)
+	saved := new(Contact)
+	*saved = w.c
+	e.contacts = append(e.contacts, saved)
+	e.contactByID[saved.ContactID] = saved
+	return saved
+}
+
+// Values of StatusAttributeString on the records of a write answered with
+// summarizeErrors=false.
+const (
+	statusOK      = "OK"
+	statusWarning = "WARNING"
+	statusError   = "ERROR"
+)
+
+func savedStatus(warnings []string) string {
+	if len(warnings) > 0 {
+		return statusWarning
+	}
+	return statusOK
+}
+
+// checkBatch refuses a write of more records than Options.MaxBatch allows.
+func (e *Emulator) checkBatch(n int) (reply, bool) {
+	if e.opts.MaxBatch <= 0 || n <= e.opts.MaxBatch {
+		return reply{}, true
+	}
+	return validationReply([]any{map[string]any{"ValidationErrors": validationErrors([]string{
+		fmt.Sprintf("The emulator accepts at most %d records in one request (Options.MaxBatch); this one has %d.", e.opts.MaxBatch, n),
+	})}}), false
 }
 
 // findContact finds a contact by ContactID or, for a value that is not a

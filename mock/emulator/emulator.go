@@ -48,7 +48,6 @@ const (
 	maxDeliveries       = 10000
 	maxEmails           = 10000
 	maxLiveTokens       = 10000
-	maxBodyBytes        = 10 << 20
 	maxIdempotencyKey   = 128
 )
 
@@ -129,6 +128,18 @@ type Options struct {
 	// accounts (200 Sales, 260 Other Revenue, 270 Interest Income). Added
 	// codes are taxed like 200, at 15% (OUTPUT2).
 	AccountCodes []string
+
+	// MaxBatch, when positive, refuses a write of more records than this
+	// (400 ValidationException), to hold a client to a batch size. Xero
+	// sets no count, only the 3.5 MB body limit (a larger body gets 413),
+	// and recommends batches of 50 (xerolimit.MaxWriteRecords); so by
+	// default the emulator takes any number.
+	MaxBatch int
+	// PartialBatchOnError makes a write without summarizeErrors=false that
+	// has invalid records save its valid ones anyway, while still
+	// answering 400 ValidationException, as Xero has been reported to do:
+	// a client must not take such a 400 to mean nothing was saved.
+	PartialBatchOnError bool
 
 	// RequestValidator, when set, sees every request before anything else
 	// (r's Body holds body again). A non-nil error answers 400 and is

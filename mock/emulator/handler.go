@@ -42,6 +42,12 @@ func notFound() reply {
 	return textReply(http.StatusNotFound, "The resource you're looking for cannot be found")
 }
 
+// payloadTooLarge is Xero's 413 for a body over its 3.5 MB limit, a problem
+// body as Xero-Java #349 reports it.
+func payloadTooLarge() reply {
+	return problemReply(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "PayloadTooLarge")
+}
+
 // validationReply is Xero's 400 for records that failed validation.
 func validationReply(elements []any) reply {
 	return jsonReply(http.StatusBadRequest, apiError{
@@ -67,8 +73,13 @@ func queryParseError(msg string) reply {
 
 // authProblem is the body of Xero's 401 and 403 answers.
 func authProblem(status int, detail string) reply {
+	return problemReply(status, http.StatusText(status), detail)
+}
+
+// problemReply is an answer with Xero's problem body.
+func problemReply(status int, title, detail string) reply {
 	return jsonReply(status, problem{
-		Title:      http.StatusText(status),
+		Title:      title,
 		Status:     status,
 		Detail:     detail,
 		Instance:   newID(),
@@ -113,20 +124,27 @@ type apiCall struct {
 	query url.Values
 	segs  []string // path segments after APIPath, as sent
 	base  string   // base URL for links
+	// warnings are a fault's, for every record of a write's answer.
+	warnings []string
 }
 
 // ServeHTTP implements http.Handler.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	arrived := e.now()
+	body, err := io.ReadAll(io.LimitReader(r.Body, xerolimit.MaxWriteBytes+1))
 	if err != nil {
 		textReply(http.StatusBadRequest, "emulator: cannot read the request body").write(w)
 		return
 	}
-	if len(body) > maxBodyBytes {
-		textReply(http.StatusRequestEntityTooLarge, "Request entity too large").write(w)
+	if len(body) > xerolimit.MaxWriteBytes {
+		// Refused before anything else, as by Xero's gateway, and recorded
+		// without its body.
+		idx := e.record(r, nil, arrived)
+		rp := payloadTooLarge()
+		rp.write(w)
+		e.setStatus(idx, rp.status)
 		return
 	}
-	arrived := e.now()
 	idx := e.record(r, body, arrived)
 	status := e.serve(w, r, body, arrived, idx)
 	e.setStatus(idx, status)
@@ -178,7 +196,10 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, ar
 	}
 	var after faultAfter
 	if f != nil {
-		after = faultAfter{latency: f.Latency, dropResponse: f.DropResponse}
+		after = faultAfter{latency: f.Latency, loss: f.LoseAnswer, warnings: f.Warnings}
+		if f.DropResponse {
+			after.loss = AnswerDropped
+		}
 	}
 
 	path := r.URL.Path
@@ -218,17 +239,29 @@ func tooLongForXero(r *http.Request) bool {
 }
 
 // faultAfter is what a fault does to a request that is processed: a delay
-// before it, and perhaps a lost answer after it.
+// before it, warnings in its answer, and perhaps a lost answer after it.
 type faultAfter struct {
-	latency      time.Duration
-	dropResponse bool
+	latency  time.Duration
+	loss     AnswerLoss
+	warnings []string
 }
 
-// send writes rp, or drops the connection instead when the fault says so.
+// send writes rp, or loses it as the fault says.
 func (fa faultAfter) send(w http.ResponseWriter, rp reply) int {
-	if fa.dropResponse {
+	switch fa.loss {
+	case AnswerDropped:
 		dropConn(w)
 		return 0
+	case AnswerTimedOut:
+		rp = textReply(http.StatusGatewayTimeout, "504 Gateway Timeout")
+	case AnswerGarbled:
+		if len(rp.body) == 0 {
+			rp.body = []byte("{")
+		}
+		rp.body = rp.body[:(len(rp.body)+1)/2]
+		if rp.status == http.StatusNoContent {
+			rp.status = http.StatusOK
+		}
 	}
 	rp.write(w)
 	return rp.status
@@ -303,7 +336,7 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, arri
 	}
 
 	key := r.Header.Get("Idempotency-Key")
-	call := &apiCall{r: r, body: body, query: r.URL.Query(), segs: segs, base: e.baseURL(r)}
+	call := &apiCall{r: r, body: body, query: r.URL.Query(), segs: segs, base: e.baseURL(r), warnings: after.warnings}
 
 	e.mu.Lock()
 	var rp reply

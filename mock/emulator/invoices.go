@@ -463,8 +463,12 @@ func computeTotals(inv *Invoice) {
 }
 
 // commitInvoices validates and saves the writes: all or none by default,
-// the valid ones with summarizeErrors=false. e.mu must be held.
+// the valid ones with summarizeErrors=false (or with
+// Options.PartialBatchOnError). e.mu must be held.
 func (e *Emulator) commitInvoices(call *apiCall, writes []*invoiceWrite) reply {
+	if rp, ok := e.checkBatch(len(writes)); !ok {
+		return rp
+	}
 	places := unitPlaces(call.query)
 	failed := slices.ContainsFunc(writes, func(w *invoiceWrite) bool { return len(w.problems) > 0 })
 	all := summarize(call.query)
@@ -472,6 +476,7 @@ func (e *Emulator) commitInvoices(call *apiCall, writes []*invoiceWrite) reply {
 		wi := toWireInvoice(&w.inv, w.contact, true, places)
 		wi.HasErrors = true
 		wi.ValidationErrors = validationErrors(w.problems)
+		wi.Warnings = validationList(call.warnings)
 		return wi
 	}
 	if failed && all {
@@ -479,61 +484,72 @@ func (e *Emulator) commitInvoices(call *apiCall, writes []*invoiceWrite) reply {
 		for _, w := range writes {
 			if len(w.problems) > 0 {
 				elements = append(elements, rejected(w))
+			} else if e.opts.PartialBatchOnError {
+				e.saveInvoice(w)
 			}
 		}
 		return validationReply(elements)
 	}
 
-	now := e.now()
 	out := invoicesOut{envelope: e.envelope(), Invoices: make([]wireInvoice, 0, len(writes))}
 	for _, w := range writes {
 		if len(w.problems) > 0 {
 			wi := rejected(w)
-			wi.StatusAttributeString = "ERROR"
+			wi.StatusAttributeString = statusError
 			out.Invoices = append(out.Invoices, wi)
 			continue
 		}
-		if w.newContact && w.contact.ContactID == "" {
-			w.contact.ContactID = e.entityID(idContact)
-			w.contact.UpdatedDateUTC = now
-			e.contacts = append(e.contacts, w.contact)
-			e.contactByID[w.contact.ContactID] = w.contact
-		}
-		w.inv.ContactID = w.contact.ContactID
-		for i := range w.inv.LineItems {
-			if w.inv.LineItems[i].LineItemID == "" {
-				w.inv.LineItems[i].LineItemID = e.entityID(idOther)
-			}
-		}
-		if !w.contact.IsCustomer && w.inv.Status != billing.StatusDraft {
-			w.contact.IsCustomer = true
-			w.contact.UpdatedDateUTC = now
-		}
-		w.inv.UpdatedDateUTC = now
-		var saved *Invoice
-		eventType := "UPDATE"
-		if w.existing != nil {
-			*w.existing = w.inv
-			saved = w.existing
-		} else {
-			eventType = "CREATE"
-			w.inv.InvoiceID = e.entityID(idInvoice)
-			if w.inv.InvoiceNumber == "" {
-				w.inv.InvoiceNumber = e.nextInvoiceNumber()
-			}
-			saved = new(Invoice)
-			*saved = w.inv
-			e.invoices = append(e.invoices, saved)
-			e.invoiceByID[saved.InvoiceID] = saved
-		}
-		e.queueEvent(saved.InvoiceID, eventType, now)
+		saved := e.saveInvoice(w)
 		wi := toWireInvoice(saved, w.contact, true, places)
+		wi.Warnings = validationList(call.warnings)
 		if !all {
-			wi.StatusAttributeString = "OK"
+			wi.StatusAttributeString = savedStatus(call.warnings)
+			wi.ValidationErrors = []wireValidationError{}
 		}
 		out.Invoices = append(out.Invoices, wi)
 	}
 	return jsonReply(http.StatusOK, out)
+}
+
+// saveInvoice saves a valid write, with the contact it creates, and queues
+// its webhook. e.mu must be held.
+func (e *Emulator) saveInvoice(w *invoiceWrite) *Invoice {
+	now := e.now()
+	if w.newContact && w.contact.ContactID == "" {
+		w.contact.ContactID = e.entityID(idContact)
+		w.contact.UpdatedDateUTC = now
+		e.contacts = append(e.contacts, w.contact)
+		e.contactByID[w.contact.ContactID] = w.contact
+	}
+	w.inv.ContactID = w.contact.ContactID
+	for i := range w.inv.LineItems {
+		if w.inv.LineItems[i].LineItemID == "" {
+			w.inv.LineItems[i].LineItemID = e.entityID(idOther)
+		}
+	}
+	if !w.contact.IsCustomer && w.inv.Status != billing.StatusDraft {
+		w.contact.IsCustomer = true
+		w.contact.UpdatedDateUTC = now
+	}
+	w.inv.UpdatedDateUTC = now
+	var saved *Invoice
+	eventType := "UPDATE"
+	if w.existing != nil {
+		*w.existing = w.inv
+		saved = w.existing
+	} else {
+		eventType = "CREATE"
+		w.inv.InvoiceID = e.entityID(idInvoice)
+		if w.inv.InvoiceNumber == "" {
+			w.inv.InvoiceNumber = e.nextInvoiceNumber()
+		}
+		saved = new(Invoice)
+		*saved = w.inv
+		e.invoices = append(e.invoices, saved)
+		e.invoiceByID[saved.InvoiceID] = saved
+	}
+	e.queueEvent(saved.InvoiceID, eventType, now)
+	return saved
 }
 
 // nextInvoiceNumber hands out INV-0001, INV-0002... skipping numbers in use.

@@ -146,6 +146,15 @@ func validationErrors(msgs []string) []wireValidationError {
 	return out
 }
 
+// validationList is msgs as Xero's list of messages, nil (left out) when
+// there are none.
+func validationList(msgs []string) []wireValidationError {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return validationErrors(msgs)
+}
+
 // emptyArray is written where Xero always sends a (usually empty) list.
 type emptyArray struct{}
 
@@ -170,7 +179,8 @@ type wireContact struct {
 	ContactPersons        emptyArray            `json:"ContactPersons"`
 	HasAttachments        bool                  `json:"HasAttachments"`
 	HasValidationErrors   bool                  `json:"HasValidationErrors"`
-	ValidationErrors      []wireValidationError `json:"ValidationErrors,omitempty"`
+	ValidationErrors      []wireValidationError `json:"ValidationErrors,omitzero"`
+	Warnings              []wireValidationError `json:"Warnings,omitzero"`
 	StatusAttributeString string                `json:"StatusAttributeString,omitempty"`
 }
 
@@ -260,7 +270,8 @@ type wireInvoice struct {
 	UpdatedDateUTC        string                `json:"UpdatedDateUTC,omitempty"`
 	UpdatedDateUTCString  string                `json:"UpdatedDateUTCString,omitempty"`
 	CurrencyCode          string                `json:"CurrencyCode"`
-	ValidationErrors      []wireValidationError `json:"ValidationErrors,omitempty"`
+	ValidationErrors      []wireValidationError `json:"ValidationErrors,omitzero"`
+	Warnings              []wireValidationError `json:"Warnings,omitzero"`
 	StatusAttributeString string                `json:"StatusAttributeString,omitempty"`
 }
 
