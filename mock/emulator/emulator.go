@@ -196,6 +196,7 @@ type Emulator struct {
 	reqDropped  int // requests dropped from the front of requests
 
 	// webhook queue
+	webhooksOff   bool // SetWebhooksEnabled(false)
 	pending       []queuedEvent
 	eventSeq      int64
 	workerRunning bool

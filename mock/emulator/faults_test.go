@@ -32,7 +32,10 @@ func TestLostAnswers(t *testing.T) {
 			func(_ *api, _, invoiceID string) any {
 				return invoicesBody(map[string]any{"InvoiceID": invoiceID, "Reference": "Changed"})
 			},
-			func(a *api, _, invoiceID string) bool { inv, _ := a.e.Invoice(invoiceID); return inv.Reference == "Changed" },
+			func(a *api, _, invoiceID string) bool {
+				inv, _ := a.e.Invoice(invoiceID)
+				return inv.Reference == "Changed"
+			},
 			func(a *api) int { return len(a.e.Invoices()) }},
 		{"PUT /Contacts", http.MethodPut, "/Contacts",
 			func(*api, string, string) any { return contactsBody(map[string]any{"Name": "Bob"}) },
