@@ -125,9 +125,24 @@ type Options struct {
 	// already in use are skipped.
 	NextInvoiceNumber int
 	// AccountCodes adds revenue account codes to the demo chart of
-	// accounts (200 Sales, 260 Other Revenue, 270 Interest Income). Added
-	// codes are taxed like 200, at 15% (OUTPUT2).
+	// accounts (200 Sales, 260 Other Revenue and 270 Interest Income, which
+	// invoice lines may use; 090 Business Bank Account and 610 Accounts
+	// Receivable, which they may not). Added codes are taxed like 200, at
+	// 15% (OUTPUT2); a code of the demo chart that is not revenue becomes
+	// a revenue account.
 	AccountCodes []string
+	// ArchivedAccountCodes are archived in the chart of accounts (codes it
+	// lacks are added as archived revenue accounts): GET /Accounts shows
+	// them ARCHIVED and invoice lines cannot use them. ArchiveAccount does
+	// the same while the emulator runs.
+	ArchivedAccountCodes []string
+	// Currencies are the organisation's currencies besides its base
+	// Currency, as GET /Currencies lists them; invoices may be in any of
+	// them. Codes that are not ISO 4217 are left out.
+	Currencies []string
+	// DemoCompany makes GET /Organisation report Xero's demo company
+	// (IsDemoCompany true, Class DEMO).
+	DemoCompany bool
 
 	// MaxBatch, when positive, refuses a write of more records than this
 	// (400 ValidationException), to hold a client to a batch size. Xero
@@ -164,14 +179,18 @@ type Options struct {
 // It is an http.Handler; serve it with NewServer, any http.Server, or call
 // it in-process through Client. It is safe for concurrent use.
 type Emulator struct {
-	opts     Options
-	log      *slog.Logger
-	created  time.Time
-	accounts map[string]string // account code -> tax type
-	limiter  *limiter          // nil when rate limiting is off
-	webhook  *http.Client
-	ownHTTP  bool // webhook is the emulator's own client: Close closes its connections
-	limits   bounds
+	opts    Options
+	log     *slog.Logger
+	created time.Time
+	// accounts is the chart of accounts, ordered by code; e.mu guards it
+	// (and the accounts in it). currencies are the organisation's, base
+	// first.
+	accounts   []*account
+	currencies []string
+	limiter    *limiter // nil when rate limiting is off
+	webhook    *http.Client
+	ownHTTP    bool // webhook is the emulator's own client: Close closes its connections
+	limits     bounds
 
 	workerCtx    context.Context
 	workerCancel context.CancelFunc
@@ -260,7 +279,6 @@ func New(opts Options) *Emulator {
 	e := &Emulator{
 		opts:        opts,
 		log:         opts.Logger,
-		accounts:    map[string]string{"200": taxOutput2, "260": taxOutput2, "270": taxNone},
 		tokens:      make(map[string]time.Time),
 		contactByID: make(map[string]*Contact),
 		invoiceByID: make(map[string]*Invoice),
@@ -280,11 +298,8 @@ func New(opts Options) *Emulator {
 	}
 	e.created = opts.Now().UTC()
 	e.nextNumber = max(opts.NextInvoiceNumber, 1) - 1
-	for _, code := range opts.AccountCodes {
-		if _, ok := e.accounts[code]; !ok && code != "" {
-			e.accounts[code] = taxOutput2
-		}
-	}
+	e.accounts = buildChart(e.opts, e.created)
+	e.currencies = currencies(e.opts)
 	if e.webhook == nil {
 		// A transport of its own, so Close can close its keep-alive
 		// connections without touching anyone else's.

@@ -399,6 +399,14 @@ func (e *Emulator) route(method string, segs []string) (apiHandler, []string) {
 		eps = []ep{{http.MethodPost, e.emailInvoice}}
 	case len(segs) == 3 && is(0, "Invoices") && is(2, "OnlineInvoice"):
 		eps = []ep{{http.MethodGet, e.onlineInvoice}}
+	case len(segs) == 1 && is(0, "Accounts"):
+		eps = []ep{{http.MethodGet, e.getAccounts}}
+	case len(segs) == 2 && is(0, "Accounts"):
+		eps = []ep{{http.MethodGet, e.getAccount}}
+	case len(segs) == 1 && is(0, "Currencies"):
+		eps = []ep{{http.MethodGet, e.getCurrencies}}
+	case len(segs) == 1 && is(0, "Organisation"):
+		eps = []ep{{http.MethodGet, e.getOrganisation}}
 	}
 	var allowed []string
 	for _, x := range eps {

@@ -274,8 +274,11 @@ func (e *Emulator) buildInvoice(in invoiceIn, base *Invoice, places int32, earli
 	if !slices.Contains([]string{billing.StatusDraft, billing.StatusDeleted}, inv.Status) && inv.DueDate.IsZero() {
 		problem("Due Date cannot be empty.")
 	}
-	if !billing.ValidCurrencyCode(inv.CurrencyCode) {
+	switch {
+	case !billing.ValidCurrencyCode(inv.CurrencyCode):
 		problem("The currency code %s is not valid.", inv.CurrencyCode)
+	case !slices.Contains(e.currencies, inv.CurrencyCode):
+		problem("The currency %s has not been added to this organisation.", inv.CurrencyCode)
 	}
 
 	e.resolveInvoiceContact(w, in.Contact, earlier)
@@ -408,11 +411,12 @@ func (e *Emulator) buildLineItem(in lineItemIn, amountTypes, status string, plac
 			msgs = append(msgs, "An account code must be specified for each line item on an approved invoice.")
 		}
 	default:
-		t, ok := e.accounts[li.AccountCode]
-		if !ok {
+		// Unknown, archived, or not one a sales invoice may use.
+		a := e.accountByCode(li.AccountCode)
+		if a == nil || !a.sales || a.status != accountActive {
 			msgs = append(msgs, fmt.Sprintf("Account code '%s' is not a valid code for this document.", li.AccountCode))
 		} else {
-			defaultTax = t
+			defaultTax = a.taxType
 		}
 	}
 	li.TaxType = defaultTax

@@ -374,6 +374,80 @@ type wireOnlineInvoice struct {
 	OnlineInvoiceURL string `json:"OnlineInvoiceUrl"`
 }
 
+// wireAccount is schema Account.
+type wireAccount struct {
+	AccountID               string `json:"AccountID"`
+	Code                    string `json:"Code"`
+	Name                    string `json:"Name"`
+	Status                  string `json:"Status"`
+	Type                    string `json:"Type"`
+	TaxType                 string `json:"TaxType"`
+	Description             string `json:"Description,omitempty"`
+	Class                   string `json:"Class"`
+	SystemAccount           string `json:"SystemAccount,omitempty"`
+	EnablePaymentsToAccount bool   `json:"EnablePaymentsToAccount"`
+	ShowInExpenseClaims     bool   `json:"ShowInExpenseClaims"`
+	BankAccountNumber       string `json:"BankAccountNumber,omitempty"`
+	BankAccountType         string `json:"BankAccountType,omitempty"`
+	CurrencyCode            string `json:"CurrencyCode,omitempty"`
+	HasAttachments          bool   `json:"HasAttachments"`
+	AddToWatchlist          bool   `json:"AddToWatchlist"`
+	UpdatedDateUTC          string `json:"UpdatedDateUTC"`
+}
+
+type accountsOut struct {
+	envelope
+	Accounts []wireAccount `json:"Accounts"`
+}
+
+// wireCurrency is schema Currency.
+type wireCurrency struct {
+	Code        string `json:"Code"`
+	Description string `json:"Description"`
+}
+
+type currenciesOut struct {
+	envelope
+	Currencies []wireCurrency `json:"Currencies"`
+}
+
+// wireOrganisation is schema Organisation, with the fields Xero's answer
+// carries (its recorded GET /Organisation).
+type wireOrganisation struct {
+	APIKey                 string     `json:"APIKey"`
+	Name                   string     `json:"Name"`
+	LegalName              string     `json:"LegalName"`
+	PaysTax                bool       `json:"PaysTax"`
+	Version                string     `json:"Version"`
+	OrganisationType       string     `json:"OrganisationType"`
+	BaseCurrency           string     `json:"BaseCurrency"`
+	CountryCode            string     `json:"CountryCode,omitempty"`
+	IsDemoCompany          bool       `json:"IsDemoCompany"`
+	OrganisationStatus     string     `json:"OrganisationStatus"`
+	FinancialYearEndDay    int        `json:"FinancialYearEndDay"`
+	FinancialYearEndMonth  int        `json:"FinancialYearEndMonth"`
+	SalesTaxBasis          string     `json:"SalesTaxBasis"`
+	SalesTaxPeriod         string     `json:"SalesTaxPeriod"`
+	DefaultSalesTax        string     `json:"DefaultSalesTax"`
+	DefaultPurchasesTax    string     `json:"DefaultPurchasesTax"`
+	CreatedDateUTC         string     `json:"CreatedDateUTC"`
+	OrganisationEntityType string     `json:"OrganisationEntityType"`
+	Timezone               string     `json:"Timezone"`
+	ShortCode              string     `json:"ShortCode"`
+	OrganisationID         string     `json:"OrganisationID"`
+	Edition                string     `json:"Edition"`
+	Class                  string     `json:"Class"`
+	Addresses              emptyArray `json:"Addresses"`
+	Phones                 emptyArray `json:"Phones"`
+	ExternalLinks          emptyArray `json:"ExternalLinks"`
+	PaymentTerms           struct{}   `json:"PaymentTerms"`
+}
+
+type organisationsOut struct {
+	envelope
+	Organisations []wireOrganisation `json:"Organisations"`
+}
+
 // apiError is Xero's error body (schema Error).
 type apiError struct {
 	ErrorNumber int    `json:"ErrorNumber"`
