@@ -212,7 +212,9 @@ type Emulator struct {
 	idemOrder   []idemRef // oldest first
 	faults      []*Fault
 	requests    []Request
-	reqDropped  int // requests dropped from the front of requests
+	reqDropped  int            // requests dropped from the front of requests
+	callCounts  map[string]int // requests by Operation, since New
+	apiCalls    int            // Accounting API requests, since New
 
 	// webhook queue
 	webhooksOff   bool // SetWebhooksEnabled(false)
@@ -284,6 +286,7 @@ func New(opts Options) *Emulator {
 		invoiceByID: make(map[string]*Invoice),
 		onlineByTok: make(map[string]*Invoice),
 		idem:        make(map[idemKey]idemEntry),
+		callCounts:  make(map[string]int),
 		webhook:     opts.WebhookClient,
 		limits: bounds{
 			requests:        maxRecordedRequests,
@@ -426,7 +429,22 @@ func (inv *Invoice) clone() Invoice {
 
 // Request is a request the emulator received, for assertions.
 type Request struct {
-	Time   time.Time
+	// Time is when it arrived, by Options.Now; limits count it then.
+	Time time.Time
+	// Operation is the method and path template of what was asked, as
+	// Xero's OpenAPI description names it: "GET /Invoices", "PUT
+	// /Contacts", "GET /Contacts/{ContactID}" (or {ContactNumber} for an
+	// id that is not a GUID), "POST /Invoices/{InvoiceID}/Email" (an
+	// invoice number also being {InvoiceID}); Accounting API paths are
+	// relative to APIPath and in the spec's spelling, whatever case was
+	// sent. Other requests are "POST /connect/token", "GET /connections",
+	// "GET /invoice/{token}", "POST /invoice/{token}/pay" and "GET /".
+	// It is empty for a path the emulator does not serve.
+	Operation string
+	// API is true for an Accounting API request (under APIPath): the
+	// calls Xero counts against its limits, whatever their answer. Token
+	// and connections requests are not API calls.
+	API    bool
 	Method string
 	Path   string
 	Query  url.Values

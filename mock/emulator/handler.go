@@ -305,10 +305,7 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, arri
 		rlHeader = hdr
 	}
 
-	segs := strings.Split(strings.Trim(r.URL.Path[len(APIPath):], "/"), "/")
-	if len(segs) == 1 && segs[0] == "" {
-		segs = nil
-	}
+	segs := apiSegments(r.URL.Path)
 	handler, allowed := e.route(r.Method, segs)
 	if handler == nil {
 		if len(allowed) == 0 {
@@ -385,27 +382,26 @@ func (e *Emulator) route(method string, segs []string) (apiHandler, []string) {
 		h      apiHandler
 	}
 	var eps []ep
-	is := func(i int, name string) bool { return strings.EqualFold(segs[i], name) }
-	switch {
-	case len(segs) == 1 && is(0, "Contacts"):
+	switch apiTemplate(segs) {
+	case "/Contacts":
 		eps = []ep{{http.MethodGet, e.getContacts}, {http.MethodPut, e.putContacts}, {http.MethodPost, e.postContacts}}
-	case len(segs) == 2 && is(0, "Contacts"):
+	case "/Contacts/{ContactID}", "/Contacts/{ContactNumber}":
 		eps = []ep{{http.MethodGet, e.getContact}, {http.MethodPost, e.postContact}}
-	case len(segs) == 1 && is(0, "Invoices"):
+	case "/Invoices":
 		eps = []ep{{http.MethodGet, e.getInvoices}, {http.MethodPut, e.putInvoices}, {http.MethodPost, e.postInvoices}}
-	case len(segs) == 2 && is(0, "Invoices"):
+	case "/Invoices/{InvoiceID}":
 		eps = []ep{{http.MethodGet, e.getInvoice}, {http.MethodPost, e.postInvoice}}
-	case len(segs) == 3 && is(0, "Invoices") && is(2, "Email"):
+	case "/Invoices/{InvoiceID}/Email":
 		eps = []ep{{http.MethodPost, e.emailInvoice}}
-	case len(segs) == 3 && is(0, "Invoices") && is(2, "OnlineInvoice"):
+	case "/Invoices/{InvoiceID}/OnlineInvoice":
 		eps = []ep{{http.MethodGet, e.onlineInvoice}}
-	case len(segs) == 1 && is(0, "Accounts"):
+	case "/Accounts":
 		eps = []ep{{http.MethodGet, e.getAccounts}}
-	case len(segs) == 2 && is(0, "Accounts"):
+	case "/Accounts/{AccountID}":
 		eps = []ep{{http.MethodGet, e.getAccount}}
-	case len(segs) == 1 && is(0, "Currencies"):
+	case "/Currencies":
 		eps = []ep{{http.MethodGet, e.getCurrencies}}
-	case len(segs) == 1 && is(0, "Organisation"):
+	case "/Organisation":
 		eps = []ep{{http.MethodGet, e.getOrganisation}}
 	}
 	var allowed []string
@@ -469,8 +465,11 @@ func (e *Emulator) record(r *http.Request, body []byte, arrived time.Time) int {
 	} else {
 		body = bytes.Clone(body)
 	}
+	op, isAPI := operationOf(r.Method, r.URL.Path)
 	req := Request{
 		Time:           arrived,
+		Operation:      op,
+		API:            isAPI,
 		Method:         r.Method,
 		Path:           r.URL.Path,
 		Query:          r.URL.Query(),
@@ -485,6 +484,10 @@ func (e *Emulator) record(r *http.Request, body []byte, arrived time.Time) int {
 		e.reqDropped++
 	}
 	e.requests = append(e.requests, req)
+	e.callCounts[op]++
+	if isAPI {
+		e.apiCalls++
+	}
 	return e.reqDropped + len(e.requests) - 1
 }
 

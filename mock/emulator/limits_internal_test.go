@@ -99,3 +99,19 @@ func TestIdempotencyKeysAreBounded(t *testing.T) {
 	assert.Equal(t, 201, e.idem[key("b")].rp.status)
 	assert.Len(t, e.idemOrder, 2)
 }
+
+// CallCounts stay exact past the bound of the request log.
+func TestCallCountsOutliveTheLog(t *testing.T) {
+	e := New(Options{})
+	t.Cleanup(func() { _ = e.Close() })
+	e.limits.requests = 2
+	hc := e.Client()
+	for range 5 {
+		resp, err := hc.Get("http://xero.emulator/")
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	assert.Len(t, e.Requests(), 2)
+	assert.Equal(t, map[string]int{"GET /": 5}, e.CallCounts())
+	assert.Zero(t, e.APICalls())
+}

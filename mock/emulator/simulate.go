@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -142,6 +143,28 @@ func (e *Emulator) Requests() []Request {
 		out[i] = r
 	}
 	return out
+}
+
+// CallCounts returns how many requests the emulator has received since New,
+// by Request.Operation: "GET /Invoices", "PUT /Contacts"... for the
+// Accounting API (templates relative to APIPath, capitalised as Xero's),
+// "POST /connect/token" for tokens, "" for paths it does not serve. Every
+// request counts, whatever its answer (a 429, a fault, a 404), and unlike
+// Requests the counts are exact however many requests there were. Take two
+// snapshots and subtract to count what one piece of work cost.
+func (e *Emulator) CallCounts() map[string]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return maps.Clone(e.callCounts)
+}
+
+// APICalls returns how many Accounting API requests (Request.API) the
+// emulator has received since New: CallCounts without tokens, connections
+// and pages.
+func (e *Emulator) APICalls() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.apiCalls
 }
 
 func cloneValues(v map[string][]string) map[string][]string {
