@@ -288,6 +288,9 @@ func (e *Emulator) commitContacts(call *apiCall, writes []*contactWrite) reply {
 	all := summarize(call.query)
 	rejected := func(w *contactWrite) wireContact {
 		wc := toWireContact(&w.c)
+		if wc.ContactID == "" {
+			wc.ContactID = unsavedID
+		}
 		wc.HasValidationErrors = true
 		wc.ValidationErrors = validationErrors(w.problems)
 		wc.Warnings = validationList(call.warnings)
@@ -338,6 +341,9 @@ func (e *Emulator) saveContact(w *contactWrite) *Contact {
 	e.contactByID[saved.ContactID] = saved
 	return saved
 }
+
+// unsavedID is the id Xero gives a record it refused to create.
+const unsavedID = "00000000-0000-0000-0000-000000000000"
 
 // Values of StatusAttributeString on the records of a write answered with
 // summarizeErrors=false.

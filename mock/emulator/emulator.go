@@ -161,6 +161,13 @@ type Options struct {
 	// recorded in Request.ValidationError. The OpenAPI contract test uses it.
 	RequestValidator func(r *http.Request, body []byte) error
 
+	// ResponseValidator, when set, sees every answer the emulator sends
+	// (not the ones a fault drops): r is the request (its body already
+	// read), then the status, headers and body sent. A non-nil error
+	// changes nothing in the answer; it is recorded in
+	// Request.ResponseValidationError. The OpenAPI contract test uses it.
+	ResponseValidator func(r *http.Request, status int, header http.Header, body []byte) error
+
 	// SequentialIDs hands out predictable ids instead of random ones:
 	// contacts 00000000-0000-4000-8000-000000000001, ...; invoices
 	// 00000000-0000-4000-9000-000000000001, ...; line items and payments
@@ -457,6 +464,9 @@ type Request struct {
 	IdempotencyKey string
 	// ValidationError is what Options.RequestValidator said, if anything.
 	ValidationError string
+	// ResponseValidationError is what Options.ResponseValidator said of
+	// the answer, if anything.
+	ResponseValidationError string
 	// Fault is set when an injected fault answered, delayed or dropped it.
 	Fault bool
 }

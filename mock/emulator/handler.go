@@ -146,8 +146,18 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	idx := e.record(r, body, arrived)
+	var tee *teeWriter
+	if e.opts.ResponseValidator != nil {
+		tee = &teeWriter{ResponseWriter: w}
+		w = tee
+	}
 	status := e.serve(w, r, body, arrived, idx)
 	e.setStatus(idx, status)
+	if tee != nil && status != 0 {
+		if err := e.opts.ResponseValidator(r, tee.status, tee.Header().Clone(), tee.body.Bytes()); err != nil {
+			e.update(idx, func(req *Request) { req.ResponseValidationError = err.Error() })
+		}
+	}
 	e.log.LogAttrs(r.Context(), slog.LevelDebug, "xero emulator",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status))
 }
@@ -219,6 +229,31 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, ar
 	rp.write(w)
 	return rp.status
 }
+
+// teeWriter keeps a copy of the answer for Options.ResponseValidator.
+type teeWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (t *teeWriter) WriteHeader(status int) {
+	if t.status == 0 {
+		t.status = status
+	}
+	t.ResponseWriter.WriteHeader(status)
+}
+
+func (t *teeWriter) Write(b []byte) (int, error) {
+	if t.status == 0 {
+		t.status = http.StatusOK
+	}
+	t.body.Write(b)
+	return t.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController and dropConn reach the real writer.
+func (t *teeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
 // xeroOrigin is where Xero's gateway is; URLs are measured as if sent there.
 const xeroOrigin = "https://api.xero.com"

@@ -478,6 +478,9 @@ func (e *Emulator) commitInvoices(call *apiCall, writes []*invoiceWrite) reply {
 	all := summarize(call.query)
 	rejected := func(w *invoiceWrite) wireInvoice {
 		wi := toWireInvoice(&w.inv, w.contact, true, places)
+		if wi.InvoiceID == "" {
+			wi.InvoiceID = unsavedID
+		}
 		wi.HasErrors = true
 		wi.ValidationErrors = validationErrors(w.problems)
 		wi.Warnings = validationList(call.warnings)
