@@ -197,7 +197,7 @@ type Emulator struct {
 	limiter    *limiter // nil when rate limiting is off
 	webhook    *http.Client
 	ownHTTP    bool // webhook is the emulator's own client: Close closes its connections
-	limits     bounds
+	bounds     bounds
 
 	workerCtx    context.Context
 	workerCancel context.CancelFunc
@@ -295,7 +295,7 @@ func New(opts Options) *Emulator {
 		idem:        make(map[idemKey]idemEntry),
 		callCounts:  make(map[string]int),
 		webhook:     opts.WebhookClient,
-		limits: bounds{
+		bounds: bounds{
 			requests:        maxRecordedRequests,
 			idempotencyKeys: maxIdempotencyKeys,
 			deliveries:      maxDeliveries,
@@ -448,9 +448,8 @@ type Request struct {
 	// "GET /invoice/{token}", "POST /invoice/{token}/pay" and "GET /".
 	// It is empty for a path the emulator does not serve.
 	Operation string
-	// API is true for an Accounting API request (under APIPath): the
-	// calls Xero counts against its limits, whatever their answer. Token
-	// and connections requests are not API calls.
+	// API is true for an Accounting API request (under APIPath), whatever
+	// its answer; token and connections requests are not API calls.
 	API    bool
 	Method string
 	Path   string

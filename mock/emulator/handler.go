@@ -136,22 +136,23 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		textReply(http.StatusBadRequest, "emulator: cannot read the request body").write(w)
 		return
 	}
-	if len(body) > xerolimit.MaxWriteBytes {
-		// Refused before anything else, as by Xero's gateway, and recorded
-		// without its body.
-		idx := e.record(r, nil, arrived)
-		rp := payloadTooLarge()
-		rp.write(w)
-		e.setStatus(idx, rp.status)
-		return
-	}
-	idx := e.record(r, body, arrived)
 	var tee *teeWriter
 	if e.opts.ResponseValidator != nil {
 		tee = &teeWriter{ResponseWriter: w}
 		w = tee
 	}
-	status := e.serve(w, r, body, arrived, idx)
+	var idx, status int
+	if len(body) > xerolimit.MaxWriteBytes {
+		// Refused before anything else, as by Xero's gateway, and recorded
+		// without its body.
+		idx = e.record(r, nil, arrived)
+		rp := payloadTooLarge()
+		rp.write(w)
+		status = rp.status
+	} else {
+		idx = e.record(r, body, arrived)
+		status = e.serve(w, r, body, arrived, idx)
+	}
 	e.setStatus(idx, status)
 	if tee != nil && status != 0 {
 		if err := e.opts.ResponseValidator(r, tee.status, tee.Header().Clone(), tee.body.Bytes()); err != nil {
@@ -394,7 +395,7 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, arri
 func (e *Emulator) rememberIdem(k idemKey, rp reply, at time.Time) {
 	for len(e.idemOrder) > 0 {
 		oldest := e.idemOrder[0]
-		if len(e.idemOrder) < e.limits.idempotencyKeys && at.Sub(oldest.at) < e.opts.IdempotencyTTL {
+		if len(e.idemOrder) < e.bounds.idempotencyKeys && at.Sub(oldest.at) < e.opts.IdempotencyTTL {
 			break
 		}
 		if cur, ok := e.idem[oldest.key]; ok && cur.at.Equal(oldest.at) {
@@ -514,7 +515,7 @@ func (e *Emulator) record(r *http.Request, body []byte, arrived time.Time) int {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.requests) >= e.limits.requests {
+	if len(e.requests) >= e.bounds.requests {
 		e.requests = e.requests[1:]
 		e.reqDropped++
 	}

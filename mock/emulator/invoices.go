@@ -688,7 +688,7 @@ func (e *Emulator) emailInvoice(call *apiCall) reply {
 	now := e.now()
 	inv.SentToContact = true
 	inv.UpdatedDateUTC = now
-	if len(e.emails) >= e.limits.emails {
+	if len(e.emails) >= e.bounds.emails {
 		e.emails = e.emails[1:]
 	}
 	e.emails = append(e.emails, Email{InvoiceID: inv.InvoiceID, InvoiceNumber: inv.InvoiceNumber, To: contact.EmailAddress, At: now})

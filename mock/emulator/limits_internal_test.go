@@ -39,7 +39,7 @@ func bearerOK(e *Emulator, tok string) bool {
 func TestLiveTokensAreBounded(t *testing.T) {
 	e := New(Options{})
 	t.Cleanup(func() { _ = e.Close() })
-	e.limits.tokens = 3
+	e.bounds.tokens = 3
 
 	var toks []string
 	for range 5 {
@@ -60,7 +60,7 @@ func TestLiveTokensAreBounded(t *testing.T) {
 func TestEmailsAreBounded(t *testing.T) {
 	e := New(Options{})
 	t.Cleanup(func() { _ = e.Close() })
-	e.limits.emails = 2
+	e.bounds.emails = 2
 	e.mu.Lock()
 	c := &Contact{ContactID: e.entityID(idContact), Name: "Ann", EmailAddress: "ann@example.com", ContactStatus: contactActive}
 	e.contacts = append(e.contacts, c)
@@ -82,7 +82,7 @@ func TestIdempotencyKeysAreBounded(t *testing.T) {
 	now := time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC)
 	e := New(Options{Now: func() time.Time { return now }, IdempotencyTTL: time.Minute})
 	t.Cleanup(func() { _ = e.Close() })
-	e.limits.idempotencyKeys = 3
+	e.bounds.idempotencyKeys = 3
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	key := func(s string) idemKey { return idemKey{tenant: e.opts.TenantID, key: s} }
@@ -104,7 +104,7 @@ func TestIdempotencyKeysAreBounded(t *testing.T) {
 func TestCallCountsOutliveTheLog(t *testing.T) {
 	e := New(Options{})
 	t.Cleanup(func() { _ = e.Close() })
-	e.limits.requests = 2
+	e.bounds.requests = 2
 	hc := e.Client()
 	for range 5 {
 		resp, err := hc.Get("http://xero.emulator/")

@@ -104,7 +104,7 @@ func (e *Emulator) deliverLoop() {
 		d := e.deliver(e.workerCtx, batch)
 
 		e.mu.Lock()
-		if len(e.deliveries) >= e.limits.deliveries {
+		if len(e.deliveries) >= e.bounds.deliveries {
 			e.deliveries = e.deliveries[1:]
 		}
 		e.deliveries = append(e.deliveries, d)
