@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/amsbilling/sdk/mock/emulator"
@@ -122,4 +123,29 @@ func TestGarbledAnswerOnServer(t *testing.T) {
 	assert.True(t, strings.HasPrefix(string(body), "{"))
 	assert.False(t, json.Valid(body))
 	assert.Len(t, a.e.Contacts(), 1)
+}
+
+// A ResponseValidator wraps the answer; a dropped answer still drops, in
+// process and over a real connection, and is not validated.
+func TestDropWithResponseValidator(t *testing.T) {
+	var validated atomic.Int32
+	opts := emulator.Options{ResponseValidator: func(*http.Request, int, http.Header, []byte) error {
+		validated.Add(1)
+		return nil
+	}}
+	a := newAPI(t, opts) // one token request, validated
+	a.e.InjectFault(emulator.Fault{LoseAnswer: emulator.AnswerDropped})
+	_, err := a.hc.Do(a.request(t.Context(), http.MethodGet, "/Contacts", nil))
+	require.ErrorIs(t, err, emulator.ErrDropped)
+	assert.Equal(t, int32(1), validated.Load())
+
+	s := emulator.NewServer(opts)
+	t.Cleanup(func() { _ = s.Close() })
+	b := &api{t: t, e: s.Emulator, hc: &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}, base: s.URL}
+	b.token = b.fetchToken()
+	b.e.InjectFault(emulator.Fault{Drop: true})
+	_, err = b.hc.Do(b.request(t.Context(), http.MethodGet, "/Contacts", nil))
+	require.Error(t, err)
+	resp, _ := b.raw(http.MethodGet, "/Contacts", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
