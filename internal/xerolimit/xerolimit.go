@@ -22,6 +22,13 @@ const (
 	// Xero-NetStandard #413 and #471, xero-node #404). We stay under it
 	// with a margin for the host and other query parameters.
 	MaxURLLength = 2048
+	// GatewayMaxURLLength is the longest request URL, scheme and host
+	// included, that Xero's gateway passes on: a longer one gets 404 "The
+	// resource you're looking for cannot be found", whatever it asked for.
+	// Xero-NetStandard #471 measures it (a URL of more than 2,091
+	// characters); Xero-OpenAPI #534, Xero-NetStandard #413 and xero-node
+	// #404 meet it as 52 GUIDs in IDs= passing and 53 failing.
+	GatewayMaxURLLength = 2091
 	// MaxWriteRecords is how many records one PUT/POST carries at most.
 	MaxWriteRecords = 50
 	// MaxWriteBytes is the largest request body Xero accepts (3.5 MB).

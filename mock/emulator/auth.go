@@ -101,7 +101,7 @@ func (e *Emulator) token(r *http.Request, body []byte) reply {
 func (e *Emulator) issueToken(tok string, now time.Time) {
 	for len(e.tokenOrder) > 0 {
 		oldest := e.tokenOrder[0]
-		if exp, ok := e.tokens[oldest]; ok && exp.After(now) && len(e.tokenOrder) < e.limits.tokens {
+		if exp, ok := e.tokens[oldest]; ok && exp.After(now) && len(e.tokenOrder) < e.bounds.tokens {
 			break
 		}
 		delete(e.tokens, oldest)

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amsbilling/sdk/internal/xerolimit"
 	"github.com/google/uuid"
+	"github.com/shopspring/decimal"
 )
 
 // Contact statuses.
@@ -270,8 +272,12 @@ func validEmail(s string) bool {
 }
 
 // commitContacts validates every write and saves them: all or none by
-// default, the valid ones with summarizeErrors=false. e.mu must be held.
+// default, the valid ones with summarizeErrors=false (or with
+// Options.PartialBatchOnError). e.mu must be held.
 func (e *Emulator) commitContacts(call *apiCall, writes []*contactWrite) reply {
+	if rp, ok := e.checkBatch(len(writes)); !ok {
+		return rp
+	}
 	failed := false
 	for i, w := range writes {
 		w.problems = append(w.problems, e.contactProblems(w, writes[:i])...)
@@ -280,49 +286,88 @@ func (e *Emulator) commitContacts(call *apiCall, writes []*contactWrite) reply {
 		}
 	}
 	all := summarize(call.query)
+	rejected := func(w *contactWrite) wireContact {
+		wc := toWireContact(&w.c)
+		if wc.ContactID == "" {
+			wc.ContactID = unsavedID
+		}
+		wc.HasValidationErrors = true
+		wc.ValidationErrors = validationErrors(w.problems)
+		wc.Warnings = validationList(call.warnings)
+		return wc
+	}
 	if failed && all {
 		var elements []any
 		for _, w := range writes {
 			if len(w.problems) > 0 {
-				wc := toWireContact(&w.c)
-				wc.HasValidationErrors = true
-				wc.ValidationErrors = validationErrors(w.problems)
-				elements = append(elements, wc)
+				elements = append(elements, rejected(w))
+			} else if e.opts.PartialBatchOnError {
+				e.saveContact(w)
 			}
 		}
 		return validationReply(elements)
 	}
 
-	now := e.now()
 	out := contactsOut{envelope: e.envelope(), Contacts: make([]wireContact, 0, len(writes))}
 	for _, w := range writes {
 		if len(w.problems) > 0 {
-			wc := toWireContact(&w.c)
-			wc.HasValidationErrors = true
-			wc.ValidationErrors = validationErrors(w.problems)
-			wc.StatusAttributeString = "ERROR"
+			wc := rejected(w)
+			wc.StatusAttributeString = statusError
 			out.Contacts = append(out.Contacts, wc)
 			continue
 		}
-		w.c.UpdatedDateUTC = now
-		var saved *Contact
-		if w.existing != nil {
-			*w.existing = w.c
-			saved = w.existing
-		} else {
-			w.c.ContactID = e.entityID(idContact)
-			saved = new(Contact)
-			*saved = w.c
-			e.contacts = append(e.contacts, saved)
-			e.contactByID[saved.ContactID] = saved
-		}
-		wc := toWireContact(saved)
+		wc := toWireContact(e.saveContact(w))
+		wc.Warnings = validationList(call.warnings)
 		if !all {
-			wc.StatusAttributeString = "OK"
+			wc.StatusAttributeString = savedStatus(call.warnings)
+			wc.ValidationErrors = []wireValidationError{}
 		}
 		out.Contacts = append(out.Contacts, wc)
 	}
 	return jsonReply(http.StatusOK, out)
+}
+
+// saveContact saves a valid write. e.mu must be held.
+func (e *Emulator) saveContact(w *contactWrite) *Contact {
+	w.c.UpdatedDateUTC = e.now()
+	if w.existing != nil {
+		*w.existing = w.c
+		return w.existing
+	}
+	w.c.ContactID = e.entityID(idContact)
+	saved := new(Contact)
+	*saved = w.c
+	e.contacts = append(e.contacts, saved)
+	e.contactByID[saved.ContactID] = saved
+	return saved
+}
+
+// unsavedID is the id Xero gives a record it refused to create.
+const unsavedID = "00000000-0000-0000-0000-000000000000"
+
+// Values of StatusAttributeString on the records of a write answered with
+// summarizeErrors=false.
+const (
+	statusOK      = "OK"
+	statusWarning = "WARNING"
+	statusError   = "ERROR"
+)
+
+func savedStatus(warnings []string) string {
+	if len(warnings) > 0 {
+		return statusWarning
+	}
+	return statusOK
+}
+
+// checkBatch refuses a write of more records than Options.MaxBatch allows.
+func (e *Emulator) checkBatch(n int) (reply, bool) {
+	if e.opts.MaxBatch <= 0 || n <= e.opts.MaxBatch {
+		return reply{}, true
+	}
+	return validationReply([]any{map[string]any{"ValidationErrors": validationErrors([]string{
+		fmt.Sprintf("The emulator accepts at most %d records in one request (Options.MaxBatch); this one has %d.", e.opts.MaxBatch, n),
+	})}}), false
 }
 
 // findContact finds a contact by ContactID or, for a value that is not a
@@ -371,7 +416,7 @@ func (e *Emulator) getContacts(call *apiCall) reply {
 		})
 	}
 	if since, ok := ifModifiedSince(call.r); ok {
-		list = slices.DeleteFunc(list, func(c *Contact) bool { return !c.UpdatedDateUTC.After(since) })
+		list = slices.DeleteFunc(list, func(c *Contact) bool { return !modifiedSince(c.UpdatedDateUTC, since) })
 	}
 	if where := q.Get("where"); strings.TrimSpace(where) != "" {
 		pred, err := parseWhere(where, "Contact", contactFields())
@@ -398,6 +443,9 @@ func (e *Emulator) getContacts(call *apiCall) reply {
 	}
 	return jsonReply(http.StatusOK, out)
 }
+
+// defaultPageSize is Xero's page size when pageSize is not given.
+const defaultPageSize = 100
 
 // idSet parses a comma-separated GUID list; entries that are not GUIDs are
 // skipped (they match nothing).
@@ -432,7 +480,7 @@ func sortBy[T any](list []T, order, typeName string, fields map[string]func(T) s
 	}
 	desc := len(parts) == 2 && strings.EqualFold(parts[1], "DESC")
 	slices.SortStableFunc(list, func(a, b T) int {
-		c := cmp.Compare(strings.ToLower(get(a)), strings.ToLower(get(b)))
+		c := compareValues(get(a), get(b))
 		if desc {
 			return -c
 		}
@@ -441,8 +489,23 @@ func sortBy[T any](list []T, order, typeName string, fields map[string]func(T) s
 	return reply{}, true
 }
 
-// paginate applies "page" (from 1) and "pageSize" (default 100, at most
-// 1000). Without "page" everything is returned and no pagination block.
+// compareValues orders two field values: as numbers when both are,
+// otherwise as strings without regard to case (dates are ISO strings, which
+// order as they should).
+func compareValues(a, b string) int {
+	if x, err := decimal.NewFromString(a); err == nil {
+		if y, err := decimal.NewFromString(b); err == nil {
+			return x.Cmp(y)
+		}
+	}
+	return cmp.Compare(strings.ToLower(a), strings.ToLower(b))
+}
+
+// paginate applies "page" (from 1) and "pageSize" (default 100). Without
+// "page" everything is returned and no pagination block. Xero publishes
+// 1,000 as the largest pageSize but not what it does with a larger one;
+// the emulator serves pages of 1,000 and says so in pagination.pageSize
+// rather than refuse.
 func paginate[T any](list []T, q map[string][]string) ([]T, *wirePagination, reply, bool) {
 	get := func(name string) string {
 		for k, v := range q {
@@ -461,13 +524,15 @@ func paginate[T any](list []T, q map[string][]string) ([]T, *wirePagination, rep
 		return nil, nil, postDataInvalid("The value '" + pageStr + "' is not valid for page"), false
 	}
 	page = max(page, 1)
-	size := 100
+	size := defaultPageSize
 	if s := get("pageSize"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
 			return nil, nil, postDataInvalid("The value '" + s + "' is not valid for pageSize"), false
 		}
-		size = min(max(n, 1), 1000)
+		if n > 0 {
+			size = min(n, xerolimit.MaxPageSize)
+		}
 	}
 	pag := &wirePagination{Page: page, PageSize: size, ItemCount: len(list), PageCount: (len(list) + size - 1) / size}
 	start := (page - 1) * size
@@ -477,7 +542,15 @@ func paginate[T any](list []T, q map[string][]string) ([]T, *wirePagination, rep
 	return list[start:min(start+size, len(list))], pag, reply{}, true
 }
 
-// ifModifiedSince reads the If-Modified-Since header (HTTP date or ISO 8601).
+// modifiedSince reports whether a record updated at updated passes an
+// If-Modified-Since of since. Xero compares to the second: a record
+// modified in the same second as the header is included.
+func modifiedSince(updated, since time.Time) bool {
+	return !updated.Truncate(time.Second).Before(since.Truncate(time.Second))
+}
+
+// ifModifiedSince reads the If-Modified-Since header (HTTP date or ISO 8601;
+// a time without a zone is UTC).
 func ifModifiedSince(r *http.Request) (time.Time, bool) {
 	v := strings.TrimSpace(r.Header.Get("If-Modified-Since"))
 	if v == "" {

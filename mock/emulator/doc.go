@@ -21,6 +21,9 @@
 //	GET|POST /api.xro/2.0/Invoices/{id}       read (by InvoiceID or InvoiceNumber) | update
 //	POST /api.xro/2.0/Invoices/{id}/Email     204
 //	GET  /api.xro/2.0/Invoices/{id}/OnlineInvoice
+//	GET  /api.xro/2.0/Accounts                the chart of accounts (also /Accounts/{AccountID})
+//	GET  /api.xro/2.0/Currencies              the base currency and Options.Currencies
+//	GET  /api.xro/2.0/Organisation            the one organisation (Options.DemoCompany)
 //	GET  /invoice/{token}                     the online invoice page, with a "pay now" button
 //	GET  /                                    an HTML overview of contacts and invoices
 //
@@ -38,9 +41,20 @@
 // whose 204 has no body), and a write body that is not application/json
 // gets 415.
 //
-// Validation failures are 400 ValidationException with the records in
-// Elements and their ValidationErrors, all or nothing, or per record with
-// summarizeErrors=false. Unknown ids are 404 with Xero's plain-text body.
+// Validation failures are 400 ValidationException with the refused records
+// in Elements and their ValidationErrors, all or nothing (unless
+// Options.PartialBatchOnError, which saves the valid records all the same,
+// as Xero has been reported to). With summarizeErrors=false a write is
+// answered 200 and every record carries StatusAttributeString (OK,
+// WARNING, ERROR) and ValidationErrors; the valid ones are saved. A refused
+// record has Xero's zero GUID for an id. Xero sets no count on a write's
+// records, only 3.5 MB on its body, so the emulator takes any number
+// unless Options.MaxBatch sets one; a body over 3.5 MB gets Xero's 413
+// (problem body, Title RequestEntityTooLarge, Detail PayloadTooLarge).
+// Unknown ids are 404 with Xero's plain-text body, and so is a request URL
+// longer than Xero's gateway serves (xerolimit.GatewayMaxURLLength,
+// measured as if sent to https://api.xero.com: 53 GUIDs in IDs= with
+// encoded commas are too many).
 // Messages Xero is known to use are used verbatim (the duplicate contact
 // name, "Account Number already exists", "Invoice # must be unique."); the
 // others are worded in Xero's style and may differ from Xero's.
@@ -53,10 +67,15 @@
 // and keeps 4 places; UnitAmount keeps 2 (4 with unitdp=4); LineAmount is
 // Quantity × UnitAmount rounded to 2 places (half away from zero); tax is
 // computed per line and rounded to 2 places at the line's tax type's rate.
-// The demo organisation's accounts are 200 Sales and 260 Other Revenue
-// (tax type OUTPUT2, 15%) and 270 Interest Income (NONE, 0%), plus
-// Options.AccountCodes (OUTPUT2); tax types OUTPUT2, NONE, EXEMPTOUTPUT and
-// ZERORATEDOUTPUT are known.
+// The demo organisation's revenue accounts are 200 Sales and 260 Other
+// Revenue (tax type OUTPUT2, 15%) and 270 Interest Income (NONE, 0%), plus
+// Options.AccountCodes (OUTPUT2); its chart also has 090 Business Bank
+// Account and 610 Accounts Receivable, which invoice lines cannot use. A
+// line on an unknown, archived (Options.ArchivedAccountCodes,
+// ArchiveAccount) or unusable account is refused with Xero's "Account code
+// '999' is not a valid code for this document." An invoice must be in the
+// base currency or one of Options.Currencies. Tax types OUTPUT2, NONE,
+// EXEMPTOUTPUT and ZERORATEDOUTPUT are known.
 //
 //	Exclusive: TaxAmount = LineAmount × rate; SubTotal = Σ LineAmount; Total = SubTotal + TotalTax
 //	Inclusive: TaxAmount = LineAmount × rate / (1 + rate); Total = Σ LineAmount; SubTotal = Total − TotalTax
@@ -64,22 +83,40 @@
 //
 // AmountDue is Total − AmountPaid (zero once VOIDED). Dates are written as
 // Xero writes them: "/Date(1769817600000+0000)/" (midnight UTC of the
-// calendar date) with DateString "2026-01-31T00:00:00". GET /Invoices
-// includes line items only with "page", as Xero does, 100 a page.
+// calendar date) with DateString "2026-01-31T00:00:00". UpdatedDateUTC
+// (with UpdatedDateUTCString, "2026-01-31T09:30:00Z") moves on every
+// change: create, edit, email, payment, void.
 //
-// The where filter understands equality and Contains/StartsWith/EndsWith
-// on the records' string fields, joined with AND/OR (see where.go); string
-// comparisons ignore case.
+// GET /Invoices filters by IDs, InvoiceNumbers, ContactIDs, Statuses,
+// where, searchTerm and If-Modified-Since, which compares to the second,
+// as Xero does: a record modified in the header's second is included. It
+// includes line items only with "page", as Xero does; pages hold 100, or
+// pageSize up to 1,000 (a larger pageSize is served as 1,000: Xero does not
+// say what it does), with pagination {page, pageSize, pageCount,
+// itemCount}. Without "page" everything is returned.
+//
+// The where filter understands == and != on the records' fields,
+// Contains/StartsWith/EndsWith on strings, > >= < <= on numbers and on
+// DateTime(2026, 01, 31) dates, Guid("..."), true, false and null, joined
+// with AND/OR/NOT (see where.go); string comparisons ignore case. So
+// Reference=="x" AND Date==DateTime(2026,01,31) AND Total==115.00 works.
 //
 // A write carrying an Idempotency-Key (per tenant, at most 128 characters)
-// is answered once; the same key again gets the first answer byte for byte
-// and changes nothing.
+// is answered once; the same key again within Options.IdempotencyTTL (6
+// minutes, as Xero by reports) gets the first answer byte for byte and
+// changes nothing; after it the key is new.
 //
-// Each tenant has Xero's limits (Options.RateLimit; 60 a minute, 5 at once,
-// 5,000 a day) and the app 10,000 a minute (Options.AppPerMinute). Every
-// API answer carries X-MinLimit-Remaining, X-DayLimit-Remaining and
+// The limits are counted as Xero counts them, by the emulator itself
+// (Options.RateLimit, type Limits): per tenant 60 a minute, 5 at once and
+// 5,000 a day, and 10,000 a minute for the app, in fixed windows that open
+// at the first call and reset at fixed boundaries after it, not rolling
+// ones. A call counts when it arrives, once it is known to be the
+// tenant's; a refused call counts against nothing. Every answer to a
+// counted call carries X-MinLimit-Remaining, X-DayLimit-Remaining and
 // X-AppMinLimit-Remaining; a call over a limit gets 429 with Retry-After
-// (seconds) and X-Rate-Limit-Problem (minute, day, concurrent or appminute).
+// (seconds until the window resets; 1 for the concurrent limit) and
+// X-Rate-Limit-Problem (minute, day, concurrent or appminute).
+// DisableRateLimit switches them off.
 //
 // # Simulation, faults and inspection
 //
@@ -90,10 +127,22 @@
 // Options.WebhookKey), retrying anything but 200 after
 // Options.WebhookRetryDelay up to Options.WebhookMaxAttempts times.
 // FlushWebhooks waits for the queue to drain; Webhooks lists the
-// deliveries. Contact events are not sent.
+// deliveries. SetWebhooksEnabled switches delivery off (the events meanwhile
+// are missed for good, leaving a gap in the sequence numbers) and on again.
+// Contact events are not sent. ArchiveAccount archives an account.
 //
 // InjectFault makes the next requests fail with a status and a Xero-like
-// body, wait, or lose their connection. Requests, Invoices, Contacts and
-// Emails show what happened; recorded requests have their Authorization
-// header and client secret redacted.
+// body, wait, or lose their connection before anything happens; or be
+// processed and then lose their answer (Fault.LoseAnswer: the connection
+// drops, a 504 comes back, or a 200 whose body cannot be read), so that
+// Xero has the change and the client does not know; or carry Xero's
+// Warnings (Fault.Warnings).
+//
+// Requests, Invoices, Contacts and Emails show what happened; recorded
+// requests have their Authorization header and client secret redacted.
+// Each recorded request names its Operation ("GET /Invoices", "POST
+// /connect/token") and whether it is an API call; CallCounts and APICalls
+// count them exactly, past the request log's bound. RequestValidator and
+// ResponseValidator see every request and answer (the OpenAPI contract
+// test uses them).
 package emulator

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/ratelimit"
 	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 )
@@ -28,6 +27,10 @@ const (
 	DefaultCurrency     = "NZD"
 	DefaultAccountCode  = "200" // the demo organisation's Sales account
 )
+
+// DefaultIdempotencyTTL is how long Xero is reported to remember an
+// Idempotency-Key: minutes only, about six by several reports.
+const DefaultIdempotencyTTL = 6 * time.Minute
 
 // Paths the emulator serves, relative to its base URL. APIPath is the
 // prefix of the Accounting API, as in https://api.xero.com/api.xro/2.0.
@@ -45,13 +48,12 @@ const (
 	maxDeliveries       = 10000
 	maxEmails           = 10000
 	maxLiveTokens       = 10000
-	maxBodyBytes        = 10 << 20
 	maxIdempotencyKey   = 128
 )
 
-// limits are the bounds on what the emulator keeps; New sets them from the
+// bounds are the bounds on what the emulator keeps; New sets them from the
 // constants above (tests shrink them).
-type limits struct {
+type bounds struct {
 	requests, idempotencyKeys, deliveries, emails, tokens int
 }
 
@@ -83,13 +85,17 @@ type Options struct {
 	// TokenTTL is how long an access token lasts; default 30 minutes.
 	TokenTTL time.Duration
 
-	// RateLimit sets the per-tenant limits; zero fields take Xero's (60 a
-	// minute, 5 at once, 5,000 a day). Tests shorten Window. Its Now
-	// defaults to Options.Now.
-	RateLimit ratelimit.Options
-	// AppPerMinute is the app-wide limit, all tenants together; default
-	// Xero's 10,000 a minute (per RateLimit.Window).
-	AppPerMinute int
+	// IdempotencyTTL is how long the answer to a write carrying an
+	// Idempotency-Key is remembered, from the first request's arrival by
+	// Now; after it the same key is a new request. Default
+	// DefaultIdempotencyTTL.
+	IdempotencyTTL time.Duration
+
+	// RateLimit sets the limits, counted in fixed windows as Xero counts
+	// them (see Limits); zero fields take Xero's (60 a minute, 5 at once,
+	// 5,000 a day per tenant; 10,000 a minute for the app). Tests shorten
+	// Window.
+	RateLimit Limits
 	// DisableRateLimit switches rate limiting and its headers off.
 	DisableRateLimit bool
 
@@ -119,14 +125,48 @@ type Options struct {
 	// already in use are skipped.
 	NextInvoiceNumber int
 	// AccountCodes adds revenue account codes to the demo chart of
-	// accounts (200 Sales, 260 Other Revenue, 270 Interest Income). Added
-	// codes are taxed like 200, at 15% (OUTPUT2).
+	// accounts (200 Sales, 260 Other Revenue and 270 Interest Income, which
+	// invoice lines may use; 090 Business Bank Account and 610 Accounts
+	// Receivable, which they may not). Added codes are taxed like 200, at
+	// 15% (OUTPUT2); a code of the demo chart that is not revenue becomes
+	// a revenue account.
 	AccountCodes []string
+	// ArchivedAccountCodes are archived in the chart of accounts (codes it
+	// lacks are added as archived revenue accounts): GET /Accounts shows
+	// them ARCHIVED and invoice lines cannot use them. ArchiveAccount does
+	// the same while the emulator runs.
+	ArchivedAccountCodes []string
+	// Currencies are the organisation's currencies besides its base
+	// Currency, as GET /Currencies lists them; invoices may be in any of
+	// them. Codes that are not ISO 4217 are left out.
+	Currencies []string
+	// DemoCompany makes GET /Organisation report Xero's demo company
+	// (IsDemoCompany true, Class DEMO).
+	DemoCompany bool
+
+	// MaxBatch, when positive, refuses a write of more records than this
+	// (400 ValidationException), to hold a client to a batch size. Xero
+	// sets no count, only the 3.5 MB body limit (a larger body gets 413),
+	// and recommends batches of 50 (xerolimit.MaxWriteRecords); so by
+	// default the emulator takes any number.
+	MaxBatch int
+	// PartialBatchOnError makes a write without summarizeErrors=false that
+	// has invalid records save its valid ones anyway, while still
+	// answering 400 ValidationException, as Xero has been reported to do:
+	// a client must not take such a 400 to mean nothing was saved.
+	PartialBatchOnError bool
 
 	// RequestValidator, when set, sees every request before anything else
 	// (r's Body holds body again). A non-nil error answers 400 and is
 	// recorded in Request.ValidationError. The OpenAPI contract test uses it.
 	RequestValidator func(r *http.Request, body []byte) error
+
+	// ResponseValidator, when set, sees every answer the emulator sends
+	// (not the ones a fault drops): r is the request (its body already
+	// read), then the status, headers and body sent. A non-nil error
+	// changes nothing in the answer; it is recorded in
+	// Request.ResponseValidationError. The OpenAPI contract test uses it.
+	ResponseValidator func(r *http.Request, status int, header http.Header, body []byte) error
 
 	// SequentialIDs hands out predictable ids instead of random ones:
 	// contacts 00000000-0000-4000-8000-000000000001, ...; invoices
@@ -146,17 +186,18 @@ type Options struct {
 // It is an http.Handler; serve it with NewServer, any http.Server, or call
 // it in-process through Client. It is safe for concurrent use.
 type Emulator struct {
-	opts     Options
-	log      *slog.Logger
-	created  time.Time
-	accounts map[string]string // account code -> tax type
-	tenantRL *ratelimit.Local  // nil when rate limiting is off
-	appRL    *ratelimit.Local
-	perMin   int
-	perDay   int
-	webhook  *http.Client
-	ownHTTP  bool // webhook is the emulator's own client: Close closes its connections
-	limits   limits
+	opts    Options
+	log     *slog.Logger
+	created time.Time
+	// accounts is the chart of accounts, ordered by code; e.mu guards it
+	// (and the accounts in it). currencies are the organisation's, base
+	// first.
+	accounts   []*account
+	currencies []string
+	limiter    *limiter // nil when rate limiting is off
+	webhook    *http.Client
+	ownHTTP    bool // webhook is the emulator's own client: Close closes its connections
+	bounds     bounds
 
 	workerCtx    context.Context
 	workerCancel context.CancelFunc
@@ -174,13 +215,16 @@ type Emulator struct {
 	nextNumber  int
 	idCounters  [3]int // see entityID
 	emails      []Email
-	idem        map[idemKey]reply
-	idemOrder   []idemKey
+	idem        map[idemKey]idemEntry
+	idemOrder   []idemRef // oldest first
 	faults      []*Fault
 	requests    []Request
-	reqDropped  int // requests dropped from the front of requests
+	reqDropped  int            // requests dropped from the front of requests
+	callCounts  map[string]int // requests by Operation, since New
+	apiCalls    int            // Accounting API requests, since New
 
 	// webhook queue
+	webhooksOff   bool // SetWebhooksEnabled(false)
 	pending       []queuedEvent
 	eventSeq      int64
 	workerRunning bool
@@ -189,6 +233,18 @@ type Emulator struct {
 }
 
 type idemKey struct{ tenant, key string }
+
+// idemEntry is the answer kept for an Idempotency-Key, and when the first
+// request carrying it arrived.
+type idemEntry struct {
+	rp reply
+	at time.Time
+}
+
+type idemRef struct {
+	key idemKey
+	at  time.Time
+}
 
 // New returns an Emulator with opts, defaults filled in. Call Close when
 // done, to stop webhook deliveries in flight.
@@ -207,6 +263,9 @@ func New(opts Options) *Emulator {
 	}
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = 30 * time.Minute
+	}
+	if opts.IdempotencyTTL <= 0 {
+		opts.IdempotencyTTL = DefaultIdempotencyTTL
 	}
 	if opts.WebhookRetryDelay <= 0 {
 		opts.WebhookRetryDelay = time.Second
@@ -229,14 +288,14 @@ func New(opts Options) *Emulator {
 	e := &Emulator{
 		opts:        opts,
 		log:         opts.Logger,
-		accounts:    map[string]string{"200": taxOutput2, "260": taxOutput2, "270": taxNone},
 		tokens:      make(map[string]time.Time),
 		contactByID: make(map[string]*Contact),
 		invoiceByID: make(map[string]*Invoice),
 		onlineByTok: make(map[string]*Invoice),
-		idem:        make(map[idemKey]reply),
+		idem:        make(map[idemKey]idemEntry),
+		callCounts:  make(map[string]int),
 		webhook:     opts.WebhookClient,
-		limits: limits{
+		bounds: bounds{
 			requests:        maxRecordedRequests,
 			idempotencyKeys: maxIdempotencyKeys,
 			deliveries:      maxDeliveries,
@@ -249,11 +308,8 @@ func New(opts Options) *Emulator {
 	}
 	e.created = opts.Now().UTC()
 	e.nextNumber = max(opts.NextInvoiceNumber, 1) - 1
-	for _, code := range opts.AccountCodes {
-		if _, ok := e.accounts[code]; !ok && code != "" {
-			e.accounts[code] = taxOutput2
-		}
-	}
+	e.accounts = buildChart(e.opts, e.created)
+	e.currencies = currencies(e.opts)
 	if e.webhook == nil {
 		// A transport of its own, so Close can close its keep-alive
 		// connections without touching anyone else's.
@@ -265,38 +321,11 @@ func New(opts Options) *Emulator {
 		e.ownHTTP = true
 	}
 	if !opts.DisableRateLimit {
-		rl := opts.RateLimit
-		if rl.Now == nil {
-			rl.Now = opts.Now
-		}
-		rl.Wait = false // Xero refuses, it never queues
-		if rl.PerMinute <= 0 {
-			rl.PerMinute = 60
-		}
-		if rl.PerDay <= 0 {
-			rl.PerDay = 5000
-		}
-		if opts.AppPerMinute <= 0 {
-			opts.AppPerMinute = appPerMinute
-		}
-		e.opts.AppPerMinute = opts.AppPerMinute
-		e.perMin, e.perDay = rl.PerMinute, rl.PerDay
-		e.tenantRL = ratelimit.NewLocal(rl)
-		e.appRL = ratelimit.NewLocal(ratelimit.Options{
-			PerMinute:  opts.AppPerMinute,
-			Window:     rl.Window,
-			Concurrent: 1 << 30,
-			PerDay:     1 << 30,
-			DayWindow:  rl.DayWindow,
-			Now:        rl.Now,
-		})
+		e.limiter = newLimiter(opts.RateLimit)
 	}
 	e.workerCtx, e.workerCancel = context.WithCancel(context.Background())
 	return e
 }
-
-// appPerMinute is Xero's limit on calls per minute per app, all tenants.
-const appPerMinute = 10000
 
 // Close stops webhook deliveries (queued ones are abandoned), closes the
 // webhook client's idle connections (unless Options.WebhookClient was
@@ -407,7 +436,21 @@ func (inv *Invoice) clone() Invoice {
 
 // Request is a request the emulator received, for assertions.
 type Request struct {
-	Time   time.Time
+	// Time is when it arrived, by Options.Now; limits count it then.
+	Time time.Time
+	// Operation is the method and path template of what was asked, as
+	// Xero's OpenAPI description names it: "GET /Invoices", "PUT
+	// /Contacts", "GET /Contacts/{ContactID}" (or {ContactNumber} for an
+	// id that is not a GUID), "POST /Invoices/{InvoiceID}/Email" (an
+	// invoice number also being {InvoiceID}); Accounting API paths are
+	// relative to APIPath and in the spec's spelling, whatever case was
+	// sent. Other requests are "POST /connect/token", "GET /connections",
+	// "GET /invoice/{token}", "POST /invoice/{token}/pay" and "GET /".
+	// It is empty for a path the emulator does not serve.
+	Operation string
+	// API is true for an Accounting API request (under APIPath), whatever
+	// its answer; token and connections requests are not API calls.
+	API    bool
 	Method string
 	Path   string
 	Query  url.Values
@@ -420,6 +463,9 @@ type Request struct {
 	IdempotencyKey string
 	// ValidationError is what Options.RequestValidator said, if anything.
 	ValidationError string
+	// ResponseValidationError is what Options.ResponseValidator said of
+	// the answer, if anything.
+	ResponseValidationError string
 	// Fault is set when an injected fault answered, delayed or dropped it.
 	Fault bool
 }

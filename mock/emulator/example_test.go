@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -154,4 +156,96 @@ func ExampleEmulator_PayInvoice() {
 	// INV-0001 AUTHORISED 115.00
 	// PAID 0.00 2026-02-02
 	// true
+}
+
+// exampleCall sends one Accounting API request through hc with a fresh
+// token (fetched on first use) and returns the status and body, or the
+// transport's error.
+func exampleCall(e *emulator.Emulator, hc *http.Client, token *string, method, path, key, body string) (int, string, error) {
+	const base = "http://xero.emulator"
+	if *token == "" {
+		req, _ := http.NewRequest(http.MethodPost, base+emulator.TokenPath, strings.NewReader("grant_type=client_credentials"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(emulator.DefaultClientID, emulator.DefaultClientSecret)
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, "", err
+		}
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&tok)
+		resp.Body.Close()
+		if err != nil {
+			return 0, "", err
+		}
+		*token = tok.AccessToken
+	}
+	req, _ := http.NewRequest(method, base+emulator.APIPath+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+*token)
+	req.Header.Set("Xero-Tenant-Id", e.TenantID())
+	req.Header.Set("Accept", "application/json")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// A lost answer: Xero creates the contact, but the client gets a 200 it
+// cannot read. Retrying with the same Idempotency-Key gets the first
+// answer, whole, and creates nothing more.
+func ExampleFault_loseAnswer() {
+	e := emulator.New(emulator.Options{})
+	defer e.Close()
+	hc := e.Client()
+	var token string
+	e.InjectFault(emulator.Fault{Path: emulator.APIPath + "/Contacts", LoseAnswer: emulator.AnswerGarbled})
+
+	body := `{"Contacts":[{"Name":"Ann Lee"}]}`
+	for range 2 {
+		status, answer, err := exampleCall(e, hc, &token, http.MethodPut, "/Contacts", "create-ann", body)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Println(status, json.Valid([]byte(answer)), len(e.Contacts()))
+	}
+	// Output:
+	// 200 false 1
+	// 200 true 1
+}
+
+// CallCounts counts calls by operation, exactly, to measure what a piece
+// of work costs in Xero's limits; the token request is counted apart.
+func ExampleEmulator_CallCounts() {
+	e := emulator.New(emulator.Options{})
+	defer e.Close()
+	hc := e.Client()
+	var token string
+	for _, path := range []string{"/Organisation", "/Invoices?page=1", "/Invoices?page=2"} {
+		if _, _, err := exampleCall(e, hc, &token, http.MethodGet, path, "", ""); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	counts := e.CallCounts()
+	ops := slices.Sorted(maps.Keys(counts))
+	for _, op := range ops {
+		fmt.Println(op, counts[op])
+	}
+	fmt.Println("API calls:", e.APICalls())
+	// Output:
+	// GET /Invoices 2
+	// GET /Organisation 1
+	// POST /connect/token 1
+	// API calls: 3
 }

@@ -2,9 +2,7 @@ package emulator
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"mime"
@@ -14,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/amsbilling/sdk/internal/ctxwait"
 	"github.com/amsbilling/sdk/internal/xerolimit"
-	"github.com/amsbilling/sdk/ratelimit"
 )
 
 // reply is a complete answer, kept whole so an idempotent replay can send it
@@ -44,6 +42,12 @@ func notFound() reply {
 	return textReply(http.StatusNotFound, "The resource you're looking for cannot be found")
 }
 
+// payloadTooLarge is Xero's 413 for a body over its 3.5 MB limit, a problem
+// body as Xero-Java #349 reports it.
+func payloadTooLarge() reply {
+	return problemReply(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge", "PayloadTooLarge")
+}
+
 // validationReply is Xero's 400 for records that failed validation.
 func validationReply(elements []any) reply {
 	return jsonReply(http.StatusBadRequest, apiError{
@@ -69,13 +73,31 @@ func queryParseError(msg string) reply {
 
 // authProblem is the body of Xero's 401 and 403 answers.
 func authProblem(status int, detail string) reply {
+	return problemReply(status, http.StatusText(status), detail)
+}
+
+// problemReply is an answer with Xero's problem body.
+func problemReply(status int, title, detail string) reply {
 	return jsonReply(status, problem{
-		Title:      http.StatusText(status),
+		Title:      title,
 		Status:     status,
 		Detail:     detail,
 		Instance:   newID(),
 		Extensions: map[string]any{},
 	})
+}
+
+// withHeaders returns rp with h added under its own headers.
+func (rp reply) withHeaders(h http.Header) reply {
+	if len(h) == 0 {
+		return rp
+	}
+	merged := h.Clone()
+	for k, v := range rp.header {
+		merged[k] = v
+	}
+	rp.header = merged
+	return rp
 }
 
 func (rp reply) write(w http.ResponseWriter) {
@@ -102,29 +124,48 @@ type apiCall struct {
 	query url.Values
 	segs  []string // path segments after APIPath, as sent
 	base  string   // base URL for links
+	// warnings are a fault's, for every record of a write's answer.
+	warnings []string
 }
 
 // ServeHTTP implements http.Handler.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes+1))
+	arrived := e.now()
+	body, err := io.ReadAll(io.LimitReader(r.Body, xerolimit.MaxWriteBytes+1))
 	if err != nil {
 		textReply(http.StatusBadRequest, "emulator: cannot read the request body").write(w)
 		return
 	}
-	if len(body) > maxBodyBytes {
-		textReply(http.StatusRequestEntityTooLarge, "Request entity too large").write(w)
-		return
+	var tee *teeWriter
+	if e.opts.ResponseValidator != nil {
+		tee = &teeWriter{ResponseWriter: w}
+		w = tee
 	}
-	idx := e.record(r, body)
-	status := e.serve(w, r, body, idx)
+	var idx, status int
+	if len(body) > xerolimit.MaxWriteBytes {
+		// Refused before anything else, as by Xero's gateway, and recorded
+		// without its body.
+		idx = e.record(r, nil, arrived)
+		rp := payloadTooLarge()
+		rp.write(w)
+		status = rp.status
+	} else {
+		idx = e.record(r, body, arrived)
+		status = e.serve(w, r, body, arrived, idx)
+	}
 	e.setStatus(idx, status)
+	if tee != nil && status != 0 {
+		if err := e.opts.ResponseValidator(r, tee.status, tee.Header().Clone(), tee.body.Bytes()); err != nil {
+			e.update(idx, func(req *Request) { req.ResponseValidationError = err.Error() })
+		}
+	}
 	e.log.LogAttrs(r.Context(), slog.LevelDebug, "xero emulator",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", status))
 }
 
 // serve answers r and returns the status sent, 0 when the connection was
 // dropped.
-func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, idx int) int {
+func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, arrived time.Time, idx int) int {
 	if v := e.opts.RequestValidator; v != nil {
 		vr := r.Clone(r.Context())
 		vr.Body = io.NopCloser(bytes.NewReader(body))
@@ -141,12 +182,18 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, id
 		}
 	}
 
+	if tooLongForXero(r) {
+		rp := notFound()
+		rp.write(w)
+		return rp.status
+	}
+
 	f := e.takeFault(r.URL.Path)
 	if f != nil {
 		e.markFault(idx)
 		// A status or drop happens "at the network": before any processing.
 		if f.Drop || f.Status != 0 {
-			if err := sleepCtx(r.Context(), f.Latency); err != nil {
+			if err := ctxwait.Sleep(r.Context(), f.Latency, nil); err != nil {
 				return 0
 			}
 			if f.Drop {
@@ -160,7 +207,10 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, id
 	}
 	var after faultAfter
 	if f != nil {
-		after = faultAfter{latency: f.Latency, dropResponse: f.DropResponse}
+		after = faultAfter{latency: f.Latency, loss: f.LoseAnswer, warnings: f.Warnings}
+		if f.DropResponse {
+			after.loss = AnswerDropped
+		}
 	}
 
 	path := r.URL.Path
@@ -170,7 +220,7 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, id
 	case isPath(path, ConnectionsPath):
 		return e.finish(w, r, after, func() reply { return e.connections(r) })
 	case hasPrefixFold(path, APIPath+"/") || isPath(path, APIPath):
-		return e.api(w, r, body, after)
+		return e.api(w, r, body, arrived, after)
 	case hasPrefixFold(path, OnlineInvoicePath):
 		return e.finish(w, r, after, func() reply { return e.onlinePage(r) })
 	case path == "/" || path == "":
@@ -181,18 +231,73 @@ func (e *Emulator) serve(w http.ResponseWriter, r *http.Request, body []byte, id
 	return rp.status
 }
 
-// faultAfter is what a fault does to a request that is processed: a delay
-// before it, and perhaps a lost answer after it.
-type faultAfter struct {
-	latency      time.Duration
-	dropResponse bool
+// teeWriter keeps a copy of the answer for Options.ResponseValidator.
+type teeWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
 }
 
-// send writes rp, or drops the connection instead when the fault says so.
+func (t *teeWriter) WriteHeader(status int) {
+	if t.status == 0 {
+		t.status = status
+	}
+	t.ResponseWriter.WriteHeader(status)
+}
+
+func (t *teeWriter) Write(b []byte) (int, error) {
+	if t.status == 0 {
+		t.status = http.StatusOK
+	}
+	t.body.Write(b)
+	return t.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController and dropConn reach the real writer.
+func (t *teeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// xeroOrigin is where Xero's gateway is; URLs are measured as if sent there.
+const xeroOrigin = "https://api.xero.com"
+
+// tooLongForXero reports whether Xero's gateway would refuse r for its URL
+// length (xerolimit.GatewayMaxURLLength), measured as the URL Xero would
+// see: https://api.xero.com and the request URI as sent, whatever host the
+// emulator is reached at. Only the paths api.xero.com serves are checked.
+func tooLongForXero(r *http.Request) bool {
+	if !hasPrefixFold(r.URL.Path, APIPath+"/") && !isPath(r.URL.Path, ConnectionsPath) {
+		return false
+	}
+	uri := r.RequestURI
+	if uri == "" {
+		uri = r.URL.RequestURI()
+	}
+	return len(xeroOrigin)+len(uri) > xerolimit.GatewayMaxURLLength
+}
+
+// faultAfter is what a fault does to a request that is processed: a delay
+// before it, warnings in its answer, and perhaps a lost answer after it.
+type faultAfter struct {
+	latency  time.Duration
+	loss     AnswerLoss
+	warnings []string
+}
+
+// send writes rp, or loses it as the fault says.
 func (fa faultAfter) send(w http.ResponseWriter, rp reply) int {
-	if fa.dropResponse {
+	switch fa.loss {
+	case AnswerDropped:
 		dropConn(w)
 		return 0
+	case AnswerTimedOut:
+		rp = textReply(http.StatusGatewayTimeout, "504 Gateway Timeout")
+	case AnswerGarbled:
+		if len(rp.body) == 0 {
+			rp.body = []byte("{")
+		}
+		rp.body = rp.body[:(len(rp.body)+1)/2]
+		if rp.status == http.StatusNoContent {
+			rp.status = http.StatusOK
+		}
 	}
 	rp.write(w)
 	return rp.status
@@ -200,7 +305,7 @@ func (fa faultAfter) send(w http.ResponseWriter, rp reply) int {
 
 // finish waits the fault's latency then sends what answer returns.
 func (e *Emulator) finish(w http.ResponseWriter, r *http.Request, after faultAfter, answer func() reply) int {
-	if err := sleepCtx(r.Context(), after.latency); err != nil {
+	if err := ctxwait.Sleep(r.Context(), after.latency, nil); err != nil {
 		return 0
 	}
 	return after.send(w, answer())
@@ -208,8 +313,13 @@ func (e *Emulator) finish(w http.ResponseWriter, r *http.Request, after faultAft
 
 // api answers an Accounting API request: authentication, tenant, content
 // negotiation, rate limits, idempotency, then the endpoint.
-func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, after faultAfter) int {
-	send := func(rp reply) int { rp.write(w); return rp.status }
+func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, arrived time.Time, after faultAfter) int {
+	var rlHeader http.Header // once counted, every answer carries the limits
+	send := func(rp reply) int {
+		rp = rp.withHeaders(rlHeader)
+		rp.write(w)
+		return rp.status
+	}
 
 	if rp, ok := e.checkBearer(r); !ok {
 		return send(rp)
@@ -220,10 +330,18 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, afte
 	}
 	tenant = e.opts.TenantID
 
-	segs := strings.Split(strings.Trim(r.URL.Path[len(APIPath):], "/"), "/")
-	if len(segs) == 1 && segs[0] == "" {
-		segs = nil
+	// Counted once the call is known to be the tenant's, as it arrived,
+	// whatever comes of it.
+	if e.limiter != nil {
+		release, hdr, refused := e.limiter.admit(tenant, arrived)
+		if refused != nil {
+			return send(*refused)
+		}
+		defer release()
+		rlHeader = hdr
 	}
+
+	segs := apiSegments(r.URL.Path)
 	handler, allowed := e.route(r.Method, segs)
 	if handler == nil {
 		if len(allowed) == 0 {
@@ -246,60 +364,47 @@ func (e *Emulator) api(w http.ResponseWriter, r *http.Request, body []byte, afte
 			"The emulator reads JSON only: send Content-Type: application/json"))
 	}
 
-	var rlHeader http.Header
-	if e.tenantRL != nil {
-		release, hdr, refused, err := e.acquire(r.Context(), tenant)
-		if err != nil {
-			return 0
-		}
-		if refused != nil {
-			return send(*refused)
-		}
-		defer release()
-		rlHeader = hdr
-	}
-	if err := sleepCtx(r.Context(), after.latency); err != nil {
+	if err := ctxwait.Sleep(r.Context(), after.latency, nil); err != nil {
 		return 0
 	}
 
 	key := r.Header.Get("Idempotency-Key")
-	call := &apiCall{r: r, body: body, query: r.URL.Query(), segs: segs, base: e.baseURL(r)}
+	call := &apiCall{r: r, body: body, query: r.URL.Query(), segs: segs, base: e.baseURL(r), warnings: after.warnings}
 
 	e.mu.Lock()
 	var rp reply
 	if key != "" && (r.Method == http.MethodPut || r.Method == http.MethodPost) {
 		ik := idemKey{tenant: tenant, key: key}
-		if prev, ok := e.idem[ik]; ok {
-			rp = prev
+		if prev, ok := e.idem[ik]; ok && arrived.Sub(prev.at) < e.opts.IdempotencyTTL {
+			rp = prev.rp
 		} else if len(key) > maxIdempotencyKey {
 			rp = validationReply([]any{map[string]any{"ValidationErrors": validationErrors([]string{"Idempotency-Key must be 128 characters or fewer."})}})
 		} else {
 			rp = handler(call)
-			e.rememberIdem(ik, rp)
+			e.rememberIdem(ik, rp, arrived)
 		}
 	} else {
 		rp = handler(call)
 	}
 	e.mu.Unlock()
-
-	if rlHeader != nil {
-		merged := rlHeader.Clone()
-		for k, v := range rp.header {
-			merged[k] = v
-		}
-		rp.header = merged
-	}
-	return after.send(w, rp)
+	return after.send(w, rp.withHeaders(rlHeader))
 }
 
-// rememberIdem stores an answer for replay. e.mu must be held.
-func (e *Emulator) rememberIdem(k idemKey, rp reply) {
-	if len(e.idemOrder) >= e.limits.idempotencyKeys {
-		delete(e.idem, e.idemOrder[0])
+// rememberIdem stores an answer for replay, forgetting the keys that are
+// past IdempotencyTTL or over the bound, oldest first. e.mu must be held.
+func (e *Emulator) rememberIdem(k idemKey, rp reply, at time.Time) {
+	for len(e.idemOrder) > 0 {
+		oldest := e.idemOrder[0]
+		if len(e.idemOrder) < e.bounds.idempotencyKeys && at.Sub(oldest.at) < e.opts.IdempotencyTTL {
+			break
+		}
+		if cur, ok := e.idem[oldest.key]; ok && cur.at.Equal(oldest.at) {
+			delete(e.idem, oldest.key)
+		}
 		e.idemOrder = e.idemOrder[1:]
 	}
-	e.idem[k] = rp
-	e.idemOrder = append(e.idemOrder, k)
+	e.idem[k] = idemEntry{rp: rp, at: at}
+	e.idemOrder = append(e.idemOrder, idemRef{key: k, at: at})
 }
 
 type apiHandler func(*apiCall) reply
@@ -313,20 +418,27 @@ func (e *Emulator) route(method string, segs []string) (apiHandler, []string) {
 		h      apiHandler
 	}
 	var eps []ep
-	is := func(i int, name string) bool { return strings.EqualFold(segs[i], name) }
-	switch {
-	case len(segs) == 1 && is(0, "Contacts"):
+	switch apiTemplate(segs) {
+	case "/Contacts":
 		eps = []ep{{http.MethodGet, e.getContacts}, {http.MethodPut, e.putContacts}, {http.MethodPost, e.postContacts}}
-	case len(segs) == 2 && is(0, "Contacts"):
+	case "/Contacts/{ContactID}", "/Contacts/{ContactNumber}":
 		eps = []ep{{http.MethodGet, e.getContact}, {http.MethodPost, e.postContact}}
-	case len(segs) == 1 && is(0, "Invoices"):
+	case "/Invoices":
 		eps = []ep{{http.MethodGet, e.getInvoices}, {http.MethodPut, e.putInvoices}, {http.MethodPost, e.postInvoices}}
-	case len(segs) == 2 && is(0, "Invoices"):
+	case "/Invoices/{InvoiceID}":
 		eps = []ep{{http.MethodGet, e.getInvoice}, {http.MethodPost, e.postInvoice}}
-	case len(segs) == 3 && is(0, "Invoices") && is(2, "Email"):
+	case "/Invoices/{InvoiceID}/Email":
 		eps = []ep{{http.MethodPost, e.emailInvoice}}
-	case len(segs) == 3 && is(0, "Invoices") && is(2, "OnlineInvoice"):
+	case "/Invoices/{InvoiceID}/OnlineInvoice":
 		eps = []ep{{http.MethodGet, e.onlineInvoice}}
+	case "/Accounts":
+		eps = []ep{{http.MethodGet, e.getAccounts}}
+	case "/Accounts/{AccountID}":
+		eps = []ep{{http.MethodGet, e.getAccount}}
+	case "/Currencies":
+		eps = []ep{{http.MethodGet, e.getCurrencies}}
+	case "/Organisation":
+		eps = []ep{{http.MethodGet, e.getOrganisation}}
 	}
 	var allowed []string
 	for _, x := range eps {
@@ -336,49 +448,6 @@ func (e *Emulator) route(method string, segs []string) (apiHandler, []string) {
 		allowed = append(allowed, x.method)
 	}
 	return nil, allowed
-}
-
-// acquire takes a rate-limit slot for tenant. It returns the release func and
-// the headers to send, or the 429 to answer (nil as well when the client is
-// gone).
-func (e *Emulator) acquire(ctx context.Context, tenant string) (func(), http.Header, *reply, error) {
-	refuse := func(err error, app bool) (func(), http.Header, *reply, error) {
-		var rle *ratelimit.RateLimitError
-		if !errors.As(err, &rle) {
-			return nil, nil, nil, err // the request's context ended
-		}
-		problem := rle.Problem
-		if app {
-			problem = ratelimit.ProblemAppMinute
-		}
-		rp := textReply(http.StatusTooManyRequests, "Rate limit exceeded")
-		secs := int64((rle.RetryAfter + time.Second - 1) / time.Second)
-		rp.header = e.limitHeaders(tenant)
-		rp.header.Set(xerolimit.HeaderRetryAfter, strconv.FormatInt(max(secs, 1), 10))
-		rp.header.Set(xerolimit.HeaderProblem, string(problem))
-		return nil, nil, &rp, nil
-	}
-	appRelease, err := e.appRL.Acquire(ctx, e.opts.ClientID)
-	if err != nil {
-		return refuse(err, true)
-	}
-	release, err := e.tenantRL.Acquire(ctx, tenant)
-	if err != nil {
-		appRelease()
-		return refuse(err, false)
-	}
-	return func() { release(); appRelease() }, e.limitHeaders(tenant), nil, nil
-}
-
-// limitHeaders reports the tenant's and app's remaining calls as Xero does.
-func (e *Emulator) limitHeaders(tenant string) http.Header {
-	st := e.tenantRL.Status(tenant)
-	app := e.appRL.Status(e.opts.ClientID)
-	h := http.Header{}
-	h.Set(xerolimit.HeaderMinLimitRemaining, strconv.Itoa(max(e.perMin-st.UsedMinute, 0)))
-	h.Set(xerolimit.HeaderDayLimitRemaining, strconv.Itoa(max(e.perDay-st.UsedDay, 0)))
-	h.Set(xerolimit.HeaderAppMinLimitRemaining, strconv.Itoa(max(e.opts.AppPerMinute-app.UsedMinute, 0)))
-	return h
 }
 
 // baseURL is where links to the emulator point.
@@ -420,23 +489,8 @@ func isJSON(contentType string) bool {
 	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
-// sleepCtx waits d, or less if ctx ends first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // record keeps a redacted copy of r and returns its index for setStatus.
-func (e *Emulator) record(r *http.Request, body []byte) int {
+func (e *Emulator) record(r *http.Request, body []byte, arrived time.Time) int {
 	h := r.Header.Clone()
 	if a := h.Get("Authorization"); a != "" {
 		scheme, _, _ := strings.Cut(a, " ")
@@ -447,8 +501,11 @@ func (e *Emulator) record(r *http.Request, body []byte) int {
 	} else {
 		body = bytes.Clone(body)
 	}
+	op, isAPI := operationOf(r.Method, r.URL.Path)
 	req := Request{
-		Time:           e.now(),
+		Time:           arrived,
+		Operation:      op,
+		API:            isAPI,
 		Method:         r.Method,
 		Path:           r.URL.Path,
 		Query:          r.URL.Query(),
@@ -458,11 +515,15 @@ func (e *Emulator) record(r *http.Request, body []byte) int {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.requests) >= e.limits.requests {
+	if len(e.requests) >= e.bounds.requests {
 		e.requests = e.requests[1:]
 		e.reqDropped++
 	}
 	e.requests = append(e.requests, req)
+	e.callCounts[op]++
+	if isAPI {
+		e.apiCalls++
+	}
 	return e.reqDropped + len(e.requests) - 1
 }
 

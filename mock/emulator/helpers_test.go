@@ -120,6 +120,8 @@ func (a *api) request(ctx context.Context, method, path string, body any) *http.
 	return req
 }
 
+func decodeJSON(b []byte, out any) error { return json.Unmarshal(b, out) }
+
 // call sends an API request and decodes a JSON answer into out (if not nil).
 func (a *api) call(method, path string, body any, out any) *http.Response {
 	a.t.Helper()
@@ -159,28 +161,29 @@ type lineJSON struct {
 }
 
 type invoiceJSON struct {
-	InvoiceID        string
-	InvoiceNumber    string
-	Type             string
-	Status           string
-	Reference        string
-	CurrencyCode     string
-	LineAmountTypes  string
-	Contact          contactJSON
-	Date             string
-	DateString       string
-	DueDate          string
-	DueDateString    string
-	FullyPaidOnDate  string
-	LineItems        []lineJSON
-	SubTotal         json.Number
-	TotalTax         json.Number
-	Total            json.Number
-	AmountDue        json.Number
-	AmountPaid       json.Number
-	UpdatedDateUTC   string
-	HasErrors        bool
-	ValidationErrors []struct{ Message string }
+	InvoiceID            string
+	InvoiceNumber        string
+	Type                 string
+	Status               string
+	Reference            string
+	CurrencyCode         string
+	LineAmountTypes      string
+	Contact              contactJSON
+	Date                 string
+	DateString           string
+	DueDate              string
+	DueDateString        string
+	FullyPaidOnDate      string
+	LineItems            []lineJSON
+	SubTotal             json.Number
+	TotalTax             json.Number
+	Total                json.Number
+	AmountDue            json.Number
+	AmountPaid           json.Number
+	UpdatedDateUTC       string
+	UpdatedDateUTCString string
+	HasErrors            bool
+	ValidationErrors     []struct{ Message string }
 }
 
 type errorJSON struct {

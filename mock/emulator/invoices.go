@@ -64,12 +64,18 @@ func (e *Emulator) invoiceFields() map[string]func(*Invoice) string {
 			}
 			return ""
 		},
-		"Total":         func(i *Invoice) string { return i.Total.String() },
-		"AmountDue":     func(i *Invoice) string { return i.AmountDue.String() },
-		"AmountPaid":    func(i *Invoice) string { return i.AmountPaid.String() },
-		"SentToContact": func(i *Invoice) string { return fmt.Sprint(i.SentToContact) },
-		"Date":          func(i *Invoice) string { return dateString(i.Date) },
-		"DueDate":       func(i *Invoice) string { return dateString(i.DueDate) },
+		"Total":           func(i *Invoice) string { return i.Total.String() },
+		"AmountDue":       func(i *Invoice) string { return i.AmountDue.String() },
+		"AmountPaid":      func(i *Invoice) string { return i.AmountPaid.String() },
+		"SentToContact":   func(i *Invoice) string { return fmt.Sprint(i.SentToContact) },
+		"SubTotal":        func(i *Invoice) string { return i.SubTotal.String() },
+		"TotalTax":        func(i *Invoice) string { return i.TotalTax.String() },
+		"Date":            func(i *Invoice) string { return dateString(i.Date) },
+		"DueDate":         func(i *Invoice) string { return dateString(i.DueDate) },
+		"FullyPaidOnDate": func(i *Invoice) string { return dateString(i.FullyPaidOnDate) },
+		"UpdatedDateUTC": func(i *Invoice) string {
+			return i.UpdatedDateUTC.UTC().Format(whereTimeLayout)
+		},
 	}
 }
 
@@ -269,8 +275,11 @@ func (e *Emulator) buildInvoice(in invoiceIn, base *Invoice, places int32, earli
 	if !slices.Contains([]string{billing.StatusDraft, billing.StatusDeleted}, inv.Status) && inv.DueDate.IsZero() {
 		problem("Due Date cannot be empty.")
 	}
-	if !currency.IsCode(inv.CurrencyCode) {
+	switch {
+	case !currency.IsCode(inv.CurrencyCode):
 		problem("The currency code %s is not valid.", inv.CurrencyCode)
+	case !slices.Contains(e.currencies, inv.CurrencyCode):
+		problem("The currency %s has not been added to this organisation.", inv.CurrencyCode)
 	}
 
 	e.resolveInvoiceContact(w, in.Contact, earlier)
@@ -403,11 +412,12 @@ func (e *Emulator) buildLineItem(in lineItemIn, amountTypes, status string, plac
 			msgs = append(msgs, "An account code must be specified for each line item on an approved invoice.")
 		}
 	default:
-		t, ok := e.accounts[li.AccountCode]
-		if !ok {
+		// Unknown, archived, or not one a sales invoice may use.
+		a := e.accountByCode(li.AccountCode)
+		if a == nil || !a.sales || a.status != accountActive {
 			msgs = append(msgs, fmt.Sprintf("Account code '%s' is not a valid code for this document.", li.AccountCode))
 		} else {
-			defaultTax = t
+			defaultTax = a.taxType
 		}
 	}
 	li.TaxType = defaultTax
@@ -458,15 +468,23 @@ func computeTotals(inv *Invoice) {
 }
 
 // commitInvoices validates and saves the writes: all or none by default,
-// the valid ones with summarizeErrors=false. e.mu must be held.
+// the valid ones with summarizeErrors=false (or with
+// Options.PartialBatchOnError). e.mu must be held.
 func (e *Emulator) commitInvoices(call *apiCall, writes []*invoiceWrite) reply {
+	if rp, ok := e.checkBatch(len(writes)); !ok {
+		return rp
+	}
 	places := unitPlaces(call.query)
 	failed := slices.ContainsFunc(writes, func(w *invoiceWrite) bool { return len(w.problems) > 0 })
 	all := summarize(call.query)
 	rejected := func(w *invoiceWrite) wireInvoice {
 		wi := toWireInvoice(&w.inv, w.contact, true, places)
+		if wi.InvoiceID == "" {
+			wi.InvoiceID = unsavedID
+		}
 		wi.HasErrors = true
 		wi.ValidationErrors = validationErrors(w.problems)
+		wi.Warnings = validationList(call.warnings)
 		return wi
 	}
 	if failed && all {
@@ -474,61 +492,72 @@ func (e *Emulator) commitInvoices(call *apiCall, writes []*invoiceWrite) reply {
 		for _, w := range writes {
 			if len(w.problems) > 0 {
 				elements = append(elements, rejected(w))
+			} else if e.opts.PartialBatchOnError {
+				e.saveInvoice(w)
 			}
 		}
 		return validationReply(elements)
 	}
 
-	now := e.now()
 	out := invoicesOut{envelope: e.envelope(), Invoices: make([]wireInvoice, 0, len(writes))}
 	for _, w := range writes {
 		if len(w.problems) > 0 {
 			wi := rejected(w)
-			wi.StatusAttributeString = "ERROR"
+			wi.StatusAttributeString = statusError
 			out.Invoices = append(out.Invoices, wi)
 			continue
 		}
-		if w.newContact && w.contact.ContactID == "" {
-			w.contact.ContactID = e.entityID(idContact)
-			w.contact.UpdatedDateUTC = now
-			e.contacts = append(e.contacts, w.contact)
-			e.contactByID[w.contact.ContactID] = w.contact
-		}
-		w.inv.ContactID = w.contact.ContactID
-		for i := range w.inv.LineItems {
-			if w.inv.LineItems[i].LineItemID == "" {
-				w.inv.LineItems[i].LineItemID = e.entityID(idOther)
-			}
-		}
-		if !w.contact.IsCustomer && w.inv.Status != billing.StatusDraft {
-			w.contact.IsCustomer = true
-			w.contact.UpdatedDateUTC = now
-		}
-		w.inv.UpdatedDateUTC = now
-		var saved *Invoice
-		eventType := "UPDATE"
-		if w.existing != nil {
-			*w.existing = w.inv
-			saved = w.existing
-		} else {
-			eventType = "CREATE"
-			w.inv.InvoiceID = e.entityID(idInvoice)
-			if w.inv.InvoiceNumber == "" {
-				w.inv.InvoiceNumber = e.nextInvoiceNumber()
-			}
-			saved = new(Invoice)
-			*saved = w.inv
-			e.invoices = append(e.invoices, saved)
-			e.invoiceByID[saved.InvoiceID] = saved
-		}
-		e.queueEvent(saved.InvoiceID, eventType, now)
+		saved := e.saveInvoice(w)
 		wi := toWireInvoice(saved, w.contact, true, places)
+		wi.Warnings = validationList(call.warnings)
 		if !all {
-			wi.StatusAttributeString = "OK"
+			wi.StatusAttributeString = savedStatus(call.warnings)
+			wi.ValidationErrors = []wireValidationError{}
 		}
 		out.Invoices = append(out.Invoices, wi)
 	}
 	return jsonReply(http.StatusOK, out)
+}
+
+// saveInvoice saves a valid write, with the contact it creates, and queues
+// its webhook. e.mu must be held.
+func (e *Emulator) saveInvoice(w *invoiceWrite) *Invoice {
+	now := e.now()
+	if w.newContact && w.contact.ContactID == "" {
+		w.contact.ContactID = e.entityID(idContact)
+		w.contact.UpdatedDateUTC = now
+		e.contacts = append(e.contacts, w.contact)
+		e.contactByID[w.contact.ContactID] = w.contact
+	}
+	w.inv.ContactID = w.contact.ContactID
+	for i := range w.inv.LineItems {
+		if w.inv.LineItems[i].LineItemID == "" {
+			w.inv.LineItems[i].LineItemID = e.entityID(idOther)
+		}
+	}
+	if !w.contact.IsCustomer && w.inv.Status != billing.StatusDraft {
+		w.contact.IsCustomer = true
+		w.contact.UpdatedDateUTC = now
+	}
+	w.inv.UpdatedDateUTC = now
+	var saved *Invoice
+	eventType := "UPDATE"
+	if w.existing != nil {
+		*w.existing = w.inv
+		saved = w.existing
+	} else {
+		eventType = "CREATE"
+		w.inv.InvoiceID = e.entityID(idInvoice)
+		if w.inv.InvoiceNumber == "" {
+			w.inv.InvoiceNumber = e.nextInvoiceNumber()
+		}
+		saved = new(Invoice)
+		*saved = w.inv
+		e.invoices = append(e.invoices, saved)
+		e.invoiceByID[saved.InvoiceID] = saved
+	}
+	e.queueEvent(saved.InvoiceID, eventType, now)
+	return saved
 }
 
 // nextInvoiceNumber hands out INV-0001, INV-0002... skipping numbers in use.
@@ -574,8 +603,8 @@ func (e *Emulator) getInvoice(call *apiCall) reply {
 }
 
 // GET /Invoices with IDs, InvoiceNumbers, ContactIDs, Statuses, where,
-// order, page, pageSize and If-Modified-Since. As Xero does, line items are
-// only included when "page" is given.
+// order, searchTerm, page, pageSize and If-Modified-Since. As Xero does,
+// line items are only included when "page" is given.
 func (e *Emulator) getInvoices(call *apiCall) reply {
 	q := call.query
 	list := slices.Clone(e.invoices)
@@ -602,7 +631,12 @@ func (e *Emulator) getInvoices(call *apiCall) reply {
 		list = slices.DeleteFunc(list, func(i *Invoice) bool { return !want[i.Status] })
 	}
 	if since, ok := ifModifiedSince(call.r); ok {
-		list = slices.DeleteFunc(list, func(i *Invoice) bool { return !i.UpdatedDateUTC.After(since) })
+		list = slices.DeleteFunc(list, func(i *Invoice) bool { return !modifiedSince(i.UpdatedDateUTC, since) })
+	}
+	if term := strings.ToLower(strings.TrimSpace(q.Get("searchTerm"))); term != "" {
+		list = slices.DeleteFunc(list, func(i *Invoice) bool {
+			return !strings.Contains(strings.ToLower(i.InvoiceNumber), term) && !strings.Contains(strings.ToLower(i.Reference), term)
+		})
 	}
 	fields := e.invoiceFields()
 	if where := q.Get("where"); strings.TrimSpace(where) != "" {
@@ -652,11 +686,13 @@ func (e *Emulator) emailInvoice(call *apiCall) reply {
 		wi.ValidationErrors = validationErrors(problems)
 		return validationReply([]any{wi})
 	}
+	now := e.now()
 	inv.SentToContact = true
-	if len(e.emails) >= e.limits.emails {
+	inv.UpdatedDateUTC = now
+	if len(e.emails) >= e.bounds.emails {
 		e.emails = e.emails[1:]
 	}
-	e.emails = append(e.emails, Email{InvoiceID: inv.InvoiceID, InvoiceNumber: inv.InvoiceNumber, To: contact.EmailAddress, At: e.now()})
+	e.emails = append(e.emails, Email{InvoiceID: inv.InvoiceID, InvoiceNumber: inv.InvoiceNumber, To: contact.EmailAddress, At: now})
 	return reply{status: http.StatusNoContent}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -38,7 +39,7 @@ func bearerOK(e *Emulator, tok string) bool {
 func TestLiveTokensAreBounded(t *testing.T) {
 	e := New(Options{})
 	t.Cleanup(func() { _ = e.Close() })
-	e.limits.tokens = 3
+	e.bounds.tokens = 3
 
 	var toks []string
 	for range 5 {
@@ -59,7 +60,7 @@ func TestLiveTokensAreBounded(t *testing.T) {
 func TestEmailsAreBounded(t *testing.T) {
 	e := New(Options{})
 	t.Cleanup(func() { _ = e.Close() })
-	e.limits.emails = 2
+	e.bounds.emails = 2
 	e.mu.Lock()
 	c := &Contact{ContactID: e.entityID(idContact), Name: "Ann", EmailAddress: "ann@example.com", ContactStatus: contactActive}
 	e.contacts = append(e.contacts, c)
@@ -73,4 +74,44 @@ func TestEmailsAreBounded(t *testing.T) {
 	}
 	e.mu.Unlock()
 	assert.Len(t, e.Emails(), 2)
+}
+
+// Expired idempotency keys are forgotten as new ones come, so memory holds
+// only the keys still within IdempotencyTTL (and at most the bound).
+func TestIdempotencyKeysAreBounded(t *testing.T) {
+	now := time.Date(2026, 1, 31, 9, 0, 0, 0, time.UTC)
+	e := New(Options{Now: func() time.Time { return now }, IdempotencyTTL: time.Minute})
+	t.Cleanup(func() { _ = e.Close() })
+	e.bounds.idempotencyKeys = 3
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := func(s string) idemKey { return idemKey{tenant: e.opts.TenantID, key: s} }
+	for _, k := range []string{"a", "b", "c", "d"} {
+		e.rememberIdem(key(k), reply{status: 200}, now)
+	}
+	assert.Len(t, e.idem, 3, "the bound")
+	assert.NotContains(t, e.idem, key("a"))
+
+	now = now.Add(time.Minute)
+	e.rememberIdem(key("b"), reply{status: 201}, now) // b again, after it expired
+	e.rememberIdem(key("e"), reply{status: 200}, now)
+	assert.Len(t, e.idem, 2, "c and d expired")
+	assert.Equal(t, 201, e.idem[key("b")].rp.status)
+	assert.Len(t, e.idemOrder, 2)
+}
+
+// CallCounts stay exact past the bound of the request log.
+func TestCallCountsOutliveTheLog(t *testing.T) {
+	e := New(Options{})
+	t.Cleanup(func() { _ = e.Close() })
+	e.bounds.requests = 2
+	hc := e.Client()
+	for range 5 {
+		resp, err := hc.Get("http://xero.emulator/")
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	assert.Len(t, e.Requests(), 2)
+	assert.Equal(t, map[string]int{"GET /": 5}, e.CallCounts())
+	assert.Zero(t, e.APICalls())
 }

@@ -1,16 +1,19 @@
 package emulator_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/amsbilling/sdk/mock/emulator"
 	"github.com/amsbilling/sdk/ratelimit"
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -52,7 +55,7 @@ func TestIdempotentReplay(t *testing.T) {
 
 func TestRateLimitMinute(t *testing.T) {
 	clk := newClock()
-	a := newAPI(t, emulator.Options{Now: clk.Now, RateLimit: ratelimit.Options{PerMinute: 3, Window: 10 * time.Second}})
+	a := newAPI(t, emulator.Options{Now: clk.Now, RateLimit: emulator.Limits{PerMinute: 3, Window: 10 * time.Second}})
 	for want := 2; want >= 0; want-- {
 		resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -77,9 +80,100 @@ func TestRateLimitMinute(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }
 
+// Xero's windows are fixed: they open at the tenant's first call and reset
+// at fixed boundaries after it, so a burst at a boundary is allowed where a
+// rolling window would refuse it, and a quiet spell keeps the boundaries.
+func TestRateLimitFixedWindows(t *testing.T) {
+	type step struct {
+		advance    time.Duration // before the call
+		status     int
+		remaining  string // X-MinLimit-Remaining
+		retryAfter string // on a 429
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"a burst at the boundary is allowed", []step{
+			{0, 200, "2", ""},
+			{9 * time.Second, 200, "1", ""},
+			{0, 200, "0", ""},
+			{500 * time.Millisecond, 429, "0", "1"},
+			{500 * time.Millisecond, 200, "2", ""}, // t0+10s: a new window, though two calls were a second ago
+			{0, 200, "1", ""},
+			{0, 200, "0", ""},
+			{0, 429, "0", "10"},
+		}},
+		{"boundaries stay put through a quiet spell", []step{
+			{0, 200, "2", ""},
+			{35 * time.Second, 200, "2", ""}, // the window of t0+30s..t0+40s
+			{0, 200, "1", ""},
+			{0, 200, "0", ""},
+			{0, 429, "0", "5"},
+			{5 * time.Second, 200, "2", ""},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock()
+			a := newAPI(t, emulator.Options{Now: clk.Now, RateLimit: emulator.Limits{PerMinute: 3, Window: 10 * time.Second}})
+			for i, st := range tt.steps {
+				clk.Add(st.advance)
+				resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+				require.Equal(t, st.status, resp.StatusCode, "step %d", i)
+				assert.Equal(t, st.remaining, resp.Header.Get("X-MinLimit-Remaining"), "step %d", i)
+				assert.Equal(t, st.retryAfter, resp.Header.Get("Retry-After"), "step %d", i)
+			}
+		})
+	}
+}
+
+// A call counts in the window it arrived in, however long it takes.
+func TestRateLimitCountsOnArrival(t *testing.T) {
+	clk := newClock()
+	var slowed bool
+	a := newAPI(t, emulator.Options{
+		Now:       clk.Now,
+		RateLimit: emulator.Limits{PerMinute: 1, Window: 10 * time.Second},
+		// The first API call takes 9 seconds by the emulator's clock.
+		RequestValidator: func(r *http.Request, _ []byte) error {
+			if strings.HasPrefix(r.URL.Path, emulator.APIPath) && !slowed {
+				slowed = true
+				clk.Add(9 * time.Second)
+			}
+			return nil
+		},
+	})
+	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	clk.Add(time.Second)
+	resp, _ = a.raw(http.MethodGet, "/Contacts", nil)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the first call's window (from its arrival) has reset")
+}
+
+// Every answer to a counted call carries the limits, errors included; a
+// call that is not the tenant's is not counted.
+func TestRateLimitHeadersOnErrors(t *testing.T) {
+	a := newAPI(t, emulator.Options{})
+	resp, _ := a.raw(http.MethodGet, "/Invoices/"+uuid.NewString(), nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, "59", resp.Header.Get("X-MinLimit-Remaining"))
+	resp, _ = a.raw(http.MethodGet, "/Nothing", nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	assert.Equal(t, "58", resp.Header.Get("X-MinLimit-Remaining"))
+
+	req := a.request(t.Context(), http.MethodGet, "/Contacts", nil)
+	req.Header.Set("Authorization", "Bearer not-a-token")
+	resp, _ = a.send(req)
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	assert.Empty(t, resp.Header.Get("X-MinLimit-Remaining"))
+	resp, _ = a.raw(http.MethodGet, "/Contacts", nil)
+	assert.Equal(t, "57", resp.Header.Get("X-MinLimit-Remaining"), "the 401 was not counted")
+}
+
 func TestRateLimitDay(t *testing.T) {
 	clk := newClock()
-	a := newAPI(t, emulator.Options{Now: clk.Now, RateLimit: ratelimit.Options{PerDay: 2}})
+	a := newAPI(t, emulator.Options{Now: clk.Now, TokenTTL: 48 * time.Hour, RateLimit: emulator.Limits{PerDay: 2}})
 	for range 2 {
 		resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -89,10 +183,20 @@ func TestRateLimitDay(t *testing.T) {
 	assert.Equal(t, "day", resp.Header.Get("X-Rate-Limit-Problem"))
 	assert.Equal(t, "0", resp.Header.Get("X-DayLimit-Remaining"))
 	assert.Equal(t, strconv.Itoa(24*3600), resp.Header.Get("Retry-After"))
+
+	// The day is a fixed window from the first call, not a rolling one.
+	clk.Add(23 * time.Hour)
+	resp, _ = a.raw(http.MethodGet, "/Contacts", nil)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+	assert.Equal(t, "3600", resp.Header.Get("Retry-After"))
+	clk.Add(time.Hour)
+	resp, _ = a.raw(http.MethodGet, "/Contacts", nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "1", resp.Header.Get("X-DayLimit-Remaining"))
 }
 
 func TestRateLimitApp(t *testing.T) {
-	a := newAPI(t, emulator.Options{AppPerMinute: 2, RateLimit: ratelimit.Options{PerMinute: 100}})
+	a := newAPI(t, emulator.Options{RateLimit: emulator.Limits{AppPerMinute: 2, PerMinute: 100}})
 	for want := 1; want >= 0; want-- {
 		resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -105,7 +209,7 @@ func TestRateLimitApp(t *testing.T) {
 }
 
 func TestRateLimitConcurrent(t *testing.T) {
-	a := newAPI(t, emulator.Options{RateLimit: ratelimit.Options{Concurrent: 1, PerMinute: 1000}})
+	a := newAPI(t, emulator.Options{RateLimit: emulator.Limits{Concurrent: 1, PerMinute: 1000}})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	type result struct {
@@ -149,7 +253,7 @@ func TestRateLimitConcurrent(t *testing.T) {
 }
 
 func TestDisableRateLimit(t *testing.T) {
-	a := newAPI(t, emulator.Options{DisableRateLimit: true, RateLimit: ratelimit.Options{PerMinute: 1}})
+	a := newAPI(t, emulator.Options{DisableRateLimit: true, RateLimit: emulator.Limits{PerMinute: 1}})
 	for range 3 {
 		resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -267,4 +371,78 @@ func TestClearFaults(t *testing.T) {
 	a.e.ClearFaults()
 	resp, _ := a.raw(http.MethodGet, "/Contacts", nil)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+// Xero's gateway answers 404 to a URL over 2,091 characters, measured as
+// sent to https://api.xero.com, whatever the host the emulator is reached
+// at; the 404 counts against no limit.
+func TestURLLengthLimit(t *testing.T) {
+	guids := func(n int, sep string) string {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = uuid.NewString()
+		}
+		return strings.Join(ids, sep)
+	}
+	// "https://api.xero.com" + "/api.xro/2.0/Invoices?padding=" is 50 characters.
+	padded := func(total int) string { return "/Invoices?padding=" + strings.Repeat("a", total-50) }
+	tests := []struct {
+		name   string
+		path   string
+		status int
+	}{
+		{"2,091 characters", padded(2091), http.StatusOK},
+		{"2,092 characters", padded(2092), http.StatusNotFound},
+		{"52 GUIDs, commas encoded", "/Invoices?IDs=" + guids(52, "%2C"), http.StatusOK},
+		{"53 GUIDs, commas encoded", "/Invoices?IDs=" + guids(53, "%2C"), http.StatusNotFound},
+		{"53 GUIDs, commas as they are", "/Invoices?IDs=" + guids(53, ","), http.StatusOK},
+		{"a long unknown path", "/" + strings.Repeat("x", 2100), http.StatusNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAPI(t, emulator.Options{})
+			resp, body := a.raw(http.MethodGet, tt.path, nil)
+			require.Equal(t, tt.status, resp.StatusCode)
+			if tt.status == http.StatusNotFound {
+				assert.Equal(t, "The resource you're looking for cannot be found", string(body))
+				assert.Equal(t, "text/plain; charset=utf-8", resp.Header.Get("Content-Type"))
+				assert.Empty(t, resp.Header.Get("X-MinLimit-Remaining"), "refused by the gateway, not counted")
+			}
+		})
+	}
+}
+
+// Xero remembers an Idempotency-Key for minutes only: after
+// Options.IdempotencyTTL the same key makes a new invoice.
+func TestIdempotencyKeyExpires(t *testing.T) {
+	tests := []struct {
+		name     string
+		ttl      time.Duration
+		after    time.Duration
+		invoices int
+	}{
+		{"replayed within the default six minutes", 0, 6*time.Minute - time.Millisecond, 1},
+		{"new after the default six minutes", 0, 6 * time.Minute, 2},
+		{"replayed within a longer TTL", time.Hour, 59 * time.Minute, 1},
+		{"new after a shorter TTL", time.Second, time.Second, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock()
+			a := newAPI(t, emulator.Options{Now: clk.Now, IdempotencyTTL: tt.ttl, TokenTTL: 2 * time.Hour})
+			contactID := a.createContact("Ann", "", "")
+			put := func() []byte {
+				req := a.request(t.Context(), http.MethodPut, "/Invoices", invoicesBody(invoice(contactID)))
+				req.Header.Set("Idempotency-Key", "key-1")
+				resp, body := a.send(req)
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+				return body
+			}
+			first := put()
+			clk.Add(tt.after)
+			second := put()
+			assert.Len(t, a.e.Invoices(), tt.invoices)
+			assert.Equal(t, tt.invoices == 1, bytes.Equal(first, second))
+		})
+	}
 }

@@ -125,3 +125,45 @@ func TestRequestValidator(t *testing.T) {
 	a.createContact("Ann", "acc", "")
 	assert.Len(t, a.e.Contacts(), 1)
 }
+
+// The request log names each request's operation, so calls can be counted
+// exactly, tokens apart from API calls.
+func TestRequestOperations(t *testing.T) {
+	a := newAPI(t, emulator.Options{})
+	contactID := a.createContact("Ann", "", "ann@example.com")
+	inv := a.createInvoice(contactID)
+	a.raw(http.MethodGet, "/invoices/"+inv.InvoiceNumber, nil) // any case, by number
+	a.raw(http.MethodGet, "/Contacts/"+contactID, nil)
+	a.raw(http.MethodGet, "/Contacts/CUST-1", nil)
+	a.raw(http.MethodPost, "/Invoices/"+inv.InvoiceID+"/Email", map[string]any{})
+	a.raw(http.MethodGet, "/Invoices?page=1", nil)
+	a.raw(http.MethodGet, "/Invoices?page=2", nil)
+	a.raw(http.MethodGet, "/Accounts", nil)
+	a.raw(http.MethodGet, "/Nothing", nil)
+	a.fetchToken()
+
+	want := map[string]int{
+		"POST /connect/token":              2,
+		"PUT /Contacts":                    1,
+		"PUT /Invoices":                    1,
+		"GET /Invoices/{InvoiceID}":        1,
+		"GET /Contacts/{ContactID}":        1,
+		"GET /Contacts/{ContactNumber}":    1,
+		"POST /Invoices/{InvoiceID}/Email": 1,
+		"GET /Invoices":                    2,
+		"GET /Accounts":                    1,
+		"":                                 1,
+	}
+	assert.Equal(t, want, a.e.CallCounts())
+	assert.Equal(t, 10, a.e.APICalls())
+
+	reqs := a.e.Requests()
+	require.Len(t, reqs, 12)
+	assert.Equal(t, "POST /connect/token", reqs[0].Operation)
+	assert.False(t, reqs[0].API)
+	assert.Equal(t, "GET /Invoices/{InvoiceID}", reqs[3].Operation)
+	assert.True(t, reqs[3].API)
+	assert.Equal(t, "/api.xro/2.0/invoices/INV-0001", reqs[3].Path, "the path as sent")
+	assert.True(t, reqs[10].API, "an unknown API path is still an API call")
+	assert.Empty(t, reqs[10].Operation)
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -144,6 +145,28 @@ func (e *Emulator) Requests() []Request {
 	return out
 }
 
+// CallCounts returns how many requests the emulator has received since New,
+// by Request.Operation: "GET /Invoices", "PUT /Contacts"... for the
+// Accounting API (templates relative to APIPath, capitalised as Xero's),
+// "POST /connect/token" for tokens, "" for paths it does not serve. Every
+// request counts, whatever its answer (a 429, a fault, a 404), and unlike
+// Requests the counts are exact however many requests there were. Take two
+// snapshots and subtract to count what one piece of work cost.
+func (e *Emulator) CallCounts() map[string]int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return maps.Clone(e.callCounts)
+}
+
+// APICalls returns how many Accounting API requests (Request.API) the
+// emulator has received since New: CallCounts without tokens, connections
+// and pages.
+func (e *Emulator) APICalls() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.apiCalls
+}
+
 func cloneValues(v map[string][]string) map[string][]string {
 	out := make(map[string][]string, len(v))
 	for k, vs := range v {
@@ -172,12 +195,41 @@ type Fault struct {
 	Drop bool
 	// DropResponse processes the request, then closes the connection
 	// instead of answering: the change is made but the client never hears
-	// of it, the case idempotency keys exist for.
+	// of it, the case idempotency keys exist for. It is LoseAnswer:
+	// AnswerDropped.
 	DropResponse bool
+	// LoseAnswer processes the request (a write is applied, and its answer
+	// kept for an idempotent retry), then loses the answer on its way back
+	// as it says: Xero has the change, the client does not know. It
+	// applies to requests the fault does not stop (no Status, no Drop).
+	LoseAnswer AnswerLoss
+	// Warnings, for a write the fault lets through, are attached to every
+	// record of the answer as Xero's Warnings (with summarizeErrors=false a
+	// record saved with warnings has StatusAttributeString WARNING), so a
+	// client's handling of them can be tested.
+	Warnings []string
 	// Path limits the fault to request paths with this prefix (case
 	// ignored), e.g. "/api.xro/2.0/Invoices"; empty matches every request.
 	Path string
 }
+
+// AnswerLoss is what becomes of the answer to a request a Fault lets
+// through, once the request has been processed.
+type AnswerLoss int
+
+const (
+	// AnswerKept sends the answer: no loss.
+	AnswerKept AnswerLoss = iota
+	// AnswerDropped closes the connection instead of answering (the
+	// in-process client returns ErrDropped).
+	AnswerDropped
+	// AnswerTimedOut answers 504 Gateway Timeout (plain text, without
+	// Xero's headers), as a gateway does when it gives up waiting.
+	AnswerTimedOut
+	// AnswerGarbled sends the real status and headers with the body cut in
+	// half: a 200 for a successful write, whose JSON cannot be read.
+	AnswerGarbled
+)
 
 // InjectFault queues f. Faults apply in the order injected; a request takes
 // the first one whose Path matches.
@@ -186,6 +238,7 @@ func (e *Emulator) InjectFault(f Fault) {
 		f.Count = 1
 	}
 	f.Header = f.Header.Clone()
+	f.Warnings = slices.Clone(f.Warnings)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.faults = append(e.faults, &f)

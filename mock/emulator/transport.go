@@ -102,9 +102,16 @@ func (w *recorder) Write(b []byte) (int, error) {
 // and closed on a real server, the in-process client gets ErrDropped, and
 // any other ResponseWriter (one that cannot be hijacked) gets a bare 502.
 func dropConn(w http.ResponseWriter) {
-	if rec, ok := w.(*recorder); ok {
-		rec.dropped = true
-		return
+	for inner := w; inner != nil; {
+		if rec, ok := inner.(*recorder); ok {
+			rec.dropped = true
+			return
+		}
+		u, ok := inner.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			break
+		}
+		inner = u.Unwrap()
 	}
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/amsbilling/sdk/internal/ctxwait"
 	"github.com/amsbilling/sdk/webhook"
 )
 
@@ -56,6 +57,10 @@ func (e *Emulator) queueEvent(invoiceID, eventType string, at time.Time) {
 	if e.opts.WebhookURL == "" || e.closed {
 		return
 	}
+	if e.webhooksOff {
+		e.eventSeq++ // the event happened; its delivery is missed
+		return
+	}
 	base := e.opts.BaseURL
 	if base == "" {
 		base = "https://api.xero.com"
@@ -99,7 +104,7 @@ func (e *Emulator) deliverLoop() {
 		d := e.deliver(e.workerCtx, batch)
 
 		e.mu.Lock()
-		if len(e.deliveries) >= e.limits.deliveries {
+		if len(e.deliveries) >= e.bounds.deliveries {
 			e.deliveries = e.deliveries[1:]
 		}
 		e.deliveries = append(e.deliveries, d)
@@ -128,7 +133,7 @@ func (e *Emulator) deliver(ctx context.Context, batch []queuedEvent) Delivery {
 
 	for attempt := 1; attempt <= e.opts.WebhookMaxAttempts; attempt++ {
 		if attempt > 1 {
-			if sleepCtx(ctx, e.opts.WebhookRetryDelay) != nil {
+			if ctxwait.Sleep(ctx, e.opts.WebhookRetryDelay, nil) != nil {
 				break
 			}
 		}
@@ -216,4 +221,24 @@ func (e *Emulator) Webhooks() []Delivery {
 		out[i] = d
 	}
 	return out
+}
+
+// SetWebhooksEnabled switches webhook delivery off and on while the
+// emulator runs, to test an app that misses webhooks. While off, changes
+// queue no events: those events are never delivered, though they use up
+// their sequence numbers, so the next delivery's FirstEventSequence shows
+// the gap. Events queued before it was switched off are still delivered.
+// Delivery is on from the start when Options.WebhookURL is set.
+func (e *Emulator) SetWebhooksEnabled(on bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.webhooksOff = !on
+}
+
+// WebhooksEnabled reports whether webhook delivery is on (see
+// SetWebhooksEnabled); it is false without Options.WebhookURL.
+func (e *Emulator) WebhooksEnabled() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.opts.WebhookURL != "" && !e.webhooksOff
 }

@@ -252,3 +252,34 @@ func TestVoidInvoice(t *testing.T) {
 	assert.Equal(t, "VOIDED", out.Invoices[0].Status)
 	assert.Equal(t, "0.00", out.Invoices[0].AmountDue.String())
 }
+
+// Webhooks switched off are missed for good; switched on again, deliveries
+// resume and their sequence numbers show the gap.
+func TestSetWebhooksEnabled(t *testing.T) {
+	rc := &receiver{}
+	a := newWebhookAPI(t, rc, emulator.Options{})
+	ctx := t.Context()
+	assert.True(t, a.e.WebhooksEnabled())
+	inv := a.createInvoice(a.createContact("Ann", "", ""))
+	require.NoError(t, a.e.FlushWebhooks(ctx))
+	require.Len(t, rc.payloads(), 1)
+
+	a.e.SetWebhooksEnabled(false)
+	assert.False(t, a.e.WebhooksEnabled())
+	require.NoError(t, a.e.PayInvoice(ctx, inv.InvoiceID, decimal.NewFromInt(1), billing.Date{}))
+	a.createInvoice(inv.Contact.ContactID)
+	require.NoError(t, a.e.FlushWebhooks(ctx))
+	assert.Len(t, rc.payloads(), 1, "nothing delivered while off")
+	assert.Len(t, a.e.Webhooks(), 1)
+
+	a.e.SetWebhooksEnabled(true)
+	require.NoError(t, a.e.PayInvoice(ctx, inv.InvoiceID, decimal.NewFromInt(1), billing.Date{}))
+	require.NoError(t, a.e.FlushWebhooks(ctx))
+	got := rc.payloads()
+	require.Len(t, got, 2, "the missed events are not sent later")
+	assert.Equal(t, int64(4), got[1].FirstEventSequence, "2 and 3 were missed")
+	assert.Equal(t, inv.InvoiceID, got[1].Events[0].ResourceID)
+
+	none := newAPI(t, emulator.Options{})
+	assert.False(t, none.e.WebhooksEnabled(), "no WebhookURL, no webhooks")
+}

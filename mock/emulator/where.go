@@ -2,7 +2,10 @@ package emulator
 
 import (
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -12,11 +15,13 @@ import (
 //
 //	AccountNumber=="abc"    Name!="x"    Name.Contains("ann")
 //	Name.StartsWith("A")    Name.EndsWith("z")    ContactID==Guid("...")
+//	Total==115.00    AmountDue>0    Date>=DateTime(2026, 01, 31)
 //	a && b    a AND b    a || b    a OR b    !a    (a)
 //
 // Strings take \" and \\ escapes, and a doubled quote ("") as in .NET.
-// String comparisons ignore case, like Xero's. Anything else is a
-// QueryParseException, as from Xero.
+// String comparisons ignore case, like Xero's. Numbers and DateTime(y, m,
+// d[, h, m, s]) compare with == != > >= < <=; strings and booleans with ==
+// and != only. Anything else is a QueryParseException, as from Xero.
 
 type errQueryParse struct{ msg string }
 
@@ -31,7 +36,7 @@ const (
 	tIdent
 	tString
 	tNumber
-	tOp // == != = && || ! ( ) ,
+	tOp // == != = > >= < <= && || ! ( ) ,
 )
 
 type token struct {
@@ -92,13 +97,13 @@ func lexWhere(s string) ([]token, error) {
 				two = s[i : i+2]
 			}
 			switch two {
-			case "==", "!=", "&&", "||":
+			case "==", "!=", "&&", "||", ">=", "<=":
 				toks = append(toks, token{tOp, two})
 				i += 2
 				continue
 			}
 			switch c {
-			case '=', '!', '(', ')', ',':
+			case '=', '!', '(', ')', ',', '>', '<':
 				toks = append(toks, token{tOp, string(c)})
 				i++
 			default:
@@ -249,44 +254,98 @@ func (p *whereParser[T]) comparison() (func(T) bool, error) {
 	}
 
 	op := p.next()
-	if op.kind != tOp || (op.text != "==" && op.text != "=" && op.text != "!=") {
+	if op.kind != tOp || !slices.Contains([]string{"==", "=", "!=", ">", ">=", "<", "<="}, op.text) {
 		return nil, queryErr("Syntax error: operator expected")
 	}
-	want, isNum, err := p.value()
+	want, err := p.value()
 	if err != nil {
 		return nil, err
 	}
-	eq := func(v T) bool { return strings.EqualFold(get(v), want) }
-	if isNum {
-		wantNum, _ := decimal.NewFromString(want)
-		eq = func(v T) bool {
+	ordered := op.text != "==" && op.text != "=" && op.text != "!="
+	if ordered && (want.kind == litString || want.kind == litBool || want.kind == litNull) {
+		k := want.kind.String()
+		return nil, queryErr("Operator '" + op.text + "' incompatible with operand types '" + k + "' and '" + k + "'")
+	}
+	// cmp3 compares a record's value with the literal: -1, 0, 1, or ok
+	// false when the record's value is not of the literal's kind.
+	var cmp3 func(v T) (int, bool)
+	switch want.kind {
+	case litNumber:
+		cmp3 = func(v T) (int, bool) {
 			got, err := decimal.NewFromString(get(v))
-			return err == nil && got.Equal(wantNum)
+			if err != nil {
+				return 0, false
+			}
+			return got.Cmp(want.num), true
+		}
+	case litDate:
+		cmp3 = func(v T) (int, bool) {
+			got, ok := parseWhereTime(get(v))
+			if !ok {
+				return 0, false
+			}
+			return got.Compare(want.time), true
+		}
+	default:
+		cmp3 = func(v T) (int, bool) {
+			if strings.EqualFold(get(v), want.text) {
+				return 0, true
+			}
+			return 1, true
 		}
 	}
+	test := map[string]func(int) bool{
+		"==": func(c int) bool { return c == 0 }, "=": func(c int) bool { return c == 0 },
+		">": func(c int) bool { return c > 0 }, ">=": func(c int) bool { return c >= 0 },
+		"<": func(c int) bool { return c < 0 }, "<=": func(c int) bool { return c <= 0 },
+	}[op.text]
 	if op.text == "!=" {
-		return func(v T) bool { return !eq(v) }, nil
+		return func(v T) bool { c, ok := cmp3(v); return !ok || c != 0 }, nil
 	}
-	return eq, nil
+	return func(v T) bool { c, ok := cmp3(v); return ok && test(c) }, nil
 }
 
-// value reads a literal: "text", Guid("..."), true, false, null, or a number.
-func (p *whereParser[T]) value() (string, bool, error) {
+type litKind int
+
+const (
+	litString litKind = iota
+	litNumber
+	litDate
+	litBool
+	litNull
+)
+
+func (k litKind) String() string {
+	return [...]string{"String", "Decimal", "DateTime", "Boolean", "Object"}[k]
+}
+
+// literal is a value in a where filter.
+type literal struct {
+	kind litKind
+	text string // as compared with a string field
+	num  decimal.Decimal
+	time time.Time
+}
+
+// value reads a literal: "text", Guid("..."), DateTime(y, m, d[, h, m, s]),
+// true, false, null, or a number.
+func (p *whereParser[T]) value() (literal, error) {
 	t := p.next()
 	switch t.kind {
 	case tString:
-		return t.text, false, nil
+		return literal{kind: litString, text: t.text}, nil
 	case tNumber:
-		if _, err := decimal.NewFromString(t.text); err != nil {
-			return "", false, queryErr("Invalid real literal '" + t.text + "'")
+		n, err := decimal.NewFromString(t.text)
+		if err != nil {
+			return literal{}, queryErr("Invalid real literal '" + t.text + "'")
 		}
-		return t.text, true, nil
+		return literal{kind: litNumber, text: t.text, num: n}, nil
 	case tIdent:
 		switch strings.ToLower(t.text) {
 		case "true", "false":
-			return strings.ToLower(t.text), false, nil
+			return literal{kind: litBool, text: strings.ToLower(t.text)}, nil
 		case "null":
-			return "", false, nil
+			return literal{kind: litNull}, nil
 		case "guid":
 			if !p.isKeyword("(") {
 				break
@@ -294,13 +353,59 @@ func (p *whereParser[T]) value() (string, bool, error) {
 			p.next()
 			arg := p.next()
 			if arg.kind != tString || !p.isKeyword(")") {
-				return "", false, queryErr("Syntax error: Guid(\"...\") expected")
+				return literal{}, queryErr("Syntax error: Guid(\"...\") expected")
 			}
 			p.next()
-			return arg.text, false, nil
+			return literal{kind: litString, text: arg.text}, nil
+		case "datetime":
+			if !p.isKeyword("(") {
+				break
+			}
+			return p.dateTime()
 		}
 	}
-	return "", false, queryErr("Syntax error: value expected")
+	return literal{}, queryErr("Syntax error: value expected")
+}
+
+// dateTime reads the arguments of DateTime(y, m, d[, h, m, s]), the opening
+// parenthesis next.
+func (p *whereParser[T]) dateTime() (literal, error) {
+	p.next() // (
+	var parts []int
+	for {
+		arg := p.next()
+		n, err := strconv.Atoi(arg.text)
+		if arg.kind != tNumber || err != nil {
+			return literal{}, queryErr("Syntax error: DateTime(year, month, day) expected")
+		}
+		parts = append(parts, n)
+		if p.isKeyword(")") {
+			p.next()
+			break
+		}
+		if !p.isKeyword(",") {
+			return literal{}, queryErr("Syntax error: ',' or ')' expected")
+		}
+		p.next()
+	}
+	if len(parts) != 3 && len(parts) != 6 {
+		return literal{}, queryErr("No matching constructor in type 'DateTime'")
+	}
+	parts = append(parts, 0, 0, 0)
+	tm := time.Date(parts[0], time.Month(parts[1]), parts[2], parts[3], parts[4], parts[5], 0, time.UTC)
+	if tm.Year() != parts[0] || int(tm.Month()) != parts[1] || tm.Day() != parts[2] || tm.Hour() != parts[3] || tm.Minute() != parts[4] || tm.Second() != parts[5] {
+		return literal{}, queryErr("Year, Month, and Day parameters describe an un-representable DateTime.")
+	}
+	return literal{kind: litDate, text: tm.Format(whereTimeLayout), time: tm}, nil
+}
+
+// whereTimeLayout is how date fields read in a where filter: Xero's
+// DateString form.
+const whereTimeLayout = "2006-01-02T15:04:05"
+
+func parseWhereTime(s string) (time.Time, bool) {
+	t, err := time.ParseInLocation(whereTimeLayout, s, time.UTC)
+	return t, err == nil
 }
 
 func (p *whereParser[T]) field(name string) (func(T) string, bool) {

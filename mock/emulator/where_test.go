@@ -99,3 +99,51 @@ func TestDateFormats(t *testing.T) {
 	assert.Empty(t, dateMS(billing.Date{}))
 	assert.Empty(t, dateString(billing.Date{}))
 }
+
+func TestParseWhereComparisons(t *testing.T) {
+	type rec struct{ total, date string }
+	fields := map[string]func(rec) string{
+		"Total": func(r rec) string { return r.total },
+		"Date":  func(r rec) string { return r.date },
+	}
+	r := rec{total: "115.00", date: "2026-01-31T00:00:00"}
+	tests := []struct {
+		where string
+		want  bool
+	}{
+		{`Total==115`, true},
+		{`Total==115.001`, false},
+		{`Total!=115`, false},
+		{`Total>114.99 && Total<115.01`, true},
+		{`Total>=115 AND Total<=115`, true},
+		{`Total>115`, false},
+		{`Date==DateTime(2026,01,31)`, true},
+		{`Date==DateTime(2026, 1, 31, 0, 0, 0)`, true},
+		{`Date>DateTime(2026,01,30) AND Date<DateTime(2026,02,01)`, true},
+		{`Date<DateTime(2026,01,31)`, false},
+		{`Date!=DateTime(2026,01,31)`, false},
+		{`Date=="2026-01-31T00:00:00"`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.where, func(t *testing.T) {
+			pred, err := parseWhere(tt.where, "Invoice", fields)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, pred(r))
+		})
+	}
+	empty := rec{}
+	pred, err := parseWhere(`Date!=DateTime(2026,01,31)`, "Invoice", fields)
+	require.NoError(t, err)
+	assert.True(t, pred(empty), "no date is not that date")
+
+	for where, msg := range map[string]string{
+		`Total>"x"`:                  "Operator '>' incompatible with operand types 'String' and 'String'",
+		`Date==DateTime(2026,02,30)`: "Year, Month, and Day parameters describe an un-representable DateTime.",
+		`Date==DateTime(2026,02)`:    "No matching constructor in type 'DateTime'",
+		`Date==DateTime(2026,"02")`:  "Syntax error: DateTime(year, month, day) expected",
+	} {
+		_, err := parseWhere(where, "Invoice", fields)
+		require.Error(t, err, where)
+		assert.Equal(t, msg, err.Error(), where)
+	}
+}

@@ -146,6 +146,15 @@ func validationErrors(msgs []string) []wireValidationError {
 	return out
 }
 
+// validationList is msgs as Xero's list of messages, nil (left out) when
+// there are none.
+func validationList(msgs []string) []wireValidationError {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return validationErrors(msgs)
+}
+
 // emptyArray is written where Xero always sends a (usually empty) list.
 type emptyArray struct{}
 
@@ -170,7 +179,8 @@ type wireContact struct {
 	ContactPersons        emptyArray            `json:"ContactPersons"`
 	HasAttachments        bool                  `json:"HasAttachments"`
 	HasValidationErrors   bool                  `json:"HasValidationErrors"`
-	ValidationErrors      []wireValidationError `json:"ValidationErrors,omitempty"`
+	ValidationErrors      []wireValidationError `json:"ValidationErrors,omitzero"`
+	Warnings              []wireValidationError `json:"Warnings,omitzero"`
 	StatusAttributeString string                `json:"StatusAttributeString,omitempty"`
 }
 
@@ -258,8 +268,10 @@ type wireInvoice struct {
 	TotalTax              num                   `json:"TotalTax"`
 	Total                 num                   `json:"Total"`
 	UpdatedDateUTC        string                `json:"UpdatedDateUTC,omitempty"`
+	UpdatedDateUTCString  string                `json:"UpdatedDateUTCString,omitempty"`
 	CurrencyCode          string                `json:"CurrencyCode"`
-	ValidationErrors      []wireValidationError `json:"ValidationErrors,omitempty"`
+	ValidationErrors      []wireValidationError `json:"ValidationErrors,omitzero"`
+	Warnings              []wireValidationError `json:"Warnings,omitzero"`
 	StatusAttributeString string                `json:"StatusAttributeString,omitempty"`
 }
 
@@ -292,6 +304,7 @@ func toWireInvoice(inv *Invoice, contact *Contact, withLines bool, unitPlaces in
 	}
 	if !inv.UpdatedDateUTC.IsZero() {
 		w.UpdatedDateUTC = msDate(inv.UpdatedDateUTC)
+		w.UpdatedDateUTCString = inv.UpdatedDateUTC.UTC().Format(time.RFC3339) // "2019-11-14T18:10:38Z", to the second
 	}
 	if contact != nil {
 		w.Contact = toWireContact(contact)
@@ -359,6 +372,80 @@ type onlineInvoicesOut struct {
 
 type wireOnlineInvoice struct {
 	OnlineInvoiceURL string `json:"OnlineInvoiceUrl"`
+}
+
+// wireAccount is schema Account.
+type wireAccount struct {
+	AccountID               string `json:"AccountID"`
+	Code                    string `json:"Code"`
+	Name                    string `json:"Name"`
+	Status                  string `json:"Status"`
+	Type                    string `json:"Type"`
+	TaxType                 string `json:"TaxType"`
+	Description             string `json:"Description,omitempty"`
+	Class                   string `json:"Class"`
+	SystemAccount           string `json:"SystemAccount,omitempty"`
+	EnablePaymentsToAccount bool   `json:"EnablePaymentsToAccount"`
+	ShowInExpenseClaims     bool   `json:"ShowInExpenseClaims"`
+	BankAccountNumber       string `json:"BankAccountNumber,omitempty"`
+	BankAccountType         string `json:"BankAccountType,omitempty"`
+	CurrencyCode            string `json:"CurrencyCode,omitempty"`
+	HasAttachments          bool   `json:"HasAttachments"`
+	AddToWatchlist          bool   `json:"AddToWatchlist"`
+	UpdatedDateUTC          string `json:"UpdatedDateUTC"`
+}
+
+type accountsOut struct {
+	envelope
+	Accounts []wireAccount `json:"Accounts"`
+}
+
+// wireCurrency is schema Currency.
+type wireCurrency struct {
+	Code        string `json:"Code"`
+	Description string `json:"Description"`
+}
+
+type currenciesOut struct {
+	envelope
+	Currencies []wireCurrency `json:"Currencies"`
+}
+
+// wireOrganisation is schema Organisation, with the fields Xero's answer
+// carries (its recorded GET /Organisation).
+type wireOrganisation struct {
+	APIKey                 string     `json:"APIKey"`
+	Name                   string     `json:"Name"`
+	LegalName              string     `json:"LegalName"`
+	PaysTax                bool       `json:"PaysTax"`
+	Version                string     `json:"Version"`
+	OrganisationType       string     `json:"OrganisationType"`
+	BaseCurrency           string     `json:"BaseCurrency"`
+	CountryCode            string     `json:"CountryCode,omitempty"`
+	IsDemoCompany          bool       `json:"IsDemoCompany"`
+	OrganisationStatus     string     `json:"OrganisationStatus"`
+	FinancialYearEndDay    int        `json:"FinancialYearEndDay"`
+	FinancialYearEndMonth  int        `json:"FinancialYearEndMonth"`
+	SalesTaxBasis          string     `json:"SalesTaxBasis"`
+	SalesTaxPeriod         string     `json:"SalesTaxPeriod"`
+	DefaultSalesTax        string     `json:"DefaultSalesTax"`
+	DefaultPurchasesTax    string     `json:"DefaultPurchasesTax"`
+	CreatedDateUTC         string     `json:"CreatedDateUTC"`
+	OrganisationEntityType string     `json:"OrganisationEntityType"`
+	Timezone               string     `json:"Timezone"`
+	ShortCode              string     `json:"ShortCode"`
+	OrganisationID         string     `json:"OrganisationID"`
+	Edition                string     `json:"Edition"`
+	Class                  string     `json:"Class"`
+	Addresses              emptyArray `json:"Addresses"`
+	Phones                 emptyArray `json:"Phones"`
+	ExternalLinks          emptyArray `json:"ExternalLinks"`
+	PaymentTerms           struct{}   `json:"PaymentTerms"`
+}
+
+type organisationsOut struct {
+	envelope
+	Organisations []wireOrganisation `json:"Organisations"`
 }
 
 // apiError is Xero's error body (schema Error).
