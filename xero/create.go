@@ -188,7 +188,7 @@ func (s *Service) resolve(ctx context.Context, c billing.Creation) (billing.Invo
 		}
 		c = got
 	}
-	found, err := s.client.FindInvoices(ctx, c.ContactID, c.Params.Reference)
+	found, err := s.client.FindInvoices(ctx, []string{c.ContactID}, c.Params.Reference)
 	if err != nil {
 		return billing.Invoice{}, &billing.PendingError{Key: c.Key, Err: fmt.Errorf("searching Xero: %w", err)}
 	}

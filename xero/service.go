@@ -268,40 +268,52 @@ func localInvoice(x Invoice) billing.Invoice {
 
 // EmailInvoice implements billing.Service. With XERO_EMAIL_INVOICES off it
 // does nothing. With a whitelist (AMS_BILLING_EMAIL_WHITELIST_REGEX) it
-// first reads the linked contact's address from Xero (GET
-// /Contacts/{ContactID}: the app's copy of the invoice holds no address, and
-// the contact may have been edited in Xero) and does nothing unless the
-// address matches. Without a whitelist it makes the one email call.
+// does nothing unless the contact's address matches: the address recorded
+// at the last contact sync, or, for a link no sync has recorded yet, the one
+// Xero holds (GET /Contacts/{ContactID}). Otherwise it makes the one email
+// call.
 func (s *Service) EmailInvoice(ctx context.Context, inv billing.Invoice) error {
+	_, err := s.emailInvoice(ctx, inv)
+	return err
+}
+
+// emailInvoice is EmailInvoice, counting the calls it made.
+func (s *Service) emailInvoice(ctx context.Context, inv billing.Invoice) (calls int, err error) {
 	if err := s.ready(); err != nil {
-		return err
+		return 0, err
 	}
 	if inv.ProviderID == "" {
-		return fmt.Errorf("%w: invoice %q has no Xero invoice id", billing.ErrInvalidInvoice, inv.Number)
+		return 0, fmt.Errorf("%w: invoice %q has no Xero invoice id", billing.ErrInvalidInvoice, inv.Number)
 	}
 	if !s.cfg.EmailInvoices {
 		s.log.DebugContext(ctx, "xero: not emailing invoice: XERO_EMAIL_INVOICES is off", slog.String("invoice_number", inv.Number))
-		return nil
+		return 0, nil
 	}
 	if s.cfg.EmailWhitelist != nil {
 		link, err := s.store.ContactLink(ctx, inv.Account)
 		if errors.Is(err, billing.ErrNotFound) {
-			return fmt.Errorf("%w (%s)", billing.ErrNoContact, inv.Account)
+			return 0, fmt.Errorf("%w (%s)", billing.ErrNoContact, inv.Account)
 		}
 		if err != nil {
-			return fmt.Errorf("xero: contact link of %s: %w", inv.Account, err)
+			return 0, fmt.Errorf("xero: contact link of %s: %w", inv.Account, err)
 		}
-		contact, err := s.client.GetContact(ctx, link.ContactID)
-		if err != nil {
-			return err
+		addr := link.Email
+		if link.Fingerprint == "" {
+			// Linked before syncs were recorded: ask Xero.
+			contact, err := s.client.GetContact(ctx, link.ContactID)
+			calls++
+			if err != nil {
+				return calls, err
+			}
+			addr = contact.EmailAddress
 		}
-		if !s.cfg.EmailAllowed(contact.EmailAddress) {
+		if !s.cfg.EmailAllowed(addr) {
 			s.log.InfoContext(ctx, "xero: not emailing invoice: the contact's address does not match the whitelist",
 				slog.String("invoice_number", inv.Number))
-			return nil
+			return calls, nil
 		}
 	}
-	return s.client.EmailInvoice(ctx, inv.ProviderID)
+	return calls + 1, s.client.EmailInvoice(ctx, inv.ProviderID)
 }
 
 // GetInvoiceURL implements billing.Service.
