@@ -28,19 +28,19 @@ type Limiter interface {
 
 // Options configures a Local limiter. Zero fields take Xero's defaults.
 type Options struct {
-	PerMinute    int              // calls per tenant per Window; default 60
-	Window       time.Duration    // the rolling "minute"; default 60s
-	Concurrent   int              // calls in flight per tenant; default 5
-	PerDay       int              // calls per tenant per DayWindow; default 5000
-	DayWindow    time.Duration    // the rolling "day"; default 24h
-	Wait         bool             // block until budget returns instead of refusing; for batch jobs
+	PerMinute  int           // calls per tenant per Window; default 60
+	Window     time.Duration // the rolling "minute"; default 60s
+	Concurrent int           // calls in flight per tenant; default 5
+	PerDay     int           // calls per tenant per DayWindow; default 5000
+	DayWindow  time.Duration // the rolling "day"; default 24h
+	Wait       bool          // block until budget returns instead of refusing; for batch jobs
 	// Margin widens the minute window the limiter counts in, because it
 	// counts a call when the slot is taken and Xero when the request
 	// arrives: without it a call granted the instant an old one leaves the
 	// window can reach Xero inside Xero's window and draw a 429. Default:
 	// Window/60 in waiting mode (a second a minute: 98% of the budget),
 	// none in fail-fast mode; negative means none.
-	Margin time.Duration
+	Margin       time.Duration
 	DefaultPause time.Duration    // pause after a 429 without Retry-After; default 60s
 	Now          func() time.Time // clock; default time.Now
 }
