@@ -2,7 +2,6 @@ package billing_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/amsbilling/sdk/mock"
 	"github.com/amsbilling/sdk/xero/setup"
 )
-
 
 func ExampleParseProvider() {
 	for _, s := range []string{"ams.billing.providers.xero.XeroBillingService", "mock-xero", ""} {
