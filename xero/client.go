@@ -45,8 +45,10 @@ const (
 // concurrent use, and it caches the access token and shares the rate
 // limiter across all calls.
 //
-// Every call asks the Limiter first (a refusal is a *ratelimit.RateLimitError
-// with Local set, and nothing is sent), reports each response to it, and
+// Every call gets its token first (token requests never count against the
+// API budget and hold no concurrency slot), then asks the Limiter (a refusal
+// is a *ratelimit.RateLimitError with Local set, and no API request is sent),
+// reports each response to it, and
 // turns a 429 into a *ratelimit.RateLimitError that is never retried. GETs
 // and writes (which always carry an Idempotency-Key) are retried on 5xx
 // answers and network errors, with exponential backoff and jitter. A 401
@@ -302,16 +304,19 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 
 // once makes one attempt. An error means no usable HTTP response.
 func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token, error) {
+	// The token comes first: token requests never count against the
+	// tenant's API budget, and a slow or failing identity service holds no
+	// concurrency slot.
+	tok, err := c.tokens.token(ctx)
+	if err != nil {
+		return nil, nil, c.ctxError(ctx, r, err)
+	}
 	release, err := c.limiter.Acquire(ctx, c.tenantID)
 	if err != nil {
 		// A refusal is returned unchanged, so callers see Local set.
 		return nil, nil, c.ctxError(ctx, r, err)
 	}
 	defer release()
-	tok, err := c.tokens.token(ctx)
-	if err != nil {
-		return nil, nil, c.ctxError(ctx, r, err)
-	}
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)

@@ -353,9 +353,14 @@ func TestLimiterRefusalSendsNothing(t *testing.T) {
 	refused := &ratelimit.RateLimitError{RetryAfter: time.Minute, Problem: ratelimit.ProblemDay, Local: true, Tenant: tenantID}
 	h := newHarness(t, withClientOptions(xero.WithLimiter(refusingLimiter{refused})))
 	h.handle(http.MethodGet, "/Contacts/"+contactID, respond(200, contactJSON(contactID, "A", "a", "")))
-	_, err := h.client.GetContact(context.Background(), contactID)
-	assert.Same(t, refused, err, "the limiter's error comes back unchanged")
-	assert.Equal(t, 0, h.mt.GetTotalCallCount(), "not even a token request")
+	for range 3 {
+		_, err := h.client.GetContact(context.Background(), contactID)
+		assert.Same(t, refused, err, "the limiter's error comes back unchanged")
+	}
+	assert.Equal(t, 0, h.apiCalls(), "no API request")
+	// The token comes before the limiter (token requests spend no API
+	// budget), and it is kept: one token request at most.
+	assert.Equal(t, 1, h.tokenCount())
 }
 
 type refusingLimiter struct{ err error }

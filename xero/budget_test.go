@@ -1,0 +1,68 @@
+package xero_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/amsbilling/sdk/xero"
+)
+
+// slotLimiter grants every call and records how many slots were held at
+// each moment the test asks.
+type slotLimiter struct {
+	recordingLimiter
+}
+
+func (l *slotLimiter) held() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.acquired - l.released
+}
+
+// TestTokenFailureUsesNoAPIBudget: the token endpoint failing must not spend
+// the tenant's API calls. The token is fetched before the limiter is asked,
+// so a call that gets no token takes no slot and counts against no window.
+func TestTokenFailureUsesNoAPIBudget(t *testing.T) {
+	h := newHarness(t)
+	h.tokenAnswer = func(int) (int, string) { return 500, `{"error":"server_error"}` }
+	h.handle(http.MethodGet, "/Contacts/"+contactID, respond(200, contactJSON(contactID, "A", "a", "")))
+
+	for range 5 {
+		_, err := h.client.GetContact(context.Background(), contactID)
+		require.Error(t, err)
+	}
+	assert.Equal(t, 15, h.tokenCount(), "each call tries the token three times")
+	assert.Equal(t, 0, h.apiCalls())
+	st := h.limiter.Status(tenantID)
+	assert.Zero(t, st.UsedMinute, "no API call was made, so none is counted")
+	assert.Zero(t, st.UsedDay)
+	assert.Zero(t, st.InFlight)
+}
+
+// TestTokenFetchHoldsNoSlot: while the token is being fetched no
+// concurrency slot is held, so a slow identity service cannot block the
+// tenant's five slots.
+func TestTokenFetchHoldsNoSlot(t *testing.T) {
+	lim := &slotLimiter{}
+	h := newHarness(t, withClientOptions(xero.WithLimiter(lim)))
+	var mu sync.Mutex
+	var heldDuringToken []int
+	h.tokenAnswer = func(n int) (int, string) {
+		mu.Lock()
+		heldDuringToken = append(heldDuringToken, lim.held())
+		mu.Unlock()
+		return 200, `{"access_token":"tok","expires_in":1800,"token_type":"Bearer"}`
+	}
+	h.handle(http.MethodGet, "/Contacts/"+contactID, respond(200, contactJSON(contactID, "A", "a", "")))
+
+	_, err := h.client.GetContact(context.Background(), contactID)
+	require.NoError(t, err)
+	assert.Equal(t, []int{0}, heldDuringToken)
+	assert.Equal(t, 1, lim.acquired, "one slot, for the API call")
+	assert.Equal(t, 1, lim.released)
+}
