@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/amsbilling/sdk/ratelimit"
 	"github.com/amsbilling/sdk/xero"
 )
 
@@ -65,4 +66,32 @@ func TestTokenFetchHoldsNoSlot(t *testing.T) {
 	assert.Equal(t, []int{0}, heldDuringToken)
 	assert.Equal(t, 1, lim.acquired, "one slot, for the API call")
 	assert.Equal(t, 1, lim.released)
+}
+
+// TestTokenEndpoint429PausesCalls: a 429 from the identity service is
+// recorded with the limiter like any 429, so the calls after it fail fast
+// locally: no second token request, no API request.
+func TestTokenEndpoint429PausesCalls(t *testing.T) {
+	h := newHarness(t)
+	h.tokenAnswer = func(int) (int, string) { return 429, `{"error":"rate_limit_exceeded"}` }
+	h.handle(http.MethodGet, "/Contacts/"+contactID, respond(200, contactJSON(contactID, "A", "a", "")))
+
+	_, err := h.client.GetContact(context.Background(), contactID)
+	var rl *ratelimit.RateLimitError
+	require.ErrorAs(t, err, &rl)
+	assert.False(t, rl.Local, "the first one is Xero's answer")
+	assert.Equal(t, tenantID, rl.Tenant)
+
+	st := h.limiter.Status(tenantID)
+	assert.False(t, st.PausedUntil.IsZero(), "the limiter knows of the 429")
+
+	for range 3 {
+		_, err = h.client.GetContact(context.Background(), contactID)
+		var local *ratelimit.RateLimitError
+		require.ErrorAs(t, err, &local)
+		assert.True(t, local.Local, "later calls are refused locally")
+		assert.Positive(t, local.RetryAfter)
+	}
+	assert.Equal(t, 1, h.tokenCount(), "no token request while paused")
+	assert.Equal(t, 0, h.apiCalls())
 }

@@ -49,7 +49,9 @@ const (
 // API budget and hold no concurrency slot), then asks the Limiter (a refusal
 // is a *ratelimit.RateLimitError with Local set, and no API request is sent),
 // reports each response to it, and
-// turns a 429 into a *ratelimit.RateLimitError that is never retried. GETs
+// turns a 429 into a *ratelimit.RateLimitError that is never retried; a 429
+// from the token endpoint is reported to the Limiter the same way, and no
+// token is asked for again until its wait ends. GETs
 // and writes (which always carry an Idempotency-Key) are retried on 5xx
 // answers and network errors, with exponential backoff and jitter. A 401
 // fetches a new token and repeats the call once.
@@ -214,8 +216,10 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		log:            o.log,
 		attempts:       o.attempts,
 		backoff:        o.backoff,
-		tokens:         newTokenCache(conf, hc, red),
-		redact:         red,
+		tokens: newTokenCache(conf, hc, red, cfg.TenantID, func(status int, h http.Header) {
+			o.limiter.Observe(cfg.TenantID, status, h)
+		}),
+		redact: red,
 	}, nil
 }
 
