@@ -2,6 +2,7 @@ package xero_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/ratelimit"
 	"github.com/amsbilling/sdk/xero"
 )
@@ -94,4 +96,41 @@ func TestTokenEndpoint429PausesCalls(t *testing.T) {
 	}
 	assert.Equal(t, 1, h.tokenCount(), "no token request while paused")
 	assert.Equal(t, 0, h.apiCalls())
+}
+
+// brokenLimiter cannot answer: every Acquire fails as a Redis outage would.
+type brokenLimiter struct {
+	mu    sync.Mutex
+	calls int
+}
+
+type limiterDown struct{}
+
+func (limiterDown) Error() string   { return "limiter store unavailable" }
+func (limiterDown) Temporary() bool { return true }
+
+func (l *brokenLimiter) Acquire(context.Context, string) (func(), error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	return nil, limiterDown{}
+}
+func (*brokenLimiter) Observe(string, int, http.Header) {}
+
+// TestLimiterFailureNotRetried: a limiter that cannot answer is not a
+// network failure of the request (none was sent): the client returns its
+// error at once, without retrying or logging "retrying request".
+func TestLimiterFailureNotRetried(t *testing.T) {
+	lim := &brokenLimiter{}
+	h := newHarness(t, withClientOptions(xero.WithLimiter(lim)))
+	h.handle(http.MethodGet, "/Contacts/"+contactID, respond(200, contactJSON(contactID, "A", "a", "")))
+
+	_, err := h.client.GetContact(context.Background(), contactID)
+	require.ErrorIs(t, err, limiterDown{})
+	assert.True(t, billing.IsTemporary(err), "still temporary for the fetch job")
+	var te *xero.TransportError
+	assert.False(t, errors.As(err, &te), "not reported as a network failure")
+	assert.Equal(t, 1, lim.calls, "asked once")
+	assert.Equal(t, 0, h.apiCalls())
+	assert.NotContains(t, h.logs.String(), "retrying request")
 }

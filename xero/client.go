@@ -269,7 +269,11 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	for attempt := 1; ; {
 		res, tok, err := c.once(ctx, r)
 		temporary := false
+		var lf *limiterFailure
 		switch {
+		case errors.As(err, &lf):
+			// The limiter's own bound applies; retrying would multiply it.
+			return nil, lf.err
 		case err != nil:
 			temporary = isTemporary(ctx, err)
 		case res.status >= 200 && res.status < 300:
@@ -317,8 +321,10 @@ func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token,
 	}
 	release, err := c.limiter.Acquire(ctx, c.tenantID)
 	if err != nil {
-		// A refusal is returned unchanged, so callers see Local set.
-		return nil, nil, c.ctxError(ctx, r, err)
+		// A refusal is returned unchanged, so callers see Local set. Any
+		// other limiter failure (its store is down) is no failure of a
+		// request, none having been sent: send returns it untried.
+		return nil, nil, &limiterFailure{c.ctxError(ctx, r, err)}
 	}
 	defer release()
 	var body io.Reader
@@ -373,6 +379,13 @@ func (c *Client) ctxError(ctx context.Context, r request, err error) error {
 	}
 	return err
 }
+
+// limiterFailure carries the Limiter's error out of once: a refusal or an
+// outage of the limiter's store, returned as it is and never retried.
+type limiterFailure struct{ err error }
+
+func (e *limiterFailure) Error() string { return e.err.Error() }
+func (e *limiterFailure) Unwrap() error { return e.err }
 
 // permanentError marks a failure that trying again cannot fix.
 type permanentError struct{ err error }
