@@ -32,7 +32,10 @@ const (
 	defaultAttempts  = 3
 	defaultBackoff   = 500 * time.Millisecond
 	maxBackoff       = 30 * time.Second
-	defaultTimeout   = time.Minute
+	// defaultTotal bounds a whole call, retries, backoff, limiter waits and
+	// the token included; defaultAttempt bounds each attempt (WithTimeout).
+	defaultTotal   = 90 * time.Second
+	defaultAttempt = 30 * time.Second
 	// maxResponseBody bounds a successful response; 100 invoices with their
 	// line items are far below it.
 	maxResponseBody = 32 << 20
@@ -47,14 +50,17 @@ const (
 //
 // Every call gets its token first (token requests never count against the
 // API budget and hold no concurrency slot), then asks the Limiter (a refusal
-// is a *ratelimit.RateLimitError with Local set, and no API request is sent),
-// reports each response to it, and
-// turns a 429 into a *ratelimit.RateLimitError that is never retried; a 429
-// from the token endpoint is reported to the Limiter the same way, and no
-// token is asked for again until its wait ends. GETs
+// is a *ratelimit.RateLimitError with Local set, and no API request is sent;
+// a limiter that cannot answer is returned as it is, never retried), reports
+// each response to it, and turns a 429 into a *ratelimit.RateLimitError that
+// is never retried; a 429 from the token endpoint is reported to the Limiter
+// the same way, and no token is asked for again until its wait ends. GETs
 // and writes (which always carry an Idempotency-Key) are retried on 5xx
 // answers and network errors, with exponential backoff and jitter. A 401
 // fetches a new token and repeats the call once.
+//
+// Every call is bounded, with or without a context deadline: 90s in all and
+// 30s an attempt by default (WithTimeout).
 type Client struct {
 	tenantID       string
 	apiURL         string
@@ -65,6 +71,8 @@ type Client struct {
 	log            *slog.Logger
 	attempts       int
 	backoff        time.Duration
+	total          time.Duration
+	attempt        time.Duration
 	tokens         *tokenCache
 	redact         *redactor
 }
@@ -79,12 +87,15 @@ type options struct {
 	userAgent      string
 	attempts       int
 	backoff        time.Duration
+	total          time.Duration
+	attempt        time.Duration
 	connectionsURL string
 }
 
 // WithHTTPClient sets the HTTP client used for the API and the token
-// endpoint. The client is copied, not modified. The default has a one-minute
-// timeout.
+// endpoint. The client is copied, not modified. The default has no timeout
+// of its own (WithTimeout bounds every call); a Timeout set on hc bounds
+// each attempt as well.
 func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.hc = hc } }
 
 // WithLimiter sets the rate limiter. The default is
@@ -106,6 +117,22 @@ func WithUserAgent(product string) Option { return func(o *options) { o.userAgen
 // up to 30s, with jitter.
 func WithRetries(attempts int, baseBackoff time.Duration) Option {
 	return func(o *options) { o.attempts, o.backoff = attempts, baseBackoff }
+}
+
+// WithTimeout bounds every call, with or without a deadline on its context:
+// total bounds the whole call, its retries, backoff, limiter waits and the
+// wait for a token included (default 90s); perAttempt bounds each attempt,
+// from sending the request to reading the whole answer (default 30s, and
+// never more than total). Zero or negative values take the defaults. A
+// context deadline that comes sooner still wins. When total passes, the
+// error wraps context.DeadlineExceeded (so billing.IsTemporary reports
+// true) and says the client gave up.
+//
+// A token request has a bound of its own (30s), since it is shared by every
+// call waiting for the token; each caller waits for it within its own call's
+// bound.
+func WithTimeout(total, perAttempt time.Duration) Option {
+	return func(o *options) { o.total, o.attempt = total, perAttempt }
 }
 
 // WithConnectionsURL sets the identity API's connections endpoint. The
@@ -175,6 +202,13 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if o.backoff < 0 {
 		o.backoff = 0
 	}
+	if o.total <= 0 {
+		o.total = defaultTotal
+	}
+	if o.attempt <= 0 {
+		o.attempt = defaultAttempt
+	}
+	o.attempt = min(o.attempt, o.total)
 	if o.limiter == nil {
 		o.limiter = ratelimit.NewLocal(ratelimit.Options{})
 	}
@@ -185,7 +219,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if p := strings.TrimSpace(o.userAgent); p != "" {
 		ua = p + " " + ua
 	}
-	hc := &http.Client{Timeout: defaultTimeout}
+	hc := &http.Client{}
 	if o.hc != nil {
 		copied := *o.hc
 		hc = &copied
@@ -216,6 +250,8 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		log:            o.log,
 		attempts:       o.attempts,
 		backoff:        o.backoff,
+		total:          o.total,
+		attempt:        o.attempt,
 		tokens: newTokenCache(conf, hc, red, cfg.TenantID, func(status int, h http.Header) {
 			o.limiter.Observe(cfg.TenantID, status, h)
 		}),
@@ -246,6 +282,18 @@ type response struct {
 // response, or an error: *ratelimit.RateLimitError, *APIError, *AuthError,
 // or a wrapped network or context error.
 func (c *Client) send(ctx context.Context, r request) (*response, error) {
+	res, err := c.sendWithin(ctx, r)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		// The client's own bound ended the call, not the caller.
+		return nil, fmt.Errorf("xero: %s %s: gave up after %v, the client's bound on a call (WithTimeout): %w", r.method, pathOf(r.url), c.total, err)
+	}
+	return res, err
+}
+
+// sendWithin is send under the client's total bound.
+func (c *Client) sendWithin(ctx context.Context, r request) (*response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.total)
+	defer cancel()
 	if r.method != http.MethodGet {
 		// Generated once, so every attempt carries the same key.
 		if r.key == "" {
@@ -331,7 +379,10 @@ func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token,
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+	// The attempt's own bound covers sending and reading the whole answer.
+	actx, cancel := context.WithTimeout(ctx, c.attempt)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, r.method, r.url, body)
 	if err != nil {
 		return nil, nil, fmt.Errorf("xero: %s %s: %w", r.method, r.path, err)
 	}

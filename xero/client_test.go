@@ -475,7 +475,8 @@ func TestContextHandling(t *testing.T) {
 		assert.Equal(t, 0, h.mt.GetTotalCallCount())
 	})
 	t.Run("cancelled during backoff", func(t *testing.T) {
-		h := newHarness(t, withClientOptions(xero.WithRetries(3, time.Hour)))
+		// A total bound longer than the backoff, so the client sleeps.
+		h := newHarness(t, withClientOptions(xero.WithRetries(3, time.Hour), xero.WithTimeout(3*time.Hour, 0)))
 		ctx, cancel := context.WithCancel(context.Background())
 		h.handle(http.MethodGet, "/Contacts/"+contactID, func(*http.Request) (*http.Response, error) {
 			// Cancel once the client is in its hour-long backoff.
