@@ -11,6 +11,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/internal/xerolimit"
 	"github.com/amsbilling/sdk/ratelimit"
 )
@@ -56,13 +57,17 @@ func (e *AuthError) Error() string {
 	return msg
 }
 
-// Is matches ErrInvalidScope and ErrInvalidClient.
+// Is matches ErrInvalidScope and ErrInvalidClient, and
+// billing.ErrUnauthorized for every refusal that is not the identity
+// service's own outage (Temporary): credentials, scopes or grant refused.
 func (e *AuthError) Is(target error) bool {
 	switch target {
 	case ErrInvalidScope:
 		return e.Code == "invalid_scope"
 	case ErrInvalidClient:
 		return e.Code == "invalid_client"
+	case billing.ErrUnauthorized:
+		return !e.temporary()
 	}
 	return false
 }

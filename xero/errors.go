@@ -79,7 +79,8 @@ func (e *APIError) Error() string {
 }
 
 // Is matches ErrNotFound and billing.ErrNotFound (404), ErrUnauthorized
-// (401) and ErrForbidden (403).
+// (401) and ErrForbidden (403); billing.ErrUnauthorized matches both 401
+// (which the client returns only after a fresh token got it again) and 403.
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound, billing.ErrNotFound:
@@ -88,6 +89,8 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrForbidden:
 		return e.StatusCode == http.StatusForbidden
+	case billing.ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
 	}
 	return false
 }
