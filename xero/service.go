@@ -134,17 +134,23 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 		return fmt.Errorf("xero: contact link of %s: %w", account, err)
 	}
 
-	contact, err := s.client.CreateContact(ctx, want)
+	contact, createErr := s.client.CreateContact(ctx, want)
 	update := false
-	if err != nil {
-		if !isDuplicateContact(err) {
-			return err
+	if createErr != nil {
+		if !isDuplicateContact(createErr) {
+			return createErr
 		}
 		// Any failure here (rate limit, 5xx) is passed up as is: it must
-		// not pass for "no such contact".
+		// not pass for "no such contact". Xero's refusal is kept beside it,
+		// after it, so errors.As and billing.IsTemporary see the lookup's
+		// failure first.
 		contact, err = s.client.FindContactByAccountNumber(ctx, want.AccountNumber)
 		if err != nil {
-			return wrap(err, "xero: %s: Xero says its contact exists, but looking it up by account number failed", account)
+			var rl *ratelimit.RateLimitError
+			if errors.As(err, &rl) {
+				return err // its "try again in 30s" reaches the person unchanged
+			}
+			return fmt.Errorf("xero: %s: Xero says its contact exists, but looking it up by account number failed: %w (Xero's answer to the create: %w)", account, err, createErr)
 		}
 		s.log.InfoContext(ctx, "xero: found the existing contact of an account",
 			slog.String("account", account.String()), slog.String("contact_id", contact.ContactID))
@@ -197,16 +203,6 @@ func isDuplicateContact(err error) bool {
 		return false
 	}
 	return ae.hasValidation("is already assigned to another contact", "account number already exists")
-}
-
-// wrap adds context to err, except to a rate-limit error, which stays as it
-// is so its "try again in 30s" message reaches the person unchanged.
-func wrap(err error, format string, args ...any) error {
-	var rl *ratelimit.RateLimitError
-	if errors.As(err, &rl) {
-		return err
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
 }
 
 // CreateInvoice implements billing.Service: an AUTHORISED sales invoice for

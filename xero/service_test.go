@@ -124,16 +124,27 @@ func TestSyncLookupFailurePassedUp(t *testing.T) {
 			check: func(t *testing.T, err error) {
 				var ae *xero.APIError
 				require.ErrorAs(t, err, &ae)
-				assert.Equal(t, 503, ae.StatusCode)
+				assert.Equal(t, 503, ae.StatusCode, "the lookup's failure comes first")
 				assert.False(t, errors.Is(err, xero.ErrNotFound))
+				assert.True(t, billing.IsTemporary(err), "an outage of the lookup is temporary")
+				assert.Contains(t, err.Error(), "is already assigned to another contact", "Xero's answer is kept")
 			},
 		},
 		{
+			// Xero says the contact exists, the lookup finds none: both
+			// answers are kept, so the person sees what Xero said.
 			name:  "not found",
 			reply: func(h *harness) { h.handle(http.MethodGet, "/Contacts", respond(200, `{"Contacts":[]}`)) },
 			check: func(t *testing.T, err error) {
 				assert.True(t, errors.Is(err, xero.ErrNotFound))
 				assert.Contains(t, err.Error(), "looking it up by account number failed")
+				var ae *xero.APIError
+				require.ErrorAs(t, err, &ae, "Xero's 400 is kept")
+				assert.Equal(t, 400, ae.StatusCode)
+				require.Len(t, ae.ValidationErrors, 1)
+				assert.Contains(t, ae.ValidationErrors[0], "is already assigned to another contact")
+				assert.Contains(t, err.Error(), "is already assigned to another contact")
+				assert.False(t, billing.IsTemporary(err))
 			},
 		},
 	}
