@@ -28,6 +28,10 @@ var (
 	ErrInvalidScope = errors.New("xero: invalid scope")
 	// ErrInvalidClient matches an *AuthError for Xero's invalid_client answer.
 	ErrInvalidClient = errors.New("xero: invalid client credentials")
+	// ErrInvalidContact matches a contact the service refuses to send
+	// because Xero would refuse it: a name, email or account number with a
+	// control character, not valid UTF-8, or over Xero's length limits.
+	ErrInvalidContact = errors.New("xero: invalid contact")
 	// ErrTenantNotConnected: XERO_TENANT_ID is not among the tenants the
 	// connection may use (CheckConnection).
 	ErrTenantNotConnected = errors.New("xero: tenant not connected")

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -14,8 +16,13 @@ import (
 	"github.com/amsbilling/sdk/ratelimit"
 )
 
-// maxContactName is Xero's limit on a contact's Name.
-const maxContactName = 255
+// Xero's limits on a contact's fields, in UTF-16 code units as Xero
+// counts them.
+const (
+	maxContactName   = 255
+	maxEmailAddress  = 255
+	maxAccountNumber = 50
+)
 
 // Service is the Xero billing.Service. It is safe for concurrent use.
 type Service struct {
@@ -124,6 +131,9 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 		AccountNumber: account.OwnerID(),
 		EmailAddress:  strings.TrimSpace(email),
 	}
+	if err := checkContact(name, want); err != nil {
+		return fmt.Errorf("%w of %s: %w", ErrInvalidContact, account, err)
+	}
 	link, err := s.store.ContactLink(ctx, account)
 	if err == nil {
 		want.ContactID = link.ContactID
@@ -181,18 +191,68 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 
 // ContactName is the Xero contact name of an account: "<name> (<id>)". The
 // id keeps names unique, as Xero requires; a long name is cut so the whole
-// fits Xero's 255 characters.
+// fits Xero's 255 characters as Xero counts them, in UTF-16 code units (an
+// emoji is two), never through the middle of a character.
 func ContactName(name, id string) string {
 	name = strings.TrimSpace(name)
 	suffix := "(" + id + ")"
 	if name == "" {
 		return suffix
 	}
-	room := maxContactName - utf8.RuneCountInString(suffix) - 1
-	if utf8.RuneCountInString(name) > room {
-		name = strings.TrimSpace(string([]rune(name)[:max(room, 0)]))
+	room := maxContactName - utf16Len(suffix) - 1
+	if utf16Len(name) > room {
+		name = strings.TrimSpace(cutUTF16(name, max(room, 0)))
 	}
 	return name + " " + suffix
+}
+
+// checkContact reports what Xero would refuse in a contact built from the
+// app's name: control characters or invalid UTF-8 anywhere, an email or
+// account number over Xero's limits. (ContactName fits the name itself.)
+func checkContact(name string, c Contact) error {
+	var errs []error
+	for _, f := range []struct {
+		field, value string
+		limit        int
+	}{
+		{"name", strings.TrimSpace(name), 0},
+		{"email", c.EmailAddress, maxEmailAddress},
+		{"account number", c.AccountNumber, maxAccountNumber},
+	} {
+		switch {
+		case !utf8.ValidString(f.value):
+			errs = append(errs, fmt.Errorf("%s is not valid UTF-8", f.field))
+		case strings.ContainsFunc(f.value, unicode.IsControl):
+			errs = append(errs, fmt.Errorf("%s contains a control character", f.field))
+		case f.limit > 0 && utf16Len(f.value) > f.limit:
+			errs = append(errs, fmt.Errorf("%s is %d characters; at most %d", f.field, utf16Len(f.value), f.limit))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// utf16Len is the length of s in UTF-16 code units, the way Xero (.NET)
+// counts a string's characters.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// cutUTF16 returns the longest prefix of s that is at most n UTF-16 code
+// units, ending between characters (a surrogate pair is kept or dropped
+// whole).
+func cutUTF16(s string, n int) string {
+	units := 0
+	for i, r := range s {
+		units += utf16.RuneLen(r)
+		if units > n {
+			return s[:i]
+		}
+	}
+	return s
 }
 
 // isDuplicateContact reports whether Xero refused a contact because its
