@@ -30,9 +30,32 @@ var errNotDate = errors.New("not a Xero date")
 //     an optional "Z" or ±hh:mm; without a zone the time is taken as UTC.
 //   - A plain date, "2026-01-31", as midnight UTC.
 //
+// A value outside the years 1900-9999 (in UTC and in its own zone) is
+// refused: Xero holds no such date, and /Date(9223372036854775807)/ would
+// otherwise read as the year 292278994.
+//
 // For invoice, due and paid dates use ParseCalendarDate instead, which never
 // moves a date through a time zone.
 func ParseDate(s string) (time.Time, error) {
+	t, err := parseDate(s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, y := range []int{t.Year(), t.UTC().Year()} {
+		if y < minYear || y > maxYear {
+			return time.Time{}, fmt.Errorf("xero: %w %q: year %d is outside %d-%d", errNotDate, clip(strings.TrimSpace(s), 64), y, minYear, maxYear)
+		}
+	}
+	return t, nil
+}
+
+// The years a Xero date may fall in.
+const (
+	minYear = 1900
+	maxYear = 9999
+)
+
+func parseDate(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "/Date(") && strings.HasSuffix(s, ")/") && len(s) >= len("/Date()/") {
 		t, err := parseMSDate(s[len("/Date(") : len(s)-len(")/")])

@@ -29,6 +29,10 @@ func TestParseDate(t *testing.T) {
 		{"2020-02-06T12:17:43.202-08:00", time.Date(2020, 2, 6, 20, 17, 43, 202e6, time.UTC), -8 * 3600},
 		{"2026-01-31", time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC), 0},
 		{" /Date(0+0000)/ ", time.Unix(0, 0).UTC(), 0},
+		// The ends of the years 1900-9999 are kept.
+		{"/Date(-2208988800000+0000)/", time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), 0},
+		{"/Date(253402300799999+0000)/", time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC), 0},
+		{"1900-01-01", time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -46,6 +50,9 @@ func TestParseDateRejects(t *testing.T) {
 		"", "/Date()/", "/Date(abc)/", "/Date(12+00)/", "/Date(12+2500)/", "/Date(12+0060)/",
 		"/Date(+12)/", "/Date(-)/", "/Date(1+0000", "Date(1)", "31/01/2026", "2026-13-01",
 		"/Date(99999999999999999999)/", "/Date(12+00a0)/",
+		// Outside the years 1900-9999: no date Xero holds for an invoice.
+		"/Date(9223372036854775807)/", "/Date(-9223372036854775808+0000)/", "/Date(253402300800000+0000)/",
+		"/Date(-2208988800001+0000)/", "1899-12-31T23:59:59", "1899-12-31", "0001-01-01T00:00:00",
 	} {
 		_, err := xero.ParseDate(in)
 		assert.Error(t, err, "%q", in)
