@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"golang.org/x/oauth2"
@@ -140,11 +141,11 @@ func WithTimeout(total, perAttempt time.Duration) Option {
 func WithConnectionsURL(u string) Option { return func(o *options) { o.connectionsURL = u } }
 
 // NewClient returns a Client for cfg. It checks that the client id, client
-// secret and tenant id are set, that the URLs are absolute http(s) URLs
-// without credentials (empty URLs take Xero's production defaults; the API
-// URL takes no query), and that the User-Agent fits a header; the error
-// wraps billing.ErrInvalidConfig and names each bad variable. It makes no
-// call.
+// secret and tenant id are set and hold no control character, that the URLs
+// are absolute http(s) URLs without credentials (empty URLs take Xero's
+// production defaults; the API URL takes no query), and that the User-Agent
+// fits a header; the error wraps billing.ErrInvalidConfig, names each bad
+// variable and never quotes a value. It makes no call.
 func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	o := options{attempts: defaultAttempts, backoff: defaultBackoff}
 	for _, opt := range opts {
@@ -164,10 +165,10 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	} {
 		if strings.TrimSpace(r.val) == "" {
 			errs = append(errs, fmt.Errorf("%s: required", r.name))
+		} else if strings.ContainsFunc(r.val, unicode.IsControl) {
+			// Never quote the value: it may be the secret.
+			errs = append(errs, fmt.Errorf("%s: contains a control character", r.name))
 		}
-	}
-	if strings.ContainsAny(cfg.TenantID, "\r\n") {
-		errs = append(errs, fmt.Errorf("%s: contains a line break", EnvTenantID))
 	}
 	if strings.ContainsFunc(o.userAgent, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
 		errs = append(errs, errors.New("user agent (WithUserAgent): contains a control character"))
