@@ -164,3 +164,28 @@ func TestRedactor(t *testing.T) {
 	assert.Contains(t, out, `"token_type":"Bearer"`)
 	assert.Contains(t, out, "grant_type=client_credentials")
 }
+
+// TestRedactorShortSecret: a one-letter secret is redacted where it stands
+// as a value of its own, never inside ordinary words.
+func TestRedactorShortSecret(t *testing.T) {
+	r := newRedactor("client-id", "s")
+	tests := []struct{ in, want string }{
+		{"request failed: status 400 (unsupported_grant_type)", "request failed: status 400 (unsupported_grant_type)"},
+		{"https://identity.test/connect/token", "https://identity.test/connect/token"},
+		{`{"error":"invalid_client","error_description":"client s rejected"}`, `{"error":"invalid_client","error_description":"client [REDACTED] rejected"}`},
+		{`{"client_secret":"s"}`, `{"client_secret":"[REDACTED]"}`},
+		{"grant_type=client_credentials&client_secret=s", "grant_type=client_credentials&client_secret=[REDACTED]"},
+		{"secret=s; id=client-id", "secret=[REDACTED]; id=client-id"},
+		{"s", "[REDACTED]"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, r.text(tt.in), tt.in)
+	}
+	double := newRedactor("client-id", "ss")
+	assert.Equal(t, "sss [REDACTED] class", double.text("sss ss class"))
+
+	// Long secrets are still removed wherever they appear, even inside a
+	// word.
+	long := newRedactor("client-id", "the-secret-value")
+	assert.Equal(t, "x[REDACTED]y", long.text("xthe-secret-valuey"))
+}
