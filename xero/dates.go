@@ -121,9 +121,21 @@ func parseOffset(s string) (int, error) {
 }
 
 // ParseCalendarDate returns the calendar date a Xero date field names,
-// without moving it through any time zone: for "/Date(ms±hhmm)/" the date in
-// that offset (Xero sends Date and DueDate as midnight UTC with +0000), for
-// "2026-01-31T00:00:00" the date as written. An empty string is the zero Date.
+// without moving it through any time zone. An empty string is the zero Date.
+//
+//   - "/Date(ms±hhmm)/": the UTC date of the milliseconds. Xero sends Date,
+//     DueDate and FullyPaidOnDate as midnight UTC of the date
+//     (/Date(1511827200000+0000)/ is 2017-11-28T00:00:00Z), and the
+//     milliseconds count from the epoch in UTC whatever the offset, which is
+//     informational only: /Date(1476389616437+1300)/ is 20:13:36 UTC, shown
+//     at +13:00 as 09:13:36 the next day (xero-python's datetime vectors).
+//     Taking the date at the offset would move a date: with -0500, midnight
+//     UTC on the 28th would read as the 27th. So the offset is ignored, as
+//     xero-python's date vectors expect (/Date(1511827200000-0500)/ is
+//     2017-11-28), and this matches tap-xero's vectors, all UTC.
+//   - "2026-01-31T00:00:00" (DateString, DueDateString) and "2026-01-31":
+//     the date as written; with a zone ("...T23:30:00-10:00") still the
+//     date as written, in that zone.
 func ParseCalendarDate(s string) (billing.Date, error) {
 	if strings.TrimSpace(s) == "" {
 		return billing.Date{}, nil
@@ -132,8 +144,11 @@ func ParseCalendarDate(s string) (billing.Date, error) {
 	if err != nil {
 		return billing.Date{}, err
 	}
-	// ParseDate keeps the written zone (or the /Date offset), so the date in
-	// t's own location is the date Xero meant.
+	if strings.HasPrefix(strings.TrimSpace(s), "/Date(") {
+		return billing.DateOf(t.UTC()), nil
+	}
+	// An ISO value keeps its written zone, so the date in t's own location
+	// is the date as written.
 	return billing.DateOf(t), nil
 }
 

@@ -1,6 +1,7 @@
 package xero_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -65,10 +66,15 @@ func TestParseCalendarDateNeverShifts(t *testing.T) {
 		want billing.Date
 	}{
 		{"/Date(1769817600000+0000)/", billing.NewDate(2026, time.January, 31)},
-		// 23:30 UTC on the 30th is already the 31st at +1300.
-		{"/Date(1769815800000+1300)/", billing.NewDate(2026, time.January, 31)},
-		// 00:30 UTC on the 31st is still the 30th at -0500.
-		{"/Date(1769819400000-0500)/", billing.NewDate(2026, time.January, 30)},
+		// The milliseconds are UTC; the offset is informational and moves
+		// nothing: 23:30 UTC on the 30th is the 30th, whatever the offset.
+		{"/Date(1769815800000+1300)/", billing.NewDate(2026, time.January, 30)},
+		{"/Date(1769819400000-0500)/", billing.NewDate(2026, time.January, 31)},
+		// xero-python's vectors: midnight UTC on 2017-11-28, sent with
+		// -0500, is the 28th (not the 27th, as the date at -0500 would be).
+		{"/Date(1511827200000-0500)/", billing.NewDate(2017, time.November, 28)},
+		{"/Date(1511827200000+0000)/", billing.NewDate(2017, time.November, 28)},
+		{"/Date(1550899400362+1300)/", billing.NewDate(2019, time.February, 23)},
 		{"/Date(-86400000+0000)/", billing.NewDate(1969, time.December, 31)},
 		{"2026-01-31T00:00:00", billing.NewDate(2026, time.January, 31)},
 		{"2026-01-31T23:59:59.999", billing.NewDate(2026, time.January, 31)},
@@ -108,8 +114,13 @@ func FuzzParseDate(f *testing.F) {
 		if derr != nil {
 			t.Fatalf("ParseCalendarDate failed on %q that ParseDate accepts: %v", s, derr)
 		}
-		// The calendar date is the date in the value's own zone.
-		if want := billing.DateOf(tm); d != want {
+		// The calendar date of a /Date(ms)/ value is its UTC date; of an
+		// ISO value, the date as written (in the value's own zone).
+		want := billing.DateOf(tm)
+		if strings.HasPrefix(strings.TrimSpace(s), "/Date(") {
+			want = billing.DateOf(tm.UTC())
+		}
+		if d != want {
 			t.Fatalf("%q: calendar date %v, want %v", s, d, want)
 		}
 	})
