@@ -475,6 +475,9 @@ func (c *Client) apiError(r request, res *response) *APIError {
 	for i, m := range e.ValidationErrors {
 		e.ValidationErrors[i] = c.redact.text(m)
 	}
+	for i, m := range e.Warnings {
+		e.Warnings[i] = c.redact.text(m)
+	}
 	return e
 }
 
