@@ -2,8 +2,10 @@ package xero
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,6 +24,118 @@ type invoicesBody struct {
 	Invoices []Invoice `json:"Invoices"`
 }
 
+// recordsBody is a list answer with its records left undecoded, so each
+// can be judged and decoded on its own.
+type recordsBody struct {
+	Contacts []json.RawMessage `json:"Contacts"`
+	Invoices []json.RawMessage `json:"Invoices"`
+}
+
+// recordStatus is Xero's verdict on one record of a 2xx answer. With
+// summarizeErrors=false (and in some answers regardless) Xero answers 200
+// for a batch and flags each record: StatusAttributeString OK, WARNING or
+// ERROR, with ValidationErrors and Warnings.
+type recordStatus struct {
+	StatusAttributeString string    `json:"StatusAttributeString"`
+	ValidationErrors      []message `json:"ValidationErrors"`
+}
+
+// refused reports whether Xero did not save the record.
+func (st recordStatus) refused() bool {
+	return strings.EqualFold(st.StatusAttributeString, "ERROR") || len(st.ValidationErrors) > 0
+}
+
+// readRecord decodes raw, one record of res, into out. A record Xero
+// flagged (recordStatus.refused) is not decoded: the error is an *APIError
+// with the answer's status (200) and the record's messages. warnings are
+// the record's warnings, redacted, which the caller puts on the record and
+// readRecord logs.
+func (c *Client) readRecord(ctx context.Context, r request, res *response, raw json.RawMessage, out any, warnings *[]string) error {
+	var st recordStatus
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return fmt.Errorf("xero: %s %s: decoding a record of the %d response: %w", r.method, r.path, res.status, err)
+	}
+	if st.refused() {
+		e := &APIError{
+			StatusCode:       res.status,
+			Type:             "ValidationException",
+			Message:          "Xero refused the record",
+			ValidationErrors: messages(nil, st.ValidationErrors),
+			Method:           r.method,
+			Path:             r.path,
+			CorrelationID:    cleanText(res.header.Get("Xero-Correlation-Id")),
+		}
+		if v := cleanText(st.StatusAttributeString); v != "" {
+			e.Message += " (StatusAttributeString " + v + ")"
+		}
+		var w struct {
+			Warnings []message `json:"Warnings"`
+		}
+		if json.Unmarshal(raw, &w) == nil {
+			e.Warnings = messages(nil, w.Warnings)
+		}
+		c.redactError(e)
+		return e
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("xero: %s %s: decoding a record of the %d response: %w", r.method, r.path, res.status, err)
+	}
+	if len(*warnings) > 0 {
+		for i, w := range *warnings {
+			(*warnings)[i] = c.redact.text(w)
+		}
+		c.log.WarnContext(ctx, "xero: Xero saved the record with warnings",
+			slog.String("method", r.method), slog.String("path", r.path),
+			slog.Any("warnings", *warnings))
+	}
+	return nil
+}
+
+// records sends r and returns the answer with its records undecoded.
+func (c *Client) records(ctx context.Context, r request) (*response, recordsBody, error) {
+	res, err := c.send(ctx, r)
+	if err != nil {
+		return nil, recordsBody{}, err
+	}
+	var body recordsBody
+	if err := c.decode(r, res, &body); err != nil {
+		return nil, recordsBody{}, err
+	}
+	return res, body, nil
+}
+
+// oneContact sends r and reads the answer's first contact.
+func (c *Client) oneContact(ctx context.Context, r request, op string) (Contact, error) {
+	res, body, err := c.records(ctx, r)
+	if err != nil {
+		return Contact{}, err
+	}
+	if len(body.Contacts) == 0 {
+		return Contact{}, fmt.Errorf("xero: %s: the response holds no contact", op)
+	}
+	var ct Contact
+	if err := c.readRecord(ctx, r, res, body.Contacts[0], &ct, &ct.Warnings); err != nil {
+		return Contact{}, err
+	}
+	if ct.ContactID == "" {
+		return Contact{}, fmt.Errorf("xero: %s: the response holds no contact", op)
+	}
+	return ct, nil
+}
+
+// jsonRequest is a request to the API carrying in as its JSON body.
+func (c *Client) jsonRequest(method, u, key string, in any) (request, error) {
+	r := request{method: method, url: u, path: pathOf(u), key: key, tenant: true}
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return request{}, fmt.Errorf("xero: encoding %s request: %w", method, err)
+		}
+		r.body = b
+	}
+	return r, nil
+}
+
 type onlineInvoicesBody struct {
 	OnlineInvoices []struct {
 		OnlineInvoiceURL string `json:"OnlineInvoiceUrl"`
@@ -34,11 +148,11 @@ func (c *Client) CreateContact(ctx context.Context, ct Contact) (Contact, error)
 	if ct.ContactID != "" {
 		return Contact{}, errors.New("xero: CreateContact: ContactID must be empty; use UpdateContact")
 	}
-	var out contactsBody
-	if err := c.doJSON(ctx, http.MethodPut, c.endpoint("/Contacts", nil), "", contactsBody{[]Contact{ct}}, &out); err != nil {
+	r, err := c.jsonRequest(http.MethodPut, c.endpoint("/Contacts", nil), "", contactsBody{[]Contact{ct}})
+	if err != nil {
 		return Contact{}, err
 	}
-	return firstContact(out, "PUT /Contacts")
+	return c.oneContact(ctx, r, "PUT /Contacts")
 }
 
 // UpdateContact updates the contact ct.ContactID (POST /Contacts/{ContactID});
@@ -47,12 +161,11 @@ func (c *Client) UpdateContact(ctx context.Context, ct Contact) (Contact, error)
 	if ct.ContactID == "" {
 		return Contact{}, errors.New("xero: UpdateContact: ContactID is required")
 	}
-	var out contactsBody
-	u := c.endpoint("/Contacts/"+url.PathEscape(ct.ContactID), nil)
-	if err := c.doJSON(ctx, http.MethodPost, u, "", contactsBody{[]Contact{ct}}, &out); err != nil {
+	r, err := c.jsonRequest(http.MethodPost, c.endpoint("/Contacts/"+url.PathEscape(ct.ContactID), nil), "", contactsBody{[]Contact{ct}})
+	if err != nil {
 		return Contact{}, err
 	}
-	return firstContact(out, "POST /Contacts/{ContactID}")
+	return c.oneContact(ctx, r, "POST /Contacts/{ContactID}")
 }
 
 // GetContact fetches one contact (GET /Contacts/{ContactID}).
@@ -60,11 +173,11 @@ func (c *Client) GetContact(ctx context.Context, contactID string) (Contact, err
 	if contactID == "" {
 		return Contact{}, errors.New("xero: GetContact: contact id is required")
 	}
-	var out contactsBody
-	if err := c.doJSON(ctx, http.MethodGet, c.endpoint("/Contacts/"+url.PathEscape(contactID), nil), "", nil, &out); err != nil {
+	r, err := c.jsonRequest(http.MethodGet, c.endpoint("/Contacts/"+url.PathEscape(contactID), nil), "", nil)
+	if err != nil {
 		return Contact{}, err
 	}
-	return firstContact(out, "GET /Contacts/{ContactID}")
+	return c.oneContact(ctx, r, "GET /Contacts/{ContactID}")
 }
 
 // FindContactByAccountNumber returns the contact with this account number
@@ -111,13 +224,6 @@ func escapeWhere(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `""`).Replace(s)
 }
 
-func firstContact(out contactsBody, op string) (Contact, error) {
-	if len(out.Contacts) == 0 || out.Contacts[0].ContactID == "" {
-		return Contact{}, fmt.Errorf("xero: %s: the response holds no contact", op)
-	}
-	return out.Contacts[0], nil
-}
-
 // CreateInvoice creates an invoice (PUT /Invoices). idempotencyKey, when
 // not empty, is sent as the Idempotency-Key, so repeating the call with the
 // same key cannot create a second invoice; an empty key is generated once
@@ -126,14 +232,25 @@ func (c *Client) CreateInvoice(ctx context.Context, inv Invoice, idempotencyKey 
 	if inv.InvoiceID != "" {
 		return Invoice{}, errors.New("xero: CreateInvoice: InvoiceID must be empty")
 	}
-	var out invoicesBody
-	if err := c.doJSON(ctx, http.MethodPut, c.endpoint("/Invoices", nil), idempotencyKey, invoicesBody{[]Invoice{inv}}, &out); err != nil {
+	r, err := c.jsonRequest(http.MethodPut, c.endpoint("/Invoices", nil), idempotencyKey, invoicesBody{[]Invoice{inv}})
+	if err != nil {
 		return Invoice{}, err
 	}
-	if len(out.Invoices) == 0 || out.Invoices[0].InvoiceID == "" {
+	res, body, err := c.records(ctx, r)
+	if err != nil {
+		return Invoice{}, err
+	}
+	if len(body.Invoices) == 0 {
 		return Invoice{}, errors.New("xero: PUT /Invoices: the response holds no invoice")
 	}
-	return out.Invoices[0], nil
+	var created Invoice
+	if err := c.readRecord(ctx, r, res, body.Invoices[0], &created, &created.Warnings); err != nil {
+		return Invoice{}, err
+	}
+	if created.InvoiceID == "" {
+		return Invoice{}, errors.New("xero: PUT /Invoices: the response holds no invoice")
+	}
+	return created, nil
 }
 
 // EmailInvoice asks Xero to email the invoice to its contact

@@ -470,6 +470,12 @@ func (c *Client) apiError(r request, res *response) *APIError {
 	e := decodeError(res.status, res.body)
 	e.Method, e.Path = r.method, r.path
 	e.CorrelationID = cleanText(res.header.Get("Xero-Correlation-Id"))
+	c.redactError(e)
+	return e
+}
+
+// redactError removes credentials from the server text e holds.
+func (c *Client) redactError(e *APIError) {
 	e.Type = c.redact.text(e.Type)
 	e.Message = c.redact.text(e.Message)
 	for i, m := range e.ValidationErrors {
@@ -478,7 +484,6 @@ func (c *Client) apiError(r request, res *response) *APIError {
 	for i, m := range e.Warnings {
 		e.Warnings[i] = c.redact.text(m)
 	}
-	return e
 }
 
 // backoffFor returns the wait after the attempt-th try: the base doubled

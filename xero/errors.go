@@ -46,8 +46,11 @@ const (
 )
 
 // APIError is a non-2xx answer from the Xero API (429 excepted: that is a
-// *ratelimit.RateLimitError). It never holds a token, a header set or a
-// request body.
+// *ratelimit.RateLimitError), or a record Xero refused within a 2xx answer:
+// StatusAttributeString ERROR or ValidationErrors on the record (the shape
+// of summarizeErrors=false); StatusCode is then the answer's 200, Type
+// "ValidationException" and ValidationErrors the record's. It never holds a
+// token, a header set or a request body.
 type APIError struct {
 	StatusCode  int
 	ErrorNumber int    // Xero's ErrorNumber, e.g. 10 for a validation error

@@ -256,10 +256,11 @@ func cutUTF16(s string, n int) string {
 }
 
 // isDuplicateContact reports whether Xero refused a contact because its
-// name or account number is already in use.
+// name or account number is already in use: a 400, or a 200 whose record
+// Xero flagged (the summarizeErrors=false shape).
 func isDuplicateContact(err error) bool {
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.StatusCode != 400 {
+	if !errors.As(err, &ae) || (ae.StatusCode != 400 && ae.StatusCode != 200) {
 		return false
 	}
 	return ae.hasValidation("is already assigned to another contact", "account number already exists")
