@@ -280,17 +280,42 @@ func (c *Client) OnlineInvoiceURL(ctx context.Context, invoiceID string) (string
 	return out.OnlineInvoices[0].OnlineInvoiceURL, nil
 }
 
+// RecordError is one invoice of GetInvoices' answer that could not be
+// taken while the others were: Xero flagged it (StatusAttributeString ERROR
+// or ValidationErrors; Err is then an *APIError with StatusCode 200), or it
+// did not decode (a date in no form Xero documents, say).
+type RecordError struct {
+	// InvoiceID is the record's InvoiceID as Xero sent it; empty when even
+	// that could not be read.
+	InvoiceID string
+	Err       error
+}
+
+func (e *RecordError) Error() string {
+	if e.InvoiceID == "" {
+		return "xero: an unreadable invoice: " + e.Err.Error()
+	}
+	return "xero: invoice " + e.InvoiceID + ": " + e.Err.Error()
+}
+
+// Unwrap returns the record's error.
+func (e *RecordError) Unwrap() error { return e.Err }
+
 // GetInvoices fetches the invoices with these ids (GET /Invoices?IDs=...),
 // at most 100 ids a request, following pages while a page is full and ids
 // of the request are still unseen. Ids must be GUIDs; duplicates are asked
-// once. Ids Xero does not know are simply absent from the result. On error
-// nothing is returned, even if some requests succeeded.
-func (c *Client) GetInvoices(ctx context.Context, ids []string) ([]Invoice, error) {
+// once. Ids Xero does not know are simply absent from the result.
+//
+// Each record is read on its own: one that cannot be taken (see
+// RecordError) is returned in failed, and the others in invoices. A failed
+// request fails the call (err), and then nothing is returned, even if some
+// requests succeeded.
+func (c *Client) GetInvoices(ctx context.Context, ids []string) (invoices []Invoice, failed []*RecordError, err error) {
 	unique := make([]string, 0, len(ids))
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		if !isGUID(id) {
-			return nil, fmt.Errorf("xero: GetInvoices: invoice id %q is not a GUID", clip(id, 64))
+			return nil, nil, fmt.Errorf("xero: GetInvoices: invoice id %q is not a GUID", clip(id, 64))
 		}
 		key := strings.ToLower(id)
 		if !seen[key] {
@@ -298,46 +323,61 @@ func (c *Client) GetInvoices(ctx context.Context, ids []string) ([]Invoice, erro
 			unique = append(unique, id)
 		}
 	}
-	var all []Invoice
 	for start := 0; start < len(unique); start += pageSize {
 		chunk := unique[start:min(start+pageSize, len(unique))]
-		got, err := c.invoicesByIDs(ctx, chunk)
+		got, bad, err := c.invoicesByIDs(ctx, chunk)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		all = append(all, got...)
+		invoices = append(invoices, got...)
+		failed = append(failed, bad...)
 	}
-	return all, nil
+	return invoices, failed, nil
 }
 
-func (c *Client) invoicesByIDs(ctx context.Context, ids []string) ([]Invoice, error) {
+func (c *Client) invoicesByIDs(ctx context.Context, ids []string) ([]Invoice, []*RecordError, error) {
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[strings.ToLower(id)] = true
 	}
 	var all []Invoice
+	var failed []*RecordError
 	got := make(map[string]bool)
 	for page := 1; ; page++ {
 		// GUIDs need no escaping; commas stay readable in logs.
 		u := c.endpoint("/Invoices", url.Values{"page": {strconv.Itoa(page)}}) + "&IDs=" + strings.Join(ids, ",")
-		var out invoicesBody
-		if err := c.doJSON(ctx, http.MethodGet, u, "", nil, &out); err != nil {
-			return nil, err
+		r, err := c.jsonRequest(http.MethodGet, u, "", nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		res, body, err := c.records(ctx, r)
+		if err != nil {
+			return nil, nil, err
 		}
 		fresh := false
-		for _, inv := range out.Invoices {
-			id := strings.ToLower(inv.InvoiceID)
+		for _, raw := range body.Invoices {
+			var head struct{ InvoiceID string }
+			if err := json.Unmarshal(raw, &head); err != nil {
+				failed = append(failed, &RecordError{Err: fmt.Errorf("decoding a record of the %d response: %w", res.status, err)})
+				continue
+			}
+			id := strings.ToLower(head.InvoiceID)
 			if got[id] {
 				continue
 			}
 			got[id], fresh = true, true
-			all = append(all, inv)
 			delete(want, id)
+			var inv Invoice
+			if err := c.readRecord(ctx, r, res, raw, &inv, &inv.Warnings); err != nil {
+				failed = append(failed, &RecordError{InvoiceID: clip(head.InvoiceID, 64), Err: err})
+				continue
+			}
+			all = append(all, inv)
 		}
 		// A page with nothing new means the server ignores paging: asking
 		// again would only repeat it, until the rate limit stops us.
-		if len(out.Invoices) < pageSize || len(want) == 0 || !fresh {
-			return all, nil
+		if len(body.Invoices) < pageSize || len(want) == 0 || !fresh {
+			return all, failed, nil
 		}
 	}
 }

@@ -686,8 +686,9 @@ func TestGetInvoicesChunksBy100(t *testing.T) {
 	for i := range ids {
 		ids[i] = guid(i)
 	}
-	got, err := h.client.GetInvoices(context.Background(), append(ids, ids[0], strings.ToUpper(ids[1])))
+	got, failed, err := h.client.GetInvoices(context.Background(), append(ids, ids[0], strings.ToUpper(ids[1])))
 	require.NoError(t, err)
+	assert.Empty(t, failed)
 	require.Len(t, got, 250)
 
 	calls := h.calls(http.MethodGet, "/Invoices")
@@ -713,7 +714,7 @@ func TestGetInvoicesFollowsFullPages(t *testing.T) {
 		}
 		return respond(200, `{"Invoices":[`+invoiceObject(wanted, "INV-1", "PAID", "1", "1", "0")+`]}`)(req)
 	})
-	got, err := h.client.GetInvoices(context.Background(), []string{wanted})
+	got, _, err := h.client.GetInvoices(context.Background(), []string{wanted})
 	require.NoError(t, err)
 	assert.Len(t, got, 101)
 	assert.Len(t, h.calls(http.MethodGet, "/Invoices"), 2)
@@ -728,7 +729,7 @@ func TestGetInvoicesStopsWhenPagesRepeat(t *testing.T) {
 		parts[i] = invoiceObject(guid(1000+i), fmt.Sprintf("X-%d", i), "PAID", "1", "1", "0")
 	}
 	h.handle(http.MethodGet, "/Invoices", respond(200, `{"Invoices":[`+strings.Join(parts, ",")+`]}`))
-	got, err := h.client.GetInvoices(context.Background(), []string{guid(1)})
+	got, _, err := h.client.GetInvoices(context.Background(), []string{guid(1)})
 	require.NoError(t, err)
 	assert.Len(t, got, 100, "each invoice once")
 	assert.Len(t, h.calls(http.MethodGet, "/Invoices"), 2)
@@ -736,11 +737,11 @@ func TestGetInvoicesStopsWhenPagesRepeat(t *testing.T) {
 
 func TestGetInvoicesValidatesIDs(t *testing.T) {
 	h := newHarness(t)
-	_, err := h.client.GetInvoices(context.Background(), []string{guid(1), "INV-0001"})
+	_, _, err := h.client.GetInvoices(context.Background(), []string{guid(1), "INV-0001"})
 	require.ErrorContains(t, err, "not a GUID")
 	assert.Equal(t, 0, h.mt.GetTotalCallCount())
 
-	got, err := h.client.GetInvoices(context.Background(), nil)
+	got, _, err := h.client.GetInvoices(context.Background(), nil)
 	require.NoError(t, err)
 	assert.Empty(t, got)
 	assert.Equal(t, 0, h.mt.GetTotalCallCount())

@@ -128,7 +128,7 @@ func TestDebugKeepsLargeBodiesWhole(t *testing.T) {
 	for i := range ids {
 		ids[i] = guid(i)
 	}
-	got, err := h.client.GetInvoices(context.Background(), ids)
+	got, _, err := h.client.GetInvoices(context.Background(), ids)
 	require.NoError(t, err)
 	assert.Len(t, got, 100, "the caller reads the whole body although the log shows only its start")
 	assert.Contains(t, h.logs.String(), "…(truncated)")

@@ -134,3 +134,59 @@ func TestSyncRecoversFromAFlaggedDuplicate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, contactID, link.ContactID, "not the all-zero id of the flagged record")
 }
+
+// badRecords is an answer to GET /Invoices?IDs= holding a good invoice
+// (guid 1), one whose UpdatedDateUTC is in no form Xero documents (guid 2)
+// and one Xero flagged (guid 3).
+func badRecords() string {
+	unreadable := strings.Replace(invoiceObject(guid(2), "INV-2", "PAID", "10.00", "10.00", "0.00"),
+		`"UpdatedDateUTC":"/Date(1769850000000+0000)/"`, `"UpdatedDateUTC":"2020-02-28 11:02:54"`, 1)
+	return `{"Invoices":[` + invoiceObject(guid(1), "INV-1", "PAID", "10.00", "10.00", "0.00") + `,` + unreadable + `,` +
+		flagged(invoiceObject(guid(3), "INV-3", "PAID", "10.00", "10.00", "0.00"), "ERROR", "Invoice # must be unique.") + `]}`
+}
+
+// TestGetInvoicesPerRecordFailures: one record that cannot be taken fails
+// alone; the others are returned.
+func TestGetInvoicesPerRecordFailures(t *testing.T) {
+	h := newHarness(t)
+	h.handle(http.MethodGet, "/Invoices", respond(200, badRecords()))
+	got, failed, err := h.client.GetInvoices(context.Background(), []string{guid(1), guid(2), guid(3)})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, guid(1), got[0].InvoiceID)
+	require.Len(t, failed, 2)
+	assert.Equal(t, guid(2), failed[0].InvoiceID)
+	assert.ErrorContains(t, failed[0], "2020-02-28 11:02:54")
+	assert.Equal(t, guid(3), failed[1].InvoiceID)
+	var ae *xero.APIError
+	require.ErrorAs(t, failed[1], &ae)
+	assert.Equal(t, []string{"Invoice # must be unique."}, ae.ValidationErrors)
+	assert.Equal(t, 1, h.apiCalls())
+}
+
+// TestUpdateInvoicesSavesAroundABadRecord: UpdateInvoices saves every
+// invoice it could read and puts the others in Failed.
+func TestUpdateInvoicesSavesAroundABadRecord(t *testing.T) {
+	h := newHarness(t)
+	h.handle(http.MethodGet, "/Invoices", respond(200, badRecords()))
+	svc, store := newService(t, h)
+	for i := 1; i <= 3; i++ {
+		require.NoError(t, store.CreateInvoice(context.Background(), billing.Invoice{
+			Account: billing.UserAccount(userID), Number: "INV-" + string(rune('0'+i)), ProviderID: guid(i), Status: billing.StatusAuthorised,
+		}))
+	}
+	res, err := svc.UpdateInvoices(context.Background(), []string{guid(1), guid(2), guid(3)})
+	require.NoError(t, err)
+	require.Len(t, res.Updated, 1)
+	assert.Equal(t, guid(1), res.Updated[0].ProviderID)
+	assert.Equal(t, billing.StatusPaid, res.Updated[0].Status)
+	require.Len(t, res.Failed, 2)
+	assert.ErrorContains(t, res.Failed[guid(2)], "2020-02-28 11:02:54")
+	assert.ErrorContains(t, res.Failed[guid(3)], "Invoice # must be unique.")
+	assert.Empty(t, res.Missing)
+	for _, id := range []string{guid(2), guid(3)} {
+		inv, err := store.InvoiceByProviderID(context.Background(), id)
+		require.NoError(t, err)
+		assert.Equal(t, billing.StatusAuthorised, inv.Status, "%s not overwritten", id)
+	}
+}

@@ -42,14 +42,14 @@ func TestXeroClientsShareBudget(t *testing.T) {
 	replica1, replica2 := newClient(), newClient()
 
 	for _, c := range []*xero.Client{replica1, replica2, replica1} {
-		_, err := c.GetInvoices(t.Context(), []string{"0b7a4c1e-8f2d-4e3a-9c5b-6d1f2e3a4b5c"})
+		_, _, err := c.GetInvoices(t.Context(), []string{"0b7a4c1e-8f2d-4e3a-9c5b-6d1f2e3a4b5c"})
 		require.NoError(t, err)
 	}
 	sent := len(srv.Requests())
 	require.Positive(t, sent)
 
 	for _, c := range []*xero.Client{replica2, replica1} {
-		_, err := c.GetInvoices(t.Context(), []string{"0b7a4c1e-8f2d-4e3a-9c5b-6d1f2e3a4b5c"})
+		_, _, err := c.GetInvoices(t.Context(), []string{"0b7a4c1e-8f2d-4e3a-9c5b-6d1f2e3a4b5c"})
 		var rle *ratelimit.RateLimitError
 		require.ErrorAs(t, err, &rle)
 		assert.True(t, rle.Local)
@@ -81,7 +81,7 @@ func TestXeroClientOnFrozenRedis(t *testing.T) {
 	require.NoError(t, err)
 
 	within(t, func() {
-		_, err = c.GetInvoices(t.Context(), []string{"0b7a4c1e-8f2d-4e3a-9c5b-6d1f2e3a4b5c"})
+		_, _, err = c.GetInvoices(t.Context(), []string{"0b7a4c1e-8f2d-4e3a-9c5b-6d1f2e3a4b5c"})
 	})
 	require.ErrorIs(t, err, redislimit.ErrUnavailable)
 	assert.True(t, billing.IsTemporary(err))
