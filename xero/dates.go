@@ -30,8 +30,11 @@ var errNotDate = errors.New("not a Xero date")
 //     an optional "Z" or ±hh:mm; without a zone the time is taken as UTC.
 //   - A plain date, "2026-01-31", as midnight UTC.
 //
-// A value outside the years 1900-9999 (in UTC and in its own zone) is
-// refused: Xero holds no such date, and /Date(9223372036854775807)/ would
+// Other forms are refused rather than guessed at, among them
+// "2020-02-28 11:02:54" (a space for the T), which xero-python's own parser
+// accepts but Xero neither documents nor is recorded sending; an invoice
+// carrying one fails alone (see RecordError). A value outside the years
+// 1900-9999 (in UTC and in its own zone) is refused too: Xero holds no such date, and /Date(9223372036854775807)/ would
 // otherwise read as the year 292278994.
 //
 // For invoice, due and paid dates use ParseCalendarDate instead, which never
