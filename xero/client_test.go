@@ -353,9 +353,14 @@ func TestLimiterRefusalSendsNothing(t *testing.T) {
 	refused := &ratelimit.RateLimitError{RetryAfter: time.Minute, Problem: ratelimit.ProblemDay, Local: true, Tenant: tenantID}
 	h := newHarness(t, withClientOptions(xero.WithLimiter(refusingLimiter{refused})))
 	h.handle(http.MethodGet, "/Contacts/"+contactID, respond(200, contactJSON(contactID, "A", "a", "")))
-	_, err := h.client.GetContact(context.Background(), contactID)
-	assert.Same(t, refused, err, "the limiter's error comes back unchanged")
-	assert.Equal(t, 0, h.mt.GetTotalCallCount(), "not even a token request")
+	for range 3 {
+		_, err := h.client.GetContact(context.Background(), contactID)
+		assert.Same(t, refused, err, "the limiter's error comes back unchanged")
+	}
+	assert.Equal(t, 0, h.apiCalls(), "no API request")
+	// The token comes before the limiter (token requests spend no API
+	// budget), and it is kept: one token request at most.
+	assert.Equal(t, 1, h.tokenCount())
 }
 
 type refusingLimiter struct{ err error }
@@ -470,7 +475,8 @@ func TestContextHandling(t *testing.T) {
 		assert.Equal(t, 0, h.mt.GetTotalCallCount())
 	})
 	t.Run("cancelled during backoff", func(t *testing.T) {
-		h := newHarness(t, withClientOptions(xero.WithRetries(3, time.Hour)))
+		// A total bound longer than the backoff, so the client sleeps.
+		h := newHarness(t, withClientOptions(xero.WithRetries(3, time.Hour), xero.WithTimeout(3*time.Hour, 0)))
 		ctx, cancel := context.WithCancel(context.Background())
 		h.handle(http.MethodGet, "/Contacts/"+contactID, func(*http.Request) (*http.Response, error) {
 			// Cancel once the client is in its hour-long backoff.
@@ -680,8 +686,9 @@ func TestGetInvoicesChunksBy100(t *testing.T) {
 	for i := range ids {
 		ids[i] = guid(i)
 	}
-	got, err := h.client.GetInvoices(context.Background(), append(ids, ids[0], strings.ToUpper(ids[1])))
+	got, failed, err := h.client.GetInvoices(context.Background(), append(ids, ids[0], strings.ToUpper(ids[1])))
 	require.NoError(t, err)
+	assert.Empty(t, failed)
 	require.Len(t, got, 250)
 
 	calls := h.calls(http.MethodGet, "/Invoices")
@@ -707,7 +714,7 @@ func TestGetInvoicesFollowsFullPages(t *testing.T) {
 		}
 		return respond(200, `{"Invoices":[`+invoiceObject(wanted, "INV-1", "PAID", "1", "1", "0")+`]}`)(req)
 	})
-	got, err := h.client.GetInvoices(context.Background(), []string{wanted})
+	got, _, err := h.client.GetInvoices(context.Background(), []string{wanted})
 	require.NoError(t, err)
 	assert.Len(t, got, 101)
 	assert.Len(t, h.calls(http.MethodGet, "/Invoices"), 2)
@@ -722,7 +729,7 @@ func TestGetInvoicesStopsWhenPagesRepeat(t *testing.T) {
 		parts[i] = invoiceObject(guid(1000+i), fmt.Sprintf("X-%d", i), "PAID", "1", "1", "0")
 	}
 	h.handle(http.MethodGet, "/Invoices", respond(200, `{"Invoices":[`+strings.Join(parts, ",")+`]}`))
-	got, err := h.client.GetInvoices(context.Background(), []string{guid(1)})
+	got, _, err := h.client.GetInvoices(context.Background(), []string{guid(1)})
 	require.NoError(t, err)
 	assert.Len(t, got, 100, "each invoice once")
 	assert.Len(t, h.calls(http.MethodGet, "/Invoices"), 2)
@@ -730,11 +737,11 @@ func TestGetInvoicesStopsWhenPagesRepeat(t *testing.T) {
 
 func TestGetInvoicesValidatesIDs(t *testing.T) {
 	h := newHarness(t)
-	_, err := h.client.GetInvoices(context.Background(), []string{guid(1), "INV-0001"})
+	_, _, err := h.client.GetInvoices(context.Background(), []string{guid(1), "INV-0001"})
 	require.ErrorContains(t, err, "not a GUID")
 	assert.Equal(t, 0, h.mt.GetTotalCallCount())
 
-	got, err := h.client.GetInvoices(context.Background(), nil)
+	got, _, err := h.client.GetInvoices(context.Background(), nil)
 	require.NoError(t, err)
 	assert.Empty(t, got)
 	assert.Equal(t, 0, h.mt.GetTotalCallCount())

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -15,8 +17,13 @@ import (
 	"github.com/amsbilling/sdk/ratelimit"
 )
 
-// maxContactName is Xero's limit on a contact's Name.
-const maxContactName = 255
+// Xero's limits on a contact's fields, in UTF-16 code units as Xero
+// counts them.
+const (
+	maxContactName   = 255
+	maxEmailAddress  = 255
+	maxAccountNumber = 50
+)
 
 // Service is the Xero billing.Service. It is safe for concurrent use.
 type Service struct {
@@ -163,6 +170,9 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 		AccountNumber: account.OwnerID(),
 		EmailAddress:  strings.TrimSpace(email),
 	}
+	if err := checkContact(name, want); err != nil {
+		return fmt.Errorf("%w of %s: %w", ErrInvalidContact, account, err)
+	}
 	link, err := s.store.ContactLink(ctx, account)
 	if err == nil {
 		want.ContactID = link.ContactID
@@ -173,17 +183,23 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 		return fmt.Errorf("xero: contact link of %s: %w", account, err)
 	}
 
-	contact, err := s.client.CreateContact(ctx, want)
+	contact, createErr := s.client.CreateContact(ctx, want)
 	update := false
-	if err != nil {
-		if !isDuplicateContact(err) {
-			return err
+	if createErr != nil {
+		if !isDuplicateContact(createErr) {
+			return createErr
 		}
 		// Any failure here (rate limit, 5xx) is passed up as is: it must
-		// not pass for "no such contact".
+		// not pass for "no such contact". Xero's refusal is kept beside it,
+		// after it, so errors.As and billing.IsTemporary see the lookup's
+		// failure first.
 		contact, err = s.client.FindContactByAccountNumber(ctx, want.AccountNumber)
 		if err != nil {
-			return wrap(err, "xero: %s: Xero says its contact exists, but looking it up by account number failed", account)
+			var rl *ratelimit.RateLimitError
+			if errors.As(err, &rl) {
+				return err // its "try again in 30s" reaches the person unchanged
+			}
+			return fmt.Errorf("xero: %s: Xero says its contact exists, but looking it up by account number failed: %w (Xero's answer to the create: %w)", account, err, createErr)
 		}
 		s.log.InfoContext(ctx, "xero: found the existing contact of an account",
 			slog.String("account", account.String()), slog.String("contact_id", contact.ContactID))
@@ -214,25 +230,76 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 
 // ContactName is the Xero contact name of an account: "<name> (<id>)". The
 // id keeps names unique, as Xero requires; a long name is cut so the whole
-// fits Xero's 255 characters.
+// fits Xero's 255 characters as Xero counts them, in UTF-16 code units (an
+// emoji is two), never through the middle of a character.
 func ContactName(name, id string) string {
 	name = strings.TrimSpace(name)
 	suffix := "(" + id + ")"
 	if name == "" {
 		return suffix
 	}
-	room := maxContactName - utf8.RuneCountInString(suffix) - 1
-	if utf8.RuneCountInString(name) > room {
-		name = strings.TrimSpace(string([]rune(name)[:max(room, 0)]))
+	room := maxContactName - utf16Len(suffix) - 1
+	if utf16Len(name) > room {
+		name = strings.TrimSpace(cutUTF16(name, max(room, 0)))
 	}
 	return name + " " + suffix
 }
 
+// checkContact reports what Xero would refuse in a contact built from the
+// app's name: control characters or invalid UTF-8 anywhere, an email or
+// account number over Xero's limits. (ContactName fits the name itself.)
+func checkContact(name string, c Contact) error {
+	var errs []error
+	for _, f := range []struct {
+		field, value string
+		limit        int
+	}{
+		{"name", strings.TrimSpace(name), 0},
+		{"email", c.EmailAddress, maxEmailAddress},
+		{"account number", c.AccountNumber, maxAccountNumber},
+	} {
+		switch {
+		case !utf8.ValidString(f.value):
+			errs = append(errs, fmt.Errorf("%s is not valid UTF-8", f.field))
+		case strings.ContainsFunc(f.value, unicode.IsControl):
+			errs = append(errs, fmt.Errorf("%s contains a control character", f.field))
+		case f.limit > 0 && utf16Len(f.value) > f.limit:
+			errs = append(errs, fmt.Errorf("%s is %d characters; at most %d", f.field, utf16Len(f.value), f.limit))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// utf16Len is the length of s in UTF-16 code units, the way Xero (.NET)
+// counts a string's characters.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// cutUTF16 returns the longest prefix of s that is at most n UTF-16 code
+// units, ending between characters (a surrogate pair is kept or dropped
+// whole).
+func cutUTF16(s string, n int) string {
+	units := 0
+	for i, r := range s {
+		units += utf16.RuneLen(r)
+		if units > n {
+			return s[:i]
+		}
+	}
+	return s
+}
+
 // isDuplicateContact reports whether Xero refused a contact because its
-// name or account number is already in use.
+// name or account number is already in use: a 400, or a 200 whose record
+// Xero flagged (the summarizeErrors=false shape).
 func isDuplicateContact(err error) bool {
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.StatusCode != 400 {
+	if !errors.As(err, &ae) || (ae.StatusCode != 400 && ae.StatusCode != 200) {
 		return false
 	}
 	return ae.hasValidation("is already assigned to another contact", "account number already exists")
