@@ -191,11 +191,15 @@ func contactFor(d billing.BillingDetails) (Contact, error) {
 	if err := d.Account.Validate(); err != nil {
 		return Contact{}, err
 	}
-	return Contact{
+	want := Contact{
 		Name:          ContactName(d.Name, d.Account.OwnerID()),
 		AccountNumber: d.Account.OwnerID(),
 		EmailAddress:  strings.TrimSpace(d.Email),
-	}, nil
+	}
+	if err := checkContact(d.Name, want); err != nil {
+		return Contact{}, fmt.Errorf("%w of %s: %w", ErrInvalidContact, d.Account, err)
+	}
+	return want, nil
 }
 
 // CreateInvoices implements billing.BulkService: each invoice as

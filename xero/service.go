@@ -173,11 +173,23 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 	if err := checkContact(name, want); err != nil {
 		return fmt.Errorf("%w of %s: %w", ErrInvalidContact, account, err)
 	}
+	fp := contactFingerprint(want)
+	record := func() error {
+		if err := s.store.RecordContactSync(ctx, account, fp, want.EmailAddress); err != nil {
+			return fmt.Errorf("xero: recording the sync of %s: %w", account, err)
+		}
+		return nil
+	}
 	link, err := s.store.ContactLink(ctx, account)
 	if err == nil {
+		if link.Fingerprint == fp {
+			return nil // Xero holds exactly this already: nothing to send
+		}
 		want.ContactID = link.ContactID
-		_, err = s.client.UpdateContact(ctx, want)
-		return err
+		if _, err = s.client.UpdateContact(ctx, want); err != nil {
+			return err
+		}
+		return record()
 	}
 	if !errors.Is(err, billing.ErrNotFound) {
 		return fmt.Errorf("xero: contact link of %s: %w", account, err)
@@ -220,12 +232,13 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 		// Someone linked another contact first; theirs is in force.
 		update = true
 	}
-	if !update {
-		return nil
+	if update {
+		want.ContactID = link.ContactID
+		if _, err = s.client.UpdateContact(ctx, want); err != nil {
+			return err
+		}
 	}
-	want.ContactID = link.ContactID
-	_, err = s.client.UpdateContact(ctx, want)
-	return err
+	return record()
 }
 
 // ContactName is the Xero contact name of an account: "<name> (<id>)". The
