@@ -11,7 +11,10 @@ import (
 
 // Defaults of FetchOptions.
 const (
-	DefaultFetchLimit       = 30
+	DefaultFetchLimit = 30
+	// DefaultFetchAllLimit is FetchAllInvoiceUpdates' batch: the most ids
+	// one request may carry within Xero's URL limit, less a margin.
+	DefaultFetchAllLimit    = 50
 	DefaultFetchLease       = 5 * time.Minute
 	DefaultFetchMaxAttempts = 5
 )
@@ -135,11 +138,15 @@ func FetchInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQu
 
 // FetchAllInvoiceUpdates runs FetchInvoiceUpdates batch after batch, so a
 // burst of marks larger than one batch is fetched now rather than at the
-// next cron run. It stops after a batch that was not full, that updated
+// next cron run. Its batch defaults to DefaultFetchAllLimit, one request's
+// worth. It stops after a batch that was not full, that updated
 // nothing, or that failed (a rate limit included: every claim it did not
 // finish stays marked), and returns the batches' results merged. Each batch
 // is one call to the provider, so the rate limiter bounds it too.
 func FetchAllInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQueue, opts FetchOptions) (FetchResult, error) {
+	if opts.Limit <= 0 {
+		opts.Limit = DefaultFetchAllLimit
+	}
 	opts.defaults()
 	start := opts.Now()
 	var all FetchResult

@@ -302,8 +302,9 @@ func (e *RecordError) Error() string {
 func (e *RecordError) Unwrap() error { return e.Err }
 
 // GetInvoices fetches the invoices with these ids (GET /Invoices?IDs=...),
-// at most 100 ids a request, following pages while a page is full and ids
-// of the request are still unseen. Ids must be GUIDs; duplicates are asked
+// as many ids a request as stay within Xero's URL limit (xerolimit.MaxURLLength:
+// 53 GUIDs), following pages while a page is full and ids of the request are
+// still unseen. Ids must be GUIDs; duplicates are asked
 // once. Ids Xero does not know are simply absent from the result.
 //
 // Each record is read on its own: one that cannot be taken (see
@@ -323,8 +324,10 @@ func (c *Client) GetInvoices(ctx context.Context, ids []string) (invoices []Invo
 			unique = append(unique, id)
 		}
 	}
-	for start := 0; start < len(unique); start += pageSize {
-		chunk := unique[start:min(start+pageSize, len(unique))]
+	// As many ids a request as Xero's gateway serves (it answers 404 to a
+	// longer URL), with room for a page number.
+	prefix := c.endpoint("/Invoices", url.Values{"page": {"99999"}}) + "&IDs="
+	for _, chunk := range idChunks(prefix, unique) {
 		got, bad, err := c.invoicesByIDs(ctx, chunk)
 		if err != nil {
 			return nil, nil, err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -123,14 +124,14 @@ func TestDebugLogsNetworkErrors(t *testing.T) {
 
 func TestDebugKeepsLargeBodiesWhole(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *xero.Config) { c.Debug = true }))
-	h.handle(http.MethodGet, "/Invoices", invoicesByIDs)
-	ids := make([]string, 100)
-	for i := range ids {
-		ids[i] = guid(i)
+	parts := make([]string, 150)
+	for i := range parts {
+		parts[i] = invoiceObject(guid(i), fmt.Sprintf("INV-%04d", i), "AUTHORISED", "10.00", "0.00", "10.00")
 	}
-	got, _, err := h.client.GetInvoices(context.Background(), ids)
+	h.handle(http.MethodGet, "/Invoices", respond(200, `{"Invoices":[`+strings.Join(parts, ",")+`]}`))
+	got, _, err := h.client.InvoicesModifiedSince(context.Background(), time.Now().Add(-time.Hour), 1)
 	require.NoError(t, err)
-	assert.Len(t, got, 100, "the caller reads the whole body although the log shows only its start")
+	assert.Len(t, got, 150, "the caller reads the whole body although the log shows only its start")
 	assert.Contains(t, h.logs.String(), "…(truncated)")
 }
 

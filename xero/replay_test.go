@@ -87,13 +87,45 @@ func (c cassette) serve(t *testing.T) httpmock.Responder {
 	return c.serveBody(c.body())
 }
 
-// serveBody answers with the recorded status and headers and body.
+// serveBody answers with the recorded status and headers and body. A
+// request that names its invoices (IDs=...) gets the recorded invoices it
+// names, in their recorded form, as Xero would answer it.
 func (c cassette) serveBody(body string) httpmock.Responder {
-	return func(*http.Request) (*http.Response, error) {
-		resp := httpmock.NewStringResponse(c.Response.Status, body)
+	return func(req *http.Request) (*http.Response, error) {
+		out := body
+		if ids := req.URL.Query().Get("IDs"); ids != "" {
+			out = onlyInvoices(body, strings.Split(ids, ","))
+		}
+		resp := httpmock.NewStringResponse(c.Response.Status, out)
 		resp.Header = c.header()
 		return resp, nil
 	}
+}
+
+// onlyInvoices keeps, of a recorded list body, the invoices with these ids.
+func onlyInvoices(body string, ids []string) string {
+	var page map[string]json.RawMessage
+	if json.Unmarshal([]byte(body), &page) != nil || page["Invoices"] == nil {
+		return body
+	}
+	var list []json.RawMessage
+	if json.Unmarshal(page["Invoices"], &list) != nil {
+		return body
+	}
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[strings.ToLower(id)] = true
+	}
+	kept := []json.RawMessage{}
+	for _, raw := range list {
+		var inv struct{ InvoiceID string }
+		if json.Unmarshal(raw, &inv) == nil && want[strings.ToLower(inv.InvoiceID)] {
+			kept = append(kept, raw)
+		}
+	}
+	page["Invoices"], _ = json.Marshal(kept)
+	b, _ := json.Marshal(page)
+	return string(b)
 }
 
 // path is the recorded request's path under the harness's API URL, or the
@@ -359,7 +391,7 @@ func replayInvoicesPage(t *testing.T, c cassette) {
 		for i, r := range raws {
 			assertInvoiceMatches(t, r, got[i])
 		}
-		assert.Equal(t, 1, h.apiCalls(), "79 invoices are one page")
+		assert.Equal(t, 2, h.apiCalls(), "79 ids are two requests within Xero's URL limit")
 		assert.True(t, h.limiter.Status(tenantID).PausedUntil.IsZero(), "59 calls left: no pause")
 	})
 
