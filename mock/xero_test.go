@@ -238,7 +238,11 @@ func TestXeroBillingServiceSurvivesAnOutage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fault.Path = emulator.APIPath + "/Invoices"
 			svc.Emulator().InjectFault(tt.fault)
-			inv, err := svc.CreateInvoice(ctx, membership(billing.UserAccount(xeroUserID)))
+			// Each case bills anew, so each has its own reference: the same
+			// parameters again would be the same logical invoice.
+			p := membership(billing.UserAccount(xeroUserID))
+			p.Reference = fmt.Sprintf("%s, case %d", p.Reference, i+1)
+			inv, err := svc.CreateInvoice(ctx, p)
 			require.NoError(t, err)
 			assert.Len(t, svc.Emulator().Invoices(), i+1, "billed once")
 
