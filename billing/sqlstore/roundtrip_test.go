@@ -201,6 +201,7 @@ func TestPostgresRoundTrips(t *testing.T) {
 	// prepared and cached it on the one connection.
 	mark()
 	payFirst(changed)
+	rt.take()
 	res, err := billing.FetchInvoiceUpdates(ctx, stub, s, fetchOpts)
 	require.NoError(t, err)
 	require.Len(t, res.Updated, n)
