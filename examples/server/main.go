@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/examples/internal/applog"
 	"github.com/amsbilling/sdk/examples/internal/appstore"
 	"github.com/amsbilling/sdk/webhook"
 	"github.com/amsbilling/sdk/xero"
@@ -60,11 +61,7 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	level := slog.LevelInfo
-	if cfg.Xero.Debug {
-		level = slog.LevelDebug // XERO_DEBUG: show the HTTP exchanges, redacted
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := applog.New(stderr, slog.LevelInfo, cfg.Xero.Debug)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(stderr, "listen:", err)
