@@ -24,6 +24,8 @@ const (
 	// DefaultMarkTimeout leaves room within the 5 seconds Xero waits for an
 	// answer.
 	DefaultMarkTimeout = 3 * time.Second
+	// DefaultFetchTimeout bounds one background fetch.
+	DefaultFetchTimeout = 2 * time.Minute
 )
 
 // Buffers larger than this are not pooled, so one big delivery does not pin
@@ -51,6 +53,10 @@ type Config struct {
 	MaxBodyBytes int64
 	// MarkTimeout bounds the store write (default 3s).
 	MarkTimeout time.Duration
+	// FetchTimeout bounds one run of Fetch (default 2m), so a stalled
+	// provider cannot hold the fetch goroutine: the marks stay and the
+	// next delivery or the cron run fetches them.
+	FetchTimeout time.Duration
 	// Logger receives what the handler does (default: discarded). It never
 	// gets keys, signatures or request headers.
 	Logger *slog.Logger
@@ -70,16 +76,17 @@ type Config struct {
 //
 // Call Shutdown (or Close) when the server stops.
 type Handler struct {
-	keys        [][]byte
-	macs        []sync.Pool // one pool of HMACs per key
-	bufs        sync.Pool   // *buffer
-	tenant      string
-	store       billing.UpdateMarker
-	fetch       func(ctx context.Context) error
-	maxBody     int64
-	markTimeout time.Duration
-	log         *slog.Logger
-	now         func() time.Time
+	keys         [][]byte
+	macs         []sync.Pool // one pool of HMACs per key
+	bufs         sync.Pool   // *buffer
+	tenant       string
+	store        billing.UpdateMarker
+	fetch        func(ctx context.Context) error
+	maxBody      int64
+	markTimeout  time.Duration
+	fetchTimeout time.Duration
+	log          *slog.Logger
+	now          func() time.Time
 
 	fetchCtx    context.Context
 	cancelFetch context.CancelFunc
@@ -121,20 +128,24 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.MarkTimeout < 0 {
 		errs = append(errs, errors.New("webhook: mark timeout is negative"))
 	}
+	if cfg.FetchTimeout < 0 {
+		errs = append(errs, errors.New("webhook: fetch timeout is negative"))
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %w", billing.ErrInvalidConfig, errors.Join(errs...))
 	}
 
 	h := &Handler{
-		keys:        make([][]byte, len(cfg.Keys)),
-		macs:        make([]sync.Pool, len(cfg.Keys)),
-		tenant:      tenant,
-		store:       cfg.Store,
-		fetch:       cfg.Fetch,
-		maxBody:     cfg.MaxBodyBytes,
-		markTimeout: cfg.MarkTimeout,
-		log:         cfg.Logger,
-		now:         cfg.Now,
+		keys:         make([][]byte, len(cfg.Keys)),
+		macs:         make([]sync.Pool, len(cfg.Keys)),
+		tenant:       tenant,
+		store:        cfg.Store,
+		fetch:        cfg.Fetch,
+		maxBody:      cfg.MaxBodyBytes,
+		markTimeout:  cfg.MarkTimeout,
+		fetchTimeout: cfg.FetchTimeout,
+		log:          cfg.Logger,
+		now:          cfg.Now,
 	}
 	for i, k := range cfg.Keys {
 		key := []byte(k.Reveal())
@@ -147,6 +158,9 @@ func New(cfg Config) (*Handler, error) {
 	}
 	if h.markTimeout == 0 {
 		h.markTimeout = DefaultMarkTimeout
+	}
+	if h.fetchTimeout == 0 {
+		h.fetchTimeout = DefaultFetchTimeout
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -220,8 +234,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		marked = n
-		h.debug(ctx, "webhook: marked invoices", slog.Int("invoices", len(ids)), slog.Int("marked", n))
 	}
+	h.log.LogAttrs(ctx, slog.LevelInfo, "webhook: delivery received",
+		slog.Int("events", len(p.Events)), slog.Int("invoices", len(ids)), slog.Int("marked", marked))
 
 	w.Header()["Content-Length"] = []string{"0"}
 	w.WriteHeader(http.StatusOK)
@@ -366,7 +381,8 @@ func (h *Handler) fetchLoop(done chan struct{}) {
 
 // runFetch runs Fetch once; an error or a panic is logged, never raised.
 func (h *Handler) runFetch() {
-	ctx := h.fetchCtx
+	ctx, cancel := context.WithTimeout(h.fetchCtx, h.fetchTimeout)
+	defer cancel()
 	defer func() {
 		if v := recover(); v != nil {
 			h.log.LogAttrs(ctx, slog.LevelError, "webhook: fetch panicked",

@@ -677,7 +677,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 
 	out := logs.String()
 	// The test is only meaningful if the handler did log.
-	for _, want := range []string{"rejected delivery", "ignored event", "CONTACT", "marked invoices", "fetch failed", "marking invoices failed", "malformed"} {
+	for _, want := range []string{"rejected delivery", "ignored event", "CONTACT", "delivery received", "fetch failed", "marking invoices failed", "malformed"} {
 		assert.Contains(t, out, want)
 	}
 
@@ -697,4 +697,73 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	for _, header := range []string{"x-xero-signature", "authorization", "bearer", "tok-abcdef", "agent-zq9", "cookie", "user-agent", "content-type", "application/json"} {
 		assert.NotContains(t, lower, header, "a request header")
 	}
+}
+
+// A stalled provider cannot hold the background fetch: each run has a
+// deadline (FetchTimeout), and ending it leaves the marks for the next run.
+func TestFetchHasADeadline(t *testing.T) {
+	tests := []struct {
+		name    string
+		timeout time.Duration
+		want    time.Duration
+	}{
+		{"default", 0, webhook.DefaultFetchTimeout},
+		{"configured", 50 * time.Millisecond, 50 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			type seen struct {
+				deadline time.Time
+				ok       bool
+				err      error
+			}
+			got := make(chan seen, 1)
+			before := time.Now()
+			h := newHandler(t, webhook.Config{
+				Store:        newStore(t, invoiceIDs...),
+				FetchTimeout: tt.timeout,
+				Fetch: func(ctx context.Context) error {
+					d, ok := ctx.Deadline()
+					if tt.timeout > 0 {
+						<-ctx.Done() // stalls until the deadline ends it
+					}
+					got <- seen{d, ok, ctx.Err()}
+					return ctx.Err()
+				},
+			})
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			req, err := webhook.NewSignedRequest(context.Background(), []byte(testKey), srv.URL+"/", body(t, invoiceUpdate(invoiceIDs[0])))
+			require.NoError(t, err)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			s := receive(t, got, "the fetch to run")
+			require.True(t, s.ok, "the fetch's context has a deadline")
+			assert.False(t, s.deadline.After(time.Now().Add(tt.want)), "no later than FetchTimeout")
+			assert.False(t, s.deadline.Before(before.Add(tt.want)), "no earlier than FetchTimeout")
+			if tt.timeout > 0 {
+				assert.ErrorIs(t, s.err, context.DeadlineExceeded)
+			}
+		})
+	}
+}
+
+// Each delivery is logged at Info with its counts, never with the key, the
+// signature or a header.
+func TestDeliveryIsLoggedWithCounts(t *testing.T) {
+	var logs strings.Builder
+	h := newHandler(t, webhook.Config{
+		Store:  newStore(t, invoiceIDs...),
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+	})
+	b := body(t, invoiceUpdate(invoiceIDs[0]), invoiceUpdate(invoiceIDs[1]))
+	sig := webhook.Sign([]byte(testKey), b)
+	w := serve(h, post(b, sig))
+	require.Equal(t, http.StatusOK, w.Code)
+	out := logs.String()
+	assert.Contains(t, out, `msg="webhook: delivery received" events=2 invoices=2 marked=2`)
+	assert.NotContains(t, out, testKey)
+	assert.NotContains(t, out, sig)
+	assert.NotContains(t, strings.ToLower(out), "x-xero-signature")
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/examples/internal/appstore"
 	"github.com/amsbilling/sdk/webhook"
+	"github.com/amsbilling/sdk/xero"
 	"github.com/amsbilling/sdk/xero/setup"
 )
 
@@ -28,23 +30,54 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	addr := os.Getenv("ADDR")
-	if addr == "" {
-		addr = "127.0.0.1:8000"
+	os.Exit(run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+}
+
+// run parses the flags, checks the configuration and serves until ctx is
+// done. Exit status: 0 after a clean shutdown (and for -h), 1 on an error, 2
+// on bad flags or a bad configuration.
+func run(ctx context.Context, args []string, env func(string) (string, bool), stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	defaultAddr := "127.0.0.1:8000"
+	if v, ok := env("ADDR"); ok && v != "" {
+		defaultAddr = v
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		logger.Error("listen", "err", err)
-		os.Exit(1)
-	}
-	if err := serve(ctx, ln, os.LookupEnv, logger, os.Stdout); err != nil {
-		logger.Error("server stopped", "err", err)
-		if errors.Is(err, billing.ErrInvalidConfig) {
-			os.Exit(2)
+	addr := fs.String("addr", defaultAddr, "address to listen on (default: $ADDR, else 127.0.0.1:8000)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		os.Exit(1)
+		return 2
 	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "unexpected argument %q (flags start with -)\n", fs.Arg(0))
+		return 2
+	}
+	cfg, err := setup.LoadConfig(env)
+	if err != nil {
+		// One problem per line, as an operator reads them.
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	level := slog.LevelInfo
+	if cfg.Xero.Debug {
+		level = slog.LevelDebug // XERO_DEBUG: show the HTTP exchanges, redacted
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "listen:", err)
+		return 1
+	}
+	if err := serve(ctx, ln, env, logger, stdout); err != nil {
+		fmt.Fprintln(stderr, "server stopped:", err)
+		if errors.Is(err, billing.ErrInvalidConfig) {
+			return 2
+		}
+		return 1
+	}
+	return 0
 }
 
 // serve runs the app on ln until ctx is done.
@@ -79,6 +112,7 @@ func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool)
 	// Only real Xero calls the webhook; the mock providers have no keys.
 	var hook *webhook.Handler
 	if svc != nil && cfg.Provider == setup.ProviderXero {
+		checkConnection(ctx, svc, logger)
 		hook, err = webhook.New(webhook.Config{
 			Keys:     cfg.Xero.WebhookKeys,
 			TenantID: cfg.Xero.TenantID,
@@ -134,4 +168,22 @@ func describe(p setup.Provider) string {
 		return "none configured"
 	}
 	return string(p)
+}
+
+// checkConnection proves the credentials and the tenant at start, so a wrong
+// secret shows now rather than at the first member's payment. The server
+// keeps serving either way: the webhook still stores marks.
+func checkConnection(ctx context.Context, svc billing.Service, logger *slog.Logger) {
+	xs, ok := svc.(*xero.Service)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := xs.Client().CheckConnection(ctx); err != nil {
+		logger.Error("xero: the connection check failed; billing calls will fail until it is fixed (check XERO_CLIENT_ID, XERO_CLIENT_SECRET and XERO_TENANT_ID, or run examples/doctor)",
+			"error", err)
+		return
+	}
+	logger.Info("xero: connection checked", "tenant", xs.Client().TenantID())
 }

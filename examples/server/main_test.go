@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -242,3 +243,91 @@ func TestServerShutdownFinishesRequestsInFlight(t *testing.T) {
 	require.NoError(t, stop(), "graceful shutdown")
 	assert.Equal(t, http.StatusFound, <-answered, "the request in flight was answered")
 }
+
+// Flags: -h prints usage and exits 0 without serving; a bad flag or a stray
+// argument exits 2; a bad configuration exits 2 with one problem a line.
+func TestServerFlagsAndConfiguration(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		env    map[string]string
+		code   int
+		stderr []string
+	}{
+		{"help", []string{"-h"}, nil, 0, []string{"-addr", "ADDR"}},
+		{"unknown flag", []string{"-nope"}, nil, 2, []string{"flag provided but not defined"}},
+		{"stray argument", []string{"8000"}, nil, 2, []string{`unexpected argument "8000"`}},
+		{"bad configuration", nil, map[string]string{"AMS_BILLING_SERVICE_CLASS": "xero", "XERO_CLIENT_SECRET": "do-not-print-me"}, 2,
+			[]string{"\nXERO_CLIENT_ID: required", "\nXERO_TENANT_ID: required"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut strings.Builder
+			code := run(t.Context(), tt.args, func(k string) (string, bool) { v, ok := tt.env[k]; return v, ok }, &out, &errOut)
+			assert.Equal(t, tt.code, code)
+			for _, want := range tt.stderr {
+				assert.Contains(t, errOut.String(), want)
+			}
+			assert.NotContains(t, out.String()+errOut.String(), "do-not-print-me")
+			assert.NotContains(t, out.String(), "listening", "nothing was served")
+		})
+	}
+}
+
+// -addr wins over ADDR; the server listens where it is told.
+func TestServerAddrFlag(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	env := map[string]string{"ADDR": "127.0.0.1:1", "BILLING_DATABASE_URL": filepath.Join(t.TempDir(), "billing.db")}
+	ctx, cancel := context.WithCancel(t.Context())
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", addr}, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, &out, &errOut)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(out.String(), "listening on http://"+addr) }, 10*time.Second, 10*time.Millisecond, errOut.String())
+	cancel()
+	assert.Equal(t, 0, <-done)
+}
+
+// Wrong credentials show at start, clearly, and the server keeps serving.
+func TestServerChecksTheConnectionAtStart(t *testing.T) {
+	xeroSrv, err := emulator.Listen("127.0.0.1:0", emulator.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { xeroSrv.Close() })
+	env := xeroSrv.Env()
+	env["XERO_CLIENT_SECRET"] = "wrong-secret"
+	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	var logs syncBuffer
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, ln, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, slog.New(slog.NewTextHandler(&logs, nil)), io.Discard)
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "connection check failed") }, 10*time.Second, 10*time.Millisecond)
+	assert.Contains(t, logs.String(), "XERO_CLIENT_SECRET")
+	assert.NotContains(t, logs.String(), "wrong-secret")
+	res, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+	require.NoError(t, err, "still serving")
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode)
+	cancel()
+	require.NoError(t, <-done)
+}
+
+// syncBuffer is a strings.Builder safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
