@@ -63,6 +63,7 @@ type Client struct {
 	backoff        time.Duration
 	tokens         *tokenCache
 	redact         *redactor
+	rate           rateMemo // the latest answer's rate-limit headers (LastRateInfo)
 }
 
 // Option configures a Client.
@@ -344,6 +345,7 @@ func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token,
 	}
 	defer resp.Body.Close()
 	c.limiter.Observe(c.tenantID, resp.StatusCode, resp.Header)
+	c.rate.observe(resp.Header, time.Now())
 
 	limit := int64(maxResponseBody)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
