@@ -2,7 +2,9 @@ package doctor
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/internal/urlcheck"
@@ -61,16 +63,39 @@ type Check struct {
 // and, when there is one, the fix:
 //
 //	✗ tenant: XERO_TENANT_ID 1a2b... is not among the connection's organisations: ... — fix XERO_TENANT_ID: ...
+//
+// A multi-line error (a driver's, say) is folded onto the line with "; ".
 func (c Check) String() string {
-	s := c.Status.String() + " " + c.Name + ": " + c.Found
+	s := c.Status.String() + " " + c.Name + ": " + oneLine(c.Found)
 	switch {
 	case c.Fix == "":
 	case c.Var != "":
-		s += " — fix " + c.Var + ": " + c.Fix
+		s += " — fix " + c.Var + ": " + oneLine(c.Fix)
 	default:
-		s += " — fix: " + c.Fix
+		s += " — fix: " + oneLine(c.Fix)
 	}
 	return s
+}
+
+// oneLine folds the lines of s into one, joined with "; ", and drops
+// control characters.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var parts []string
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		l = strings.TrimSpace(strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return ' '
+			}
+			return r
+		}, l))
+		if l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Target is what the doctor examines: an app's configuration, the Xero

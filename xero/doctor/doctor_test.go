@@ -204,7 +204,7 @@ func TestRun(t *testing.T) {
 			opts:  emulator.Options{Currencies: []string{"USD"}},
 			env:   map[string]string{xero.EnvCurrencyCode: "EUR"},
 			want:  statuses(doctor.Pass, map[string]doctor.Status{"currency": doctor.Fail}),
-			lines: map[string][]string{"currency": {`EUR is neither "Acme Ltd"'s base currency (NZD) nor one it has added (NZD, USD)`, "fix XERO_CURRENCY_CODE: set it to NZD, or add EUR"}},
+			lines: map[string][]string{"currency": {`EUR is not "Acme Ltd"'s base currency (NZD), nor one it has added (USD)`, "fix XERO_CURRENCY_CODE: set it to NZD, or add EUR"}},
 			calls: 5,
 		},
 		{

@@ -19,6 +19,7 @@ func TestCheckString(t *testing.T) {
 		{doctor.Check{Name: "tenant", Status: doctor.Fail, Found: "wrong", Var: "XERO_TENANT_ID", Fix: "set it"}, "✗ tenant: wrong — fix XERO_TENANT_ID: set it"},
 		{doctor.Check{Name: "marked invoices", Status: doctor.Warn, Found: "old", Fix: "run cron"}, "! marked invoices: old — fix: run cron"},
 		{doctor.Check{Name: "rate budget", Found: "not checked"}, "- rate budget: not checked"},
+		{doctor.Check{Name: "database", Status: doctor.Fail, Found: "did not open: connect:\n\tdial error\n\tdial error\r\n", Fix: "check\x1bit"}, "✗ database: did not open: connect:; dial error; dial error — fix: check it"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {

@@ -237,17 +237,23 @@ func currencyCheck(ctx context.Context, cfg *xero.Config, client *xero.Client, o
 	if err != nil {
 		return callFailure(name, "GET /Currencies", xero.EnvCurrencyCode, err)
 	}
-	var codes []string
+	var added []string
 	for _, c := range currencies {
 		if strings.EqualFold(c.Code, want) {
 			return Check{Name: name, Status: Pass, Found: fmt.Sprintf("%s %s is one of %q's currencies (its base currency is %s)", xero.EnvCurrencyCode, want, org.Name, org.BaseCurrency)}
 		}
-		codes = append(codes, c.Code)
+		if !strings.EqualFold(c.Code, org.BaseCurrency) {
+			added = append(added, c.Code)
+		}
+	}
+	others := "and it has added no other"
+	if len(added) > 0 {
+		others = "nor one it has added (" + list(added) + ")"
 	}
 	return Check{
 		Name: name, Status: Fail, Var: xero.EnvCurrencyCode,
-		Found: fmt.Sprintf("%s %s is neither %q's base currency (%s) nor one it has added (%s): Xero refuses invoices in it",
-			xero.EnvCurrencyCode, want, org.Name, org.BaseCurrency, list(codes)),
+		Found: fmt.Sprintf("%s %s is not %q's base currency (%s), %s: Xero refuses invoices in it",
+			xero.EnvCurrencyCode, want, org.Name, org.BaseCurrency, others),
 		Fix: fmt.Sprintf("set it to %s, or add %s under Settings, Currencies in Xero (a plan with multi-currency)", org.BaseCurrency, want),
 	}
 }
