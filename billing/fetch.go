@@ -11,7 +11,10 @@ import (
 
 // Defaults of FetchOptions.
 const (
-	DefaultFetchLimit       = 30
+	DefaultFetchLimit = 30
+	// DefaultFetchAllLimit is FetchAllInvoiceUpdates' batch: the most ids
+	// one request may carry within Xero's URL limit, less a margin.
+	DefaultFetchAllLimit    = 50
 	DefaultFetchLease       = 5 * time.Minute
 	DefaultFetchMaxAttempts = 5
 )
@@ -81,7 +84,10 @@ type FetchFailure struct {
 //
 // A rate limit, a cancelled context or a provider outage (any error with a
 // Temporary() bool method returning true) stops the run: every claimed flag
-// stays set, the claims are released, and the error is returned. Any other
+// stays set, the claims are released, and the error is returned. So does an
+// error matching ErrUnauthorized (the provider refused the credentials or
+// their permissions): it is no invoice's fault, so nothing is split or
+// recorded against an invoice, and the one error returned says so. Any other
 // error is blamed on an invoice: the batch is split in halves until the
 // failing invoices are found, and each of those records a failed attempt with
 // its reason; after MaxAttempts it is set aside (still marked, listed by
@@ -132,11 +138,15 @@ func FetchInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQu
 
 // FetchAllInvoiceUpdates runs FetchInvoiceUpdates batch after batch, so a
 // burst of marks larger than one batch is fetched now rather than at the
-// next cron run. It stops after a batch that was not full, that updated
+// next cron run. Its batch defaults to DefaultFetchAllLimit, one request's
+// worth. It stops after a batch that was not full, that updated
 // nothing, or that failed (a rate limit included: every claim it did not
 // finish stays marked), and returns the batches' results merged. Each batch
 // is one call to the provider, so the rate limiter bounds it too.
 func FetchAllInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQueue, opts FetchOptions) (FetchResult, error) {
+	if opts.Limit <= 0 {
+		opts.Limit = DefaultFetchAllLimit
+	}
 	opts.defaults()
 	start := opts.Now()
 	var all FetchResult
@@ -207,7 +217,9 @@ func (f *fetcher) run(ctx context.Context, claims []Claim) error {
 		if err == nil {
 			continue
 		}
-		if !IsTemporary(err) && ctx.Err() == nil {
+		if errors.Is(err, ErrUnauthorized) {
+			err = fmt.Errorf("billing: fetching invoice updates stopped: the billing provider refused the app's credentials or permissions; no invoice was blamed and every one stays marked: %w", err)
+		} else if !IsTemporary(err) && ctx.Err() == nil {
 			if len(batch) > 1 {
 				half := len(batch) / 2
 				pending = append([][]Claim{batch[:half], batch[half:]}, pending...)
@@ -318,6 +330,18 @@ func (f *fetcher) fail(ctx context.Context, c Claim, reason string, maxAttempts 
 		slog.Int("attempts", inv.UpdateAttempts), slog.Bool("set_aside", inv.SetAside))
 	return nil
 }
+
+// ErrUnauthorized matches, with errors.Is, an error meaning the billing
+// provider refused the app's credentials or what they may do: a wrong client
+// secret, a revoked connection, a missing scope, a tenant not connected.
+// Trying again cannot help until the configuration changes, and no invoice
+// is to blame, so FetchInvoiceUpdates stops at once (see there). Providers
+// make their errors match it, keeping billing free of their types; package
+// xero matches it with a refused token request (*xero.AuthError, apart from
+// the identity service's own outages), a 401 that a fresh token did not cure
+// and a 403 (*xero.APIError). It is the counterpart of IsTemporary: an error
+// is one or the other, or neither (blame the request).
+var ErrUnauthorized = errors.New("billing: the billing provider refused the credentials")
 
 // temporary marks an error as a reason to stop and retry later.
 type temporary struct{ error }

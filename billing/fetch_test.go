@@ -509,3 +509,51 @@ func TestFetchAllSkipsMock(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, res.Simulated)
 }
+
+// providerAuthError is how a provider's own error type matches
+// billing.ErrUnauthorized.
+type providerAuthError struct{}
+
+func (providerAuthError) Error() string        { return "provider: client credentials refused" }
+func (providerAuthError) Is(target error) bool { return target == billing.ErrUnauthorized }
+
+// TestFetchStopsOnUnauthorized: an error matching ErrUnauthorized stops the
+// run at once, even part way through splitting a batch: no invoice is
+// blamed, every claim is released and the one error says why.
+func TestFetchStopsOnUnauthorized(t *testing.T) {
+	tests := []struct {
+		name      string
+		err       func(call int) error
+		wantCalls int
+	}{
+		{"sentinel wrapped", func(int) error { return fmt.Errorf("provider: %w", billing.ErrUnauthorized) }, 1},
+		{"provider's type", func(int) error { return providerAuthError{} }, 1},
+		// A blamable error splits the batch; the credentials then fail.
+		{"while splitting", func(call int) error {
+			if call == 1 {
+				return errors.New("provider: 400 bad request")
+			}
+			return providerAuthError{}
+		}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := mock.NewStore()
+			seed(t, store, 6)
+			calls := 0
+			p := &fakeProvider{err: func([]string) error { calls++; return tt.err(calls) }}
+			res, err := billing.FetchInvoiceUpdates(context.Background(), p, store, opts())
+			require.ErrorIs(t, err, billing.ErrUnauthorized)
+			assert.Contains(t, err.Error(), "refused the app's credentials")
+			assert.Equal(t, tt.wantCalls, p.callCount())
+			assert.Empty(t, res.Failed)
+			for _, inv := range store.Invoices() {
+				assert.True(t, inv.UpdateNeeded, inv.Number)
+				assert.Zero(t, inv.UpdateAttempts, inv.Number)
+			}
+			claims, err := store.ClaimUpdates(context.Background(), base.Add(time.Hour), 10, time.Minute)
+			require.NoError(t, err)
+			assert.Len(t, claims, 6, "the claims were released")
+		})
+	}
+}

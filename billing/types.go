@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 )
@@ -174,7 +178,21 @@ type CreateInvoiceParams struct {
 	IdempotencyKey string
 }
 
-// Validate checks the parameters before anything is sent.
+// Limits of CreateInvoiceParams' text, Xero's: lengths are counted in
+// UTF-16 code units, as Xero counts them (a character outside the Basic
+// Multilingual Plane, such as most emoji, is two).
+const (
+	maxLineDescription = 4000
+	maxReference       = 255
+)
+
+// Validate checks the parameters before anything is sent: an account, both
+// dates in order, at least one line, each with a description and a positive
+// quantity. Text must be valid UTF-8 without control characters (a line's
+// description may hold line breaks and tabs); a line's description may be
+// 4,000 characters and the reference 255, counted in UTF-16 code units as
+// Xero counts them. The error wraps ErrInvalidInvoice and names every
+// problem.
 func (p CreateInvoiceParams) Validate() error {
 	var errs []error
 	if err := p.Account.Validate(); err != nil {
@@ -191,9 +209,14 @@ func (p CreateInvoiceParams) Validate() error {
 	if len(p.LineItems) == 0 {
 		errs = append(errs, errors.New("at least one line item is required"))
 	}
+	if err := checkText(p.Reference, maxReference, ""); err != nil {
+		errs = append(errs, fmt.Errorf("reference %w", err))
+	}
 	for i, li := range p.LineItems {
 		if li.Description == "" {
 			errs = append(errs, fmt.Errorf("line item %d: description is required", i+1))
+		} else if err := checkText(li.Description, maxLineDescription, "\n\r\t"); err != nil {
+			errs = append(errs, fmt.Errorf("line item %d: description %w", i+1, err))
 		}
 		if !li.Quantity.IsPositive() {
 			errs = append(errs, fmt.Errorf("line item %d: quantity must be positive", i+1))
@@ -225,3 +248,29 @@ func (c InvoiceChange) BecamePaid() bool { return !c.Before.IsPaid() && c.After.
 // "deliver again later": the event stays pending and is retried with
 // backoff; it never undoes the saved state. Use EventID to act only once.
 type InvoiceHook func(ctx context.Context, change InvoiceChange) error
+
+// checkText reports why s cannot be sent as a text of at most limit UTF-16
+// code units, allowing the control characters in allowed; nil when it can.
+// The message continues the field's name ("reference is 256 characters").
+func checkText(s string, limit int, allowed string) error {
+	if !utf8.ValidString(s) {
+		return errors.New("is not valid UTF-8")
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && !strings.ContainsRune(allowed, r) }) {
+		return errors.New("contains a control character")
+	}
+	if n := utf16Len(s); n > limit {
+		return fmt.Errorf("is %d characters; at most %d", n, limit)
+	}
+	return nil
+}
+
+// utf16Len is the length of s in UTF-16 code units, the way Xero (.NET)
+// counts a string's characters.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}

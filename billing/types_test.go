@@ -3,9 +3,13 @@ package billing_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
 )
@@ -28,3 +32,55 @@ type errTemp struct{}
 
 func (errTemp) Error() string   { return "temporary" }
 func (errTemp) Temporary() bool { return true }
+
+func validParams() billing.CreateInvoiceParams {
+	return billing.CreateInvoiceParams{
+		Account:   billing.UserAccount("u-1"),
+		Date:      billing.NewDate(2026, time.January, 31),
+		DueDate:   billing.NewDate(2026, time.February, 28),
+		LineItems: []billing.LineItem{{Description: "Annual membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.NewFromInt(100)}},
+		Reference: "Membership 2026",
+	}
+}
+
+// TestCreateInvoiceParamsLimits: what Xero would refuse (or mangle) is
+// refused before any call. Lengths count UTF-16 code units, as Xero does: an
+// emoji outside the Basic Multilingual Plane is two.
+func TestCreateInvoiceParamsLimits(t *testing.T) {
+	emoji := "😀" // one rune, two UTF-16 units
+	tests := []struct {
+		name    string
+		edit    func(*billing.CreateInvoiceParams)
+		problem string // "" when valid
+	}{
+		{"valid", func(*billing.CreateInvoiceParams) {}, ""},
+		{"description at 4000", func(p *billing.CreateInvoiceParams) { p.LineItems[0].Description = strings.Repeat("a", 4000) }, ""},
+		{"description of 2000 emoji", func(p *billing.CreateInvoiceParams) { p.LineItems[0].Description = strings.Repeat(emoji, 2000) }, ""},
+		{"description over 4000", func(p *billing.CreateInvoiceParams) { p.LineItems[0].Description = strings.Repeat("a", 4001) }, "line item 1: description is 4001 characters; at most 4000"},
+		{"description of 2001 emoji", func(p *billing.CreateInvoiceParams) { p.LineItems[0].Description = strings.Repeat(emoji, 2001) }, "description is 4002 characters"},
+		{"description on several lines", func(p *billing.CreateInvoiceParams) {
+			p.LineItems[0].Description = "Annual membership\r\n\tfrom January"
+		}, ""},
+		{"description with a control character", func(p *billing.CreateInvoiceParams) { p.LineItems[0].Description = "Annual\x00membership" }, "line item 1: description contains a control character"},
+		{"description not UTF-8", func(p *billing.CreateInvoiceParams) { p.LineItems[0].Description = "Annual \xff" }, "line item 1: description is not valid UTF-8"},
+		{"reference at 255", func(p *billing.CreateInvoiceParams) { p.Reference = strings.Repeat("r", 255) }, ""},
+		{"reference over 255", func(p *billing.CreateInvoiceParams) { p.Reference = strings.Repeat("r", 256) }, "reference is 256 characters; at most 255"},
+		{"reference of 128 emoji", func(p *billing.CreateInvoiceParams) { p.Reference = strings.Repeat(emoji, 128) }, "reference is 256 characters"},
+		{"reference with a line break", func(p *billing.CreateInvoiceParams) { p.Reference = "Membership\n2026" }, "reference contains a control character"},
+		{"reference with DEL", func(p *billing.CreateInvoiceParams) { p.Reference = "Membership\x7f" }, "reference contains a control character"},
+		{"reference not UTF-8", func(p *billing.CreateInvoiceParams) { p.Reference = "\xc3" }, "reference is not valid UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := validParams()
+			tt.edit(&p)
+			err := p.Validate()
+			if tt.problem == "" {
+				assert.NoError(t, err)
+				return
+			}
+			require.ErrorIs(t, err, billing.ErrInvalidInvoice)
+			assert.Contains(t, err.Error(), tt.problem)
+		})
+	}
+}

@@ -28,12 +28,19 @@ type Limiter interface {
 
 // Options configures a Local limiter. Zero fields take Xero's defaults.
 type Options struct {
-	PerMinute    int              // calls per tenant per Window; default 60
-	Window       time.Duration    // the rolling "minute"; default 60s
-	Concurrent   int              // calls in flight per tenant; default 5
-	PerDay       int              // calls per tenant per DayWindow; default 5000
-	DayWindow    time.Duration    // the rolling "day"; default 24h
-	Wait         bool             // block until budget returns instead of refusing; for batch jobs
+	PerMinute  int           // calls per tenant per Window; default 60
+	Window     time.Duration // the rolling "minute"; default 60s
+	Concurrent int           // calls in flight per tenant; default 5
+	PerDay     int           // calls per tenant per DayWindow; default 5000
+	DayWindow  time.Duration // the rolling "day"; default 24h
+	Wait       bool          // block until budget returns instead of refusing; for batch jobs
+	// Margin widens the minute window the limiter counts in, because it
+	// counts a call when the slot is taken and Xero when the request
+	// arrives: without it a call granted the instant an old one leaves the
+	// window can reach Xero inside Xero's window and draw a 429. Default:
+	// Window/60 in waiting mode (a second a minute: 98% of the budget),
+	// none in fail-fast mode; negative means none.
+	Margin       time.Duration
 	DefaultPause time.Duration    // pause after a 429 without Retry-After; default 60s
 	Now          func() time.Time // clock; default time.Now
 }
@@ -42,11 +49,20 @@ type Options struct {
 // limits (60 a minute, 5 at once, 5,000 a day), a 60 s pause and time.Now.
 func (o Options) withDefaults() Options {
 	xerolimit.FillDefaults(&o.PerMinute, &o.Window, &o.Concurrent, &o.PerDay, &o.DayWindow, &o.DefaultPause)
+	switch {
+	case o.Margin < 0:
+		o.Margin = 0
+	case o.Margin == 0 && o.Wait:
+		o.Margin = o.Window / 60
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
 	return o
 }
+
+// span is the minute window as counted: Window plus Margin.
+func (l *Local) span() time.Duration { return l.opts.Window + l.opts.Margin }
 
 // concurrentRetry is the RetryAfter of a concurrency refusal: a release has
 // no schedule, but "try again in 1s" is more useful than "later".
@@ -164,7 +180,7 @@ func (l *Local) releaser(st *tenantState) func() {
 // release can end it. Of several time-based reasons it reports the one
 // lasting longest, so RetryAfter is honest.
 func (l *Local) refusal(tenant string, st *tenantState, now time.Time) (*RateLimitError, bool) {
-	st.minute.prune(now, l.opts.Window)
+	st.minute.prune(now, l.span())
 	st.day.prune(now, l.opts.DayWindow)
 
 	var worst *RateLimitError
@@ -180,7 +196,7 @@ func (l *Local) refusal(tenant string, st *tenantState, now time.Time) (*RateLim
 		consider(st.day.oldest().Add(l.opts.DayWindow), ProblemDay, unknownRemaining())
 	}
 	if st.minute.n >= l.opts.PerMinute {
-		consider(st.minute.oldest().Add(l.opts.Window), ProblemMinute, unknownRemaining())
+		consider(st.minute.oldest().Add(l.span()), ProblemMinute, unknownRemaining())
 	}
 	if worst != nil {
 		return worst, false
@@ -209,9 +225,9 @@ func (l *Local) Observe(tenant string, status int, h http.Header) {
 	for _, p := range xerolimit.Pauses(status, string(info.Problem), info.RetryAfter, info.Remaining.left(), l.opts.DefaultPause) {
 		until := now.Add(p.For)
 		if p.UntilWindowFrees {
-			st.minute.prune(now, l.opts.Window)
+			st.minute.prune(now, l.span())
 			if st.minute.n > 0 {
-				until = st.minute.oldest().Add(l.opts.Window)
+				until = st.minute.oldest().Add(l.span())
 			}
 		}
 		if p.App {
@@ -254,7 +270,7 @@ func (l *Local) sweep(now time.Time) {
 	}
 	l.lastSweep = now
 	for name, st := range l.tenants {
-		st.minute.prune(now, l.opts.Window)
+		st.minute.prune(now, l.span())
 		st.day.prune(now, l.opts.DayWindow)
 		if st.inFlight == 0 && st.waiting == 0 && st.minute.n == 0 && st.day.n == 0 && !st.pausedUntil.After(now) {
 			delete(l.tenants, name)
@@ -281,7 +297,7 @@ func (l *Local) Status(tenant string) Status {
 	now := l.opts.Now()
 	var s Status
 	if st, ok := l.tenants[tenant]; ok {
-		st.minute.prune(now, l.opts.Window)
+		st.minute.prune(now, l.span())
 		st.day.prune(now, l.opts.DayWindow)
 		s = Status{InFlight: st.inFlight, Waiting: st.waiting, UsedMinute: st.minute.n, UsedDay: st.day.n}
 		if st.pausedUntil.After(now) {

@@ -382,7 +382,8 @@ func TestLocalWaitDeadlineTooShort(t *testing.T) {
 	l := ratelimit.NewLocal(ratelimit.Options{PerMinute: 1, Wait: true, Now: clk.Now})
 	acquireOK(t, l, "org")
 
-	// Budget returns in 60s of the (frozen) clock; the context has far less.
+	// Budget returns in 61s of the (frozen) clock (the window plus the
+	// waiting mode's margin); the context has far less.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	release, err := l.Acquire(ctx, "org")
@@ -391,7 +392,7 @@ func TestLocalWaitDeadlineTooShort(t *testing.T) {
 	require.ErrorAs(t, err, &rle)
 	assert.True(t, rle.Local)
 	assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
-	assert.Equal(t, time.Minute, rle.RetryAfter)
+	assert.Equal(t, time.Minute+time.Second, rle.RetryAfter)
 	assert.NoError(t, ctx.Err(), "refused at once, not after the deadline")
 }
 
@@ -513,4 +514,36 @@ func TestLocalZeroValueUsesDefaults(t *testing.T) {
 	}
 	rle := refused(t, &l, "org")
 	assert.Equal(t, ratelimit.ProblemConcurrent, rle.Problem)
+}
+
+// In waiting mode the minute window is counted a little wider than Xero's,
+// so a call granted as an old one leaves cannot reach Xero inside Xero's
+// window; fail-fast mode counts Xero's window exactly unless told.
+func TestLocalMargin(t *testing.T) {
+	tests := []struct {
+		name string
+		opts ratelimit.Options
+		want time.Duration // when the second call may go
+	}{
+		{"fail fast: none", ratelimit.Options{PerMinute: 1}, time.Minute},
+		{"fail fast, explicit", ratelimit.Options{PerMinute: 1, Margin: 3 * time.Second}, time.Minute + 3*time.Second},
+		{"waiting: a second a minute", ratelimit.Options{PerMinute: 1, Wait: true}, time.Minute + time.Second},
+		{"waiting, shortened window", ratelimit.Options{PerMinute: 1, Wait: true, Window: 6 * time.Second}, 6*time.Second + 100*time.Millisecond},
+		{"waiting, none", ratelimit.Options{PerMinute: 1, Wait: true, Margin: -1}, time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock()
+			tt.opts.Now = clk.Now
+			l := ratelimit.NewLocal(tt.opts)
+			acquireOK(t, l, "org")
+			// A context too short to wait shows when the budget returns.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+			defer cancel()
+			_, err := l.Acquire(ctx, "org")
+			var rle *ratelimit.RateLimitError
+			require.ErrorAs(t, err, &rle)
+			assert.Equal(t, tt.want, rle.RetryAfter)
+		})
+	}
 }

@@ -2,8 +2,10 @@ package xero
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,6 +24,118 @@ type invoicesBody struct {
 	Invoices []Invoice `json:"Invoices"`
 }
 
+// recordsBody is a list answer with its records left undecoded, so each
+// can be judged and decoded on its own.
+type recordsBody struct {
+	Contacts []json.RawMessage `json:"Contacts"`
+	Invoices []json.RawMessage `json:"Invoices"`
+}
+
+// recordStatus is Xero's verdict on one record of a 2xx answer. With
+// summarizeErrors=false (and in some answers regardless) Xero answers 200
+// for a batch and flags each record: StatusAttributeString OK, WARNING or
+// ERROR, with ValidationErrors and Warnings.
+type recordStatus struct {
+	StatusAttributeString string    `json:"StatusAttributeString"`
+	ValidationErrors      []message `json:"ValidationErrors"`
+}
+
+// refused reports whether Xero did not save the record.
+func (st recordStatus) refused() bool {
+	return strings.EqualFold(st.StatusAttributeString, "ERROR") || len(st.ValidationErrors) > 0
+}
+
+// readRecord decodes raw, one record of res, into out. A record Xero
+// flagged (recordStatus.refused) is not decoded: the error is an *APIError
+// with the answer's status (200) and the record's messages. warnings are
+// the record's warnings, redacted, which the caller puts on the record and
+// readRecord logs.
+func (c *Client) readRecord(ctx context.Context, r request, res *response, raw json.RawMessage, out any, warnings *[]string) error {
+	var st recordStatus
+	if err := json.Unmarshal(raw, &st); err != nil {
+		return fmt.Errorf("xero: %s %s: decoding a record of the %d response: %w", r.method, r.path, res.status, err)
+	}
+	if st.refused() {
+		e := &APIError{
+			StatusCode:       res.status,
+			Type:             "ValidationException",
+			Message:          "Xero refused the record",
+			ValidationErrors: messages(nil, st.ValidationErrors),
+			Method:           r.method,
+			Path:             r.path,
+			CorrelationID:    cleanText(res.header.Get("Xero-Correlation-Id")),
+		}
+		if v := cleanText(st.StatusAttributeString); v != "" {
+			e.Message += " (StatusAttributeString " + v + ")"
+		}
+		var w struct {
+			Warnings []message `json:"Warnings"`
+		}
+		if json.Unmarshal(raw, &w) == nil {
+			e.Warnings = messages(nil, w.Warnings)
+		}
+		c.redactError(e)
+		return e
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("xero: %s %s: decoding a record of the %d response: %w", r.method, r.path, res.status, err)
+	}
+	if len(*warnings) > 0 {
+		for i, w := range *warnings {
+			(*warnings)[i] = c.redact.text(w)
+		}
+		c.log.WarnContext(ctx, "xero: Xero saved the record with warnings",
+			slog.String("method", r.method), slog.String("path", r.path),
+			slog.Any("warnings", *warnings))
+	}
+	return nil
+}
+
+// records sends r and returns the answer with its records undecoded.
+func (c *Client) records(ctx context.Context, r request) (*response, recordsBody, error) {
+	res, err := c.send(ctx, r)
+	if err != nil {
+		return nil, recordsBody{}, err
+	}
+	var body recordsBody
+	if err := c.decode(r, res, &body); err != nil {
+		return nil, recordsBody{}, err
+	}
+	return res, body, nil
+}
+
+// oneContact sends r and reads the answer's first contact.
+func (c *Client) oneContact(ctx context.Context, r request, op string) (Contact, error) {
+	res, body, err := c.records(ctx, r)
+	if err != nil {
+		return Contact{}, err
+	}
+	if len(body.Contacts) == 0 {
+		return Contact{}, fmt.Errorf("xero: %s: the response holds no contact", op)
+	}
+	var ct Contact
+	if err := c.readRecord(ctx, r, res, body.Contacts[0], &ct, &ct.Warnings); err != nil {
+		return Contact{}, err
+	}
+	if ct.ContactID == "" {
+		return Contact{}, fmt.Errorf("xero: %s: the response holds no contact", op)
+	}
+	return ct, nil
+}
+
+// jsonRequest is a request to the API carrying in as its JSON body.
+func (c *Client) jsonRequest(method, u, key string, in any) (request, error) {
+	r := request{method: method, url: u, path: pathOf(u), key: key, tenant: true}
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return request{}, fmt.Errorf("xero: encoding %s request: %w", method, err)
+		}
+		r.body = b
+	}
+	return r, nil
+}
+
 type onlineInvoicesBody struct {
 	OnlineInvoices []struct {
 		OnlineInvoiceURL string `json:"OnlineInvoiceUrl"`
@@ -34,11 +148,11 @@ func (c *Client) CreateContact(ctx context.Context, ct Contact) (Contact, error)
 	if ct.ContactID != "" {
 		return Contact{}, errors.New("xero: CreateContact: ContactID must be empty; use UpdateContact")
 	}
-	var out contactsBody
-	if err := c.doJSON(ctx, http.MethodPut, c.endpoint("/Contacts", nil), "", contactsBody{[]Contact{ct}}, &out); err != nil {
+	r, err := c.jsonRequest(http.MethodPut, c.endpoint("/Contacts", nil), "", contactsBody{[]Contact{ct}})
+	if err != nil {
 		return Contact{}, err
 	}
-	return firstContact(out, "PUT /Contacts")
+	return c.oneContact(ctx, r, "PUT /Contacts")
 }
 
 // UpdateContact updates the contact ct.ContactID (POST /Contacts/{ContactID});
@@ -47,12 +161,11 @@ func (c *Client) UpdateContact(ctx context.Context, ct Contact) (Contact, error)
 	if ct.ContactID == "" {
 		return Contact{}, errors.New("xero: UpdateContact: ContactID is required")
 	}
-	var out contactsBody
-	u := c.endpoint("/Contacts/"+url.PathEscape(ct.ContactID), nil)
-	if err := c.doJSON(ctx, http.MethodPost, u, "", contactsBody{[]Contact{ct}}, &out); err != nil {
+	r, err := c.jsonRequest(http.MethodPost, c.endpoint("/Contacts/"+url.PathEscape(ct.ContactID), nil), "", contactsBody{[]Contact{ct}})
+	if err != nil {
 		return Contact{}, err
 	}
-	return firstContact(out, "POST /Contacts/{ContactID}")
+	return c.oneContact(ctx, r, "POST /Contacts/{ContactID}")
 }
 
 // GetContact fetches one contact (GET /Contacts/{ContactID}).
@@ -60,11 +173,11 @@ func (c *Client) GetContact(ctx context.Context, contactID string) (Contact, err
 	if contactID == "" {
 		return Contact{}, errors.New("xero: GetContact: contact id is required")
 	}
-	var out contactsBody
-	if err := c.doJSON(ctx, http.MethodGet, c.endpoint("/Contacts/"+url.PathEscape(contactID), nil), "", nil, &out); err != nil {
+	r, err := c.jsonRequest(http.MethodGet, c.endpoint("/Contacts/"+url.PathEscape(contactID), nil), "", nil)
+	if err != nil {
 		return Contact{}, err
 	}
-	return firstContact(out, "GET /Contacts/{ContactID}")
+	return c.oneContact(ctx, r, "GET /Contacts/{ContactID}")
 }
 
 // FindContactByAccountNumber returns the contact with this account number
@@ -111,13 +224,6 @@ func escapeWhere(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `""`).Replace(s)
 }
 
-func firstContact(out contactsBody, op string) (Contact, error) {
-	if len(out.Contacts) == 0 || out.Contacts[0].ContactID == "" {
-		return Contact{}, fmt.Errorf("xero: %s: the response holds no contact", op)
-	}
-	return out.Contacts[0], nil
-}
-
 // CreateInvoice creates an invoice (PUT /Invoices). idempotencyKey, when
 // not empty, is sent as the Idempotency-Key, so repeating the call with the
 // same key cannot create a second invoice; an empty key is generated once
@@ -126,14 +232,25 @@ func (c *Client) CreateInvoice(ctx context.Context, inv Invoice, idempotencyKey 
 	if inv.InvoiceID != "" {
 		return Invoice{}, errors.New("xero: CreateInvoice: InvoiceID must be empty")
 	}
-	var out invoicesBody
-	if err := c.doJSON(ctx, http.MethodPut, c.endpoint("/Invoices", nil), idempotencyKey, invoicesBody{[]Invoice{inv}}, &out); err != nil {
+	r, err := c.jsonRequest(http.MethodPut, c.endpoint("/Invoices", nil), idempotencyKey, invoicesBody{[]Invoice{inv}})
+	if err != nil {
 		return Invoice{}, err
 	}
-	if len(out.Invoices) == 0 || out.Invoices[0].InvoiceID == "" {
+	res, body, err := c.records(ctx, r)
+	if err != nil {
+		return Invoice{}, err
+	}
+	if len(body.Invoices) == 0 {
 		return Invoice{}, errors.New("xero: PUT /Invoices: the response holds no invoice")
 	}
-	return out.Invoices[0], nil
+	var created Invoice
+	if err := c.readRecord(ctx, r, res, body.Invoices[0], &created, &created.Warnings); err != nil {
+		return Invoice{}, err
+	}
+	if created.InvoiceID == "" {
+		return Invoice{}, errors.New("xero: PUT /Invoices: the response holds no invoice")
+	}
+	return created, nil
 }
 
 // EmailInvoice asks Xero to email the invoice to its contact
@@ -163,17 +280,43 @@ func (c *Client) OnlineInvoiceURL(ctx context.Context, invoiceID string) (string
 	return out.OnlineInvoices[0].OnlineInvoiceURL, nil
 }
 
+// RecordError is one invoice of GetInvoices' answer that could not be
+// taken while the others were: Xero flagged it (StatusAttributeString ERROR
+// or ValidationErrors; Err is then an *APIError with StatusCode 200), or it
+// did not decode (a date in no form Xero documents, say).
+type RecordError struct {
+	// InvoiceID is the record's InvoiceID as Xero sent it; empty when even
+	// that could not be read.
+	InvoiceID string
+	Err       error
+}
+
+func (e *RecordError) Error() string {
+	if e.InvoiceID == "" {
+		return "xero: an unreadable invoice: " + e.Err.Error()
+	}
+	return "xero: invoice " + e.InvoiceID + ": " + e.Err.Error()
+}
+
+// Unwrap returns the record's error.
+func (e *RecordError) Unwrap() error { return e.Err }
+
 // GetInvoices fetches the invoices with these ids (GET /Invoices?IDs=...),
-// at most 100 ids a request, following pages while a page is full and ids
-// of the request are still unseen. Ids must be GUIDs; duplicates are asked
-// once. Ids Xero does not know are simply absent from the result. On error
-// nothing is returned, even if some requests succeeded.
-func (c *Client) GetInvoices(ctx context.Context, ids []string) ([]Invoice, error) {
+// as many ids a request as stay within Xero's URL limit (xerolimit.MaxURLLength:
+// 53 GUIDs), following pages while a page is full and ids of the request are
+// still unseen. Ids must be GUIDs; duplicates are asked
+// once. Ids Xero does not know are simply absent from the result.
+//
+// Each record is read on its own: one that cannot be taken (see
+// RecordError) is returned in failed, and the others in invoices. A failed
+// request fails the call (err), and then nothing is returned, even if some
+// requests succeeded.
+func (c *Client) GetInvoices(ctx context.Context, ids []string) (invoices []Invoice, failed []*RecordError, err error) {
 	unique := make([]string, 0, len(ids))
 	seen := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		if !isGUID(id) {
-			return nil, fmt.Errorf("xero: GetInvoices: invoice id %q is not a GUID", clip(id, 64))
+			return nil, nil, fmt.Errorf("xero: GetInvoices: invoice id %q is not a GUID", clip(id, 64))
 		}
 		key := strings.ToLower(id)
 		if !seen[key] {
@@ -181,46 +324,63 @@ func (c *Client) GetInvoices(ctx context.Context, ids []string) ([]Invoice, erro
 			unique = append(unique, id)
 		}
 	}
-	var all []Invoice
-	for start := 0; start < len(unique); start += pageSize {
-		chunk := unique[start:min(start+pageSize, len(unique))]
-		got, err := c.invoicesByIDs(ctx, chunk)
+	// As many ids a request as Xero's gateway serves (it answers 404 to a
+	// longer URL), with room for a page number.
+	prefix := c.endpoint("/Invoices", url.Values{"page": {"99999"}}) + "&IDs="
+	for _, chunk := range idChunks(prefix, unique) {
+		got, bad, err := c.invoicesByIDs(ctx, chunk)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		all = append(all, got...)
+		invoices = append(invoices, got...)
+		failed = append(failed, bad...)
 	}
-	return all, nil
+	return invoices, failed, nil
 }
 
-func (c *Client) invoicesByIDs(ctx context.Context, ids []string) ([]Invoice, error) {
+func (c *Client) invoicesByIDs(ctx context.Context, ids []string) ([]Invoice, []*RecordError, error) {
 	want := make(map[string]bool, len(ids))
 	for _, id := range ids {
 		want[strings.ToLower(id)] = true
 	}
 	var all []Invoice
+	var failed []*RecordError
 	got := make(map[string]bool)
 	for page := 1; ; page++ {
 		// GUIDs need no escaping; commas stay readable in logs.
 		u := c.endpoint("/Invoices", url.Values{"page": {strconv.Itoa(page)}}) + "&IDs=" + strings.Join(ids, ",")
-		var out invoicesBody
-		if err := c.doJSON(ctx, http.MethodGet, u, "", nil, &out); err != nil {
-			return nil, err
+		r, err := c.jsonRequest(http.MethodGet, u, "", nil)
+		if err != nil {
+			return nil, nil, err
+		}
+		res, body, err := c.records(ctx, r)
+		if err != nil {
+			return nil, nil, err
 		}
 		fresh := false
-		for _, inv := range out.Invoices {
-			id := strings.ToLower(inv.InvoiceID)
+		for _, raw := range body.Invoices {
+			var head struct{ InvoiceID string }
+			if err := json.Unmarshal(raw, &head); err != nil {
+				failed = append(failed, &RecordError{Err: fmt.Errorf("decoding a record of the %d response: %w", res.status, err)})
+				continue
+			}
+			id := strings.ToLower(head.InvoiceID)
 			if got[id] {
 				continue
 			}
 			got[id], fresh = true, true
-			all = append(all, inv)
 			delete(want, id)
+			var inv Invoice
+			if err := c.readRecord(ctx, r, res, raw, &inv, &inv.Warnings); err != nil {
+				failed = append(failed, &RecordError{InvoiceID: clip(head.InvoiceID, 64), Err: err})
+				continue
+			}
+			all = append(all, inv)
 		}
 		// A page with nothing new means the server ignores paging: asking
 		// again would only repeat it, until the rate limit stops us.
-		if len(out.Invoices) < pageSize || len(want) == 0 || !fresh {
-			return all, nil
+		if len(body.Invoices) < pageSize || len(want) == 0 || !fresh {
+			return all, failed, nil
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/internal/xerolimit"
 	"github.com/amsbilling/sdk/ratelimit"
 )
 
@@ -55,13 +57,17 @@ func (e *AuthError) Error() string {
 	return msg
 }
 
-// Is matches ErrInvalidScope and ErrInvalidClient.
+// Is matches ErrInvalidScope and ErrInvalidClient, and
+// billing.ErrUnauthorized for every refusal that is not the identity
+// service's own outage (Temporary): credentials, scopes or grant refused.
 func (e *AuthError) Is(target error) bool {
 	switch target {
 	case ErrInvalidScope:
 		return e.Code == "invalid_scope"
 	case ErrInvalidClient:
 		return e.Code == "invalid_client"
+	case billing.ErrUnauthorized:
+		return !e.temporary()
 	}
 	return false
 }
@@ -83,14 +89,23 @@ func (e *AuthError) temporary() bool {
 // one fetch. Each fetch runs on base, a long-lived context carrying the
 // client's *http.Client: a caller's context only limits how long that caller
 // waits, so one cancelled request cannot break the token for everyone else.
+//
+// A 429 from the identity service is passed to observe (the client's
+// Limiter, so API calls pause too) and remembered: until its wait ends,
+// token returns a local *ratelimit.RateLimitError without a request.
 type tokenCache struct {
-	conf   *clientcredentials.Config
-	base   context.Context
-	redact *redactor
+	conf    *clientcredentials.Config
+	base    context.Context
+	redact  *redactor
+	tenant  string
+	observe func(status int, h http.Header)
 
 	mu       sync.Mutex
 	tok      *oauth2.Token
 	inflight *tokenFetch
+	// pausedUntil and paused hold the identity service's last 429.
+	pausedUntil time.Time
+	paused      *ratelimit.RateLimitError
 }
 
 type tokenFetch struct {
@@ -99,11 +114,13 @@ type tokenFetch struct {
 	err  error
 }
 
-func newTokenCache(conf *clientcredentials.Config, hc *http.Client, r *redactor) *tokenCache {
+func newTokenCache(conf *clientcredentials.Config, hc *http.Client, r *redactor, tenant string, observe func(int, http.Header)) *tokenCache {
 	return &tokenCache{
-		conf:   conf,
-		base:   context.WithValue(context.Background(), oauth2.HTTPClient, hc),
-		redact: r,
+		conf:    conf,
+		base:    context.WithValue(context.Background(), oauth2.HTTPClient, hc),
+		redact:  r,
+		tenant:  tenant,
+		observe: observe,
 	}
 }
 
@@ -115,6 +132,12 @@ func (tc *tokenCache) token(ctx context.Context) (*oauth2.Token, error) {
 		tok := tc.tok
 		tc.mu.Unlock()
 		return tok, nil
+	}
+	if now := time.Now(); now.Before(tc.pausedUntil) {
+		refusal := *tc.paused
+		refusal.RetryAfter, refusal.Local = tc.pausedUntil.Sub(now), true
+		tc.mu.Unlock()
+		return nil, &refusal
 	}
 	f := tc.inflight
 	if f == nil {
@@ -136,14 +159,27 @@ func (tc *tokenCache) fetch(f *tokenFetch) {
 	ctx, cancel := context.WithTimeout(tc.base, tokenTimeout)
 	defer cancel()
 	tok, err := tc.conf.Token(ctx)
+	var rl *ratelimit.RateLimitError
 	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusTooManyRequests && tc.observe != nil {
+			tc.observe(re.Response.StatusCode, re.Response.Header)
+		}
 		err = tc.authError(err)
+		errors.As(err, &rl)
 	} else {
 		tc.redact.addToken(tok.AccessToken)
 	}
 	tc.mu.Lock()
 	if err == nil {
 		tc.tok = tok
+	}
+	if rl != nil {
+		// As long as a Limiter would pause after this 429 (Retry-After, or
+		// the default minute, or an hour for the day's limit).
+		unknown := xerolimit.Left{Minute: -1, Day: -1, AppMinute: -1}
+		wait := xerolimit.Pauses(http.StatusTooManyRequests, string(rl.Problem), rl.RetryAfter, unknown, xerolimit.Minute)[0].For
+		tc.pausedUntil, tc.paused = time.Now().Add(wait), rl
 	}
 	tc.inflight = nil
 	f.tok, f.err = tok, err
@@ -170,7 +206,9 @@ func (tc *tokenCache) authError(err error) error {
 		if re.Response != nil && re.Response.StatusCode == http.StatusTooManyRequests {
 			// The identity service's own limit: reported like the API's,
 			// so callers see "try again in 30s" and nothing retries it.
-			return ratelimit.FromResponse(re.Response.StatusCode, re.Response.Header, time.Now())
+			rl := ratelimit.FromResponse(re.Response.StatusCode, re.Response.Header, time.Now())
+			rl.Tenant = tc.tenant
+			return rl
 		}
 		ae := &AuthError{Code: cleanText(re.ErrorCode), Description: tc.redact.text(cleanText(re.ErrorDescription))}
 		if re.Response != nil {

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/google/uuid"
 	"golang.org/x/oauth2"
@@ -32,7 +33,10 @@ const (
 	defaultAttempts  = 3
 	defaultBackoff   = 500 * time.Millisecond
 	maxBackoff       = 30 * time.Second
-	defaultTimeout   = time.Minute
+	// defaultTotal bounds a whole call, retries, backoff, limiter waits and
+	// the token included; defaultAttempt bounds each attempt (WithTimeout).
+	defaultTotal   = 90 * time.Second
+	defaultAttempt = 30 * time.Second
 	// maxResponseBody bounds a successful response; 100 invoices with their
 	// line items are far below it.
 	maxResponseBody = 32 << 20
@@ -45,12 +49,19 @@ const (
 // concurrent use, and it caches the access token and shares the rate
 // limiter across all calls.
 //
-// Every call asks the Limiter first (a refusal is a *ratelimit.RateLimitError
-// with Local set, and nothing is sent), reports each response to it, and
-// turns a 429 into a *ratelimit.RateLimitError that is never retried. GETs
+// Every call gets its token first (token requests never count against the
+// API budget and hold no concurrency slot), then asks the Limiter (a refusal
+// is a *ratelimit.RateLimitError with Local set, and no API request is sent;
+// a limiter that cannot answer is returned as it is, never retried), reports
+// each response to it, and turns a 429 into a *ratelimit.RateLimitError that
+// is never retried; a 429 from the token endpoint is reported to the Limiter
+// the same way, and no token is asked for again until its wait ends. GETs
 // and writes (which always carry an Idempotency-Key) are retried on 5xx
 // answers and network errors, with exponential backoff and jitter. A 401
 // fetches a new token and repeats the call once.
+//
+// Every call is bounded, with or without a context deadline: 90s in all and
+// 30s an attempt by default (WithTimeout).
 type Client struct {
 	tenantID       string
 	apiURL         string
@@ -61,6 +72,8 @@ type Client struct {
 	log            *slog.Logger
 	attempts       int
 	backoff        time.Duration
+	total          time.Duration
+	attempt        time.Duration
 	tokens         *tokenCache
 	redact         *redactor
 	rate           rateMemo // the latest answer's rate-limit headers (LastRateInfo)
@@ -76,12 +89,15 @@ type options struct {
 	userAgent      string
 	attempts       int
 	backoff        time.Duration
+	total          time.Duration
+	attempt        time.Duration
 	connectionsURL string
 }
 
 // WithHTTPClient sets the HTTP client used for the API and the token
-// endpoint. The client is copied, not modified. The default has a one-minute
-// timeout.
+// endpoint. The client is copied, not modified. The default has no timeout
+// of its own (WithTimeout bounds every call); a Timeout set on hc bounds
+// each attempt as well.
 func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.hc = hc } }
 
 // WithLimiter sets the rate limiter. The default is
@@ -105,16 +121,32 @@ func WithRetries(attempts int, baseBackoff time.Duration) Option {
 	return func(o *options) { o.attempts, o.backoff = attempts, baseBackoff }
 }
 
+// WithTimeout bounds every call, with or without a deadline on its context:
+// total bounds the whole call, its retries, backoff, limiter waits and the
+// wait for a token included (default 90s); perAttempt bounds each attempt,
+// from sending the request to reading the whole answer (default 30s, and
+// never more than total). Zero or negative values take the defaults. A
+// context deadline that comes sooner still wins. When total passes, the
+// error wraps context.DeadlineExceeded (so billing.IsTemporary reports
+// true) and says the client gave up.
+//
+// A token request has a bound of its own (30s), since it is shared by every
+// call waiting for the token; each caller waits for it within its own call's
+// bound.
+func WithTimeout(total, perAttempt time.Duration) Option {
+	return func(o *options) { o.total, o.attempt = total, perAttempt }
+}
+
 // WithConnectionsURL sets the identity API's connections endpoint. The
 // default is the API URL's scheme and host with "/connections".
 func WithConnectionsURL(u string) Option { return func(o *options) { o.connectionsURL = u } }
 
 // NewClient returns a Client for cfg. It checks that the client id, client
-// secret and tenant id are set, that the URLs are absolute http(s) URLs
-// without credentials (empty URLs take Xero's production defaults; the API
-// URL takes no query), and that the User-Agent fits a header; the error
-// wraps billing.ErrInvalidConfig and names each bad variable. It makes no
-// call.
+// secret and tenant id are set and hold no control character, that the URLs
+// are absolute http(s) URLs without credentials (empty URLs take Xero's
+// production defaults; the API URL takes no query), and that the User-Agent
+// fits a header; the error wraps billing.ErrInvalidConfig, names each bad
+// variable and never quotes a value. It makes no call.
 func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	o := options{attempts: defaultAttempts, backoff: defaultBackoff}
 	for _, opt := range opts {
@@ -134,10 +166,10 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	} {
 		if strings.TrimSpace(r.val) == "" {
 			errs = append(errs, fmt.Errorf("%s: required", r.name))
+		} else if strings.ContainsFunc(r.val, unicode.IsControl) {
+			// Never quote the value: it may be the secret.
+			errs = append(errs, fmt.Errorf("%s: contains a control character", r.name))
 		}
-	}
-	if strings.ContainsAny(cfg.TenantID, "\r\n") {
-		errs = append(errs, fmt.Errorf("%s: contains a line break", EnvTenantID))
 	}
 	if strings.ContainsFunc(o.userAgent, func(c rune) bool { return c < 0x20 || c == 0x7f }) {
 		errs = append(errs, errors.New("user agent (WithUserAgent): contains a control character"))
@@ -172,6 +204,13 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if o.backoff < 0 {
 		o.backoff = 0
 	}
+	if o.total <= 0 {
+		o.total = defaultTotal
+	}
+	if o.attempt <= 0 {
+		o.attempt = defaultAttempt
+	}
+	o.attempt = min(o.attempt, o.total)
 	if o.limiter == nil {
 		o.limiter = ratelimit.NewLocal(ratelimit.Options{})
 	}
@@ -182,7 +221,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if p := strings.TrimSpace(o.userAgent); p != "" {
 		ua = p + " " + ua
 	}
-	hc := &http.Client{Timeout: defaultTimeout}
+	hc := &http.Client{}
 	if o.hc != nil {
 		copied := *o.hc
 		hc = &copied
@@ -213,8 +252,12 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		log:            o.log,
 		attempts:       o.attempts,
 		backoff:        o.backoff,
-		tokens:         newTokenCache(conf, hc, red),
-		redact:         red,
+		total:          o.total,
+		attempt:        o.attempt,
+		tokens: newTokenCache(conf, hc, red, cfg.TenantID, func(status int, h http.Header) {
+			o.limiter.Observe(cfg.TenantID, status, h)
+		}),
+		redact: red,
 	}, nil
 }
 
@@ -243,6 +286,18 @@ type response struct {
 // response, or an error: *ratelimit.RateLimitError, *APIError, *AuthError,
 // or a wrapped network or context error.
 func (c *Client) send(ctx context.Context, r request) (*response, error) {
+	res, err := c.sendWithin(ctx, r)
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		// The client's own bound ended the call, not the caller.
+		return nil, fmt.Errorf("xero: %s %s: gave up after %v, the client's bound on a call (WithTimeout): %w", r.method, pathOf(r.url), c.total, err)
+	}
+	return res, err
+}
+
+// sendWithin is send under the client's total bound.
+func (c *Client) sendWithin(ctx context.Context, r request) (*response, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.total)
+	defer cancel()
 	if r.method != http.MethodGet {
 		// Generated once, so every attempt carries the same key.
 		if r.key == "" {
@@ -266,7 +321,11 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 	for attempt := 1; ; {
 		res, tok, err := c.once(ctx, r)
 		temporary := false
+		var lf *limiterFailure
 		switch {
+		case errors.As(err, &lf):
+			// The limiter's own bound applies; retrying would multiply it.
+			return nil, lf.err
 		case err != nil:
 			temporary = isTemporary(ctx, err)
 		case res.status >= 200 && res.status < 300:
@@ -305,21 +364,29 @@ func (c *Client) send(ctx context.Context, r request) (*response, error) {
 
 // once makes one attempt. An error means no usable HTTP response.
 func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token, error) {
-	release, err := c.limiter.Acquire(ctx, c.tenantID)
-	if err != nil {
-		// A refusal is returned unchanged, so callers see Local set.
-		return nil, nil, c.ctxError(ctx, r, err)
-	}
-	defer release()
+	// The token comes first: token requests never count against the
+	// tenant's API budget, and a slow or failing identity service holds no
+	// concurrency slot.
 	tok, err := c.tokens.token(ctx)
 	if err != nil {
 		return nil, nil, c.ctxError(ctx, r, err)
 	}
+	release, err := c.limiter.Acquire(ctx, c.tenantID)
+	if err != nil {
+		// A refusal is returned unchanged, so callers see Local set. Any
+		// other limiter failure (its store is down) is no failure of a
+		// request, none having been sent: send returns it untried.
+		return nil, nil, &limiterFailure{c.ctxError(ctx, r, err)}
+	}
+	defer release()
 	var body io.Reader
 	if r.body != nil {
 		body = bytes.NewReader(r.body)
 	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+	// The attempt's own bound covers sending and reading the whole answer.
+	actx, cancel := context.WithTimeout(ctx, c.attempt)
+	defer cancel()
+	req, err := http.NewRequestWithContext(actx, r.method, r.url, body)
 	if err != nil {
 		return nil, nil, fmt.Errorf("xero: %s %s: %w", r.method, r.path, err)
 	}
@@ -373,6 +440,13 @@ func (c *Client) ctxError(ctx context.Context, r request, err error) error {
 	return err
 }
 
+// limiterFailure carries the Limiter's error out of once: a refusal or an
+// outage of the limiter's store, returned as it is and never retried.
+type limiterFailure struct{ err error }
+
+func (e *limiterFailure) Error() string { return e.err.Error() }
+func (e *limiterFailure) Unwrap() error { return e.err }
+
 // permanentError marks a failure that trying again cannot fix.
 type permanentError struct{ err error }
 
@@ -404,12 +478,20 @@ func (c *Client) apiError(r request, res *response) *APIError {
 	e := decodeError(res.status, res.body)
 	e.Method, e.Path = r.method, r.path
 	e.CorrelationID = cleanText(res.header.Get("Xero-Correlation-Id"))
+	c.redactError(e)
+	return e
+}
+
+// redactError removes credentials from the server text e holds.
+func (c *Client) redactError(e *APIError) {
 	e.Type = c.redact.text(e.Type)
 	e.Message = c.redact.text(e.Message)
 	for i, m := range e.ValidationErrors {
 		e.ValidationErrors[i] = c.redact.text(m)
 	}
-	return e
+	for i, m := range e.Warnings {
+		e.Warnings[i] = c.redact.text(m)
+	}
 }
 
 // backoffFor returns the wait after the attempt-th try: the base doubled

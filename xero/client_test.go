@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/internal/xerolimit"
 	"github.com/amsbilling/sdk/ratelimit"
 	"github.com/amsbilling/sdk/xero"
 )
@@ -353,9 +354,14 @@ func TestLimiterRefusalSendsNothing(t *testing.T) {
 	refused := &ratelimit.RateLimitError{RetryAfter: time.Minute, Problem: ratelimit.ProblemDay, Local: true, Tenant: tenantID}
 	h := newHarness(t, withClientOptions(xero.WithLimiter(refusingLimiter{refused})))
 	h.handle(http.MethodGet, "/Contacts/"+contactID, respond(200, contactJSON(contactID, "A", "a", "")))
-	_, err := h.client.GetContact(context.Background(), contactID)
-	assert.Same(t, refused, err, "the limiter's error comes back unchanged")
-	assert.Equal(t, 0, h.mt.GetTotalCallCount(), "not even a token request")
+	for range 3 {
+		_, err := h.client.GetContact(context.Background(), contactID)
+		assert.Same(t, refused, err, "the limiter's error comes back unchanged")
+	}
+	assert.Equal(t, 0, h.apiCalls(), "no API request")
+	// The token comes before the limiter (token requests spend no API
+	// budget), and it is kept: one token request at most.
+	assert.Equal(t, 1, h.tokenCount())
 }
 
 type refusingLimiter struct{ err error }
@@ -470,7 +476,8 @@ func TestContextHandling(t *testing.T) {
 		assert.Equal(t, 0, h.mt.GetTotalCallCount())
 	})
 	t.Run("cancelled during backoff", func(t *testing.T) {
-		h := newHarness(t, withClientOptions(xero.WithRetries(3, time.Hour)))
+		// A total bound longer than the backoff, so the client sleeps.
+		h := newHarness(t, withClientOptions(xero.WithRetries(3, time.Hour), xero.WithTimeout(3*time.Hour, 0)))
 		ctx, cancel := context.WithCancel(context.Background())
 		h.handle(http.MethodGet, "/Contacts/"+contactID, func(*http.Request) (*http.Response, error) {
 			// Cancel once the client is in its hour-long backoff.
@@ -673,24 +680,28 @@ func invoicesByIDs(req *http.Request) (*http.Response, error) {
 	return respond(200, `{"Invoices":[`+strings.Join(parts, ",")+`]}`)(req)
 }
 
-func TestGetInvoicesChunksBy100(t *testing.T) {
+// Xero's gateway answers 404 to a URL over about 2,091 characters: every
+// request stays within xerolimit.MaxURLLength, 53 GUIDs a request.
+func TestGetInvoicesChunksWithinTheURLLimit(t *testing.T) {
 	h := newHarness(t)
 	h.handle(http.MethodGet, "/Invoices", invoicesByIDs)
 	ids := make([]string, 250)
 	for i := range ids {
 		ids[i] = guid(i)
 	}
-	got, err := h.client.GetInvoices(context.Background(), append(ids, ids[0], strings.ToUpper(ids[1])))
+	got, failed, err := h.client.GetInvoices(context.Background(), append(ids, ids[0], strings.ToUpper(ids[1])))
 	require.NoError(t, err)
+	assert.Empty(t, failed)
 	require.Len(t, got, 250)
 
 	calls := h.calls(http.MethodGet, "/Invoices")
-	require.Len(t, calls, 3)
-	for i, want := range [][]string{ids[:100], ids[100:200], ids[200:]} {
+	require.Len(t, calls, 5)
+	for i, want := range [][]string{ids[:53], ids[53:106], ids[106:159], ids[159:212], ids[212:]} {
 		u, err := url.Parse(calls[i].URL)
 		require.NoError(t, err)
 		assert.Equal(t, strings.Join(want, ","), u.Query().Get("IDs"))
 		assert.Equal(t, "1", u.Query().Get("page"))
+		assert.LessOrEqual(t, len(calls[i].URL), xerolimit.MaxURLLength)
 	}
 }
 
@@ -707,7 +718,7 @@ func TestGetInvoicesFollowsFullPages(t *testing.T) {
 		}
 		return respond(200, `{"Invoices":[`+invoiceObject(wanted, "INV-1", "PAID", "1", "1", "0")+`]}`)(req)
 	})
-	got, err := h.client.GetInvoices(context.Background(), []string{wanted})
+	got, _, err := h.client.GetInvoices(context.Background(), []string{wanted})
 	require.NoError(t, err)
 	assert.Len(t, got, 101)
 	assert.Len(t, h.calls(http.MethodGet, "/Invoices"), 2)
@@ -722,7 +733,7 @@ func TestGetInvoicesStopsWhenPagesRepeat(t *testing.T) {
 		parts[i] = invoiceObject(guid(1000+i), fmt.Sprintf("X-%d", i), "PAID", "1", "1", "0")
 	}
 	h.handle(http.MethodGet, "/Invoices", respond(200, `{"Invoices":[`+strings.Join(parts, ",")+`]}`))
-	got, err := h.client.GetInvoices(context.Background(), []string{guid(1)})
+	got, _, err := h.client.GetInvoices(context.Background(), []string{guid(1)})
 	require.NoError(t, err)
 	assert.Len(t, got, 100, "each invoice once")
 	assert.Len(t, h.calls(http.MethodGet, "/Invoices"), 2)
@@ -730,11 +741,11 @@ func TestGetInvoicesStopsWhenPagesRepeat(t *testing.T) {
 
 func TestGetInvoicesValidatesIDs(t *testing.T) {
 	h := newHarness(t)
-	_, err := h.client.GetInvoices(context.Background(), []string{guid(1), "INV-0001"})
+	_, _, err := h.client.GetInvoices(context.Background(), []string{guid(1), "INV-0001"})
 	require.ErrorContains(t, err, "not a GUID")
 	assert.Equal(t, 0, h.mt.GetTotalCallCount())
 
-	got, err := h.client.GetInvoices(context.Background(), nil)
+	got, _, err := h.client.GetInvoices(context.Background(), nil)
 	require.NoError(t, err)
 	assert.Empty(t, got)
 	assert.Equal(t, 0, h.mt.GetTotalCallCount())

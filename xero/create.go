@@ -122,7 +122,8 @@ func refused(err error) bool {
 	case errors.As(err, &rl), errors.As(err, &au):
 		return true
 	case errors.As(err, &ae):
-		return ae.StatusCode >= 400 && ae.StatusCode < 500
+		// A 200 APIError is a record Xero flagged inside its answer: not made.
+		return ae.StatusCode == 200 || (ae.StatusCode >= 400 && ae.StatusCode < 500)
 	}
 	var te *TransportError
 	if errors.As(err, &te) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
@@ -163,7 +164,7 @@ func (s *Service) ResolveCreations(ctx context.Context) (billing.ResolveResult, 
 func stopsRun(err error) bool {
 	var rl *ratelimit.RateLimitError
 	var au *AuthError
-	return errors.As(err, &rl) || errors.As(err, &au) || errors.Is(err, ErrUnauthorized) ||
+	return errors.As(err, &rl) || errors.As(err, &au) || errors.Is(err, billing.ErrUnauthorized) ||
 		errors.Is(err, ErrForbidden) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
@@ -188,7 +189,7 @@ func (s *Service) resolve(ctx context.Context, c billing.Creation) (billing.Invo
 		}
 		c = got
 	}
-	found, err := s.client.FindInvoices(ctx, c.ContactID, c.Params.Reference)
+	found, err := s.client.FindInvoices(ctx, []string{c.ContactID}, c.Params.Reference)
 	if err != nil {
 		return billing.Invoice{}, &billing.PendingError{Key: c.Key, Err: fmt.Errorf("searching Xero: %w", err)}
 	}

@@ -30,9 +30,35 @@ var errNotDate = errors.New("not a Xero date")
 //     an optional "Z" or ±hh:mm; without a zone the time is taken as UTC.
 //   - A plain date, "2026-01-31", as midnight UTC.
 //
+// Other forms are refused rather than guessed at, among them
+// "2020-02-28 11:02:54" (a space for the T), which xero-python's own parser
+// accepts but Xero neither documents nor is recorded sending; an invoice
+// carrying one fails alone (see RecordError). A value outside the years
+// 1900-9999 (in UTC and in its own zone) is refused too: Xero holds no such date, and /Date(9223372036854775807)/ would
+// otherwise read as the year 292278994.
+//
 // For invoice, due and paid dates use ParseCalendarDate instead, which never
 // moves a date through a time zone.
 func ParseDate(s string) (time.Time, error) {
+	t, err := parseDate(s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, y := range []int{t.Year(), t.UTC().Year()} {
+		if y < minYear || y > maxYear {
+			return time.Time{}, fmt.Errorf("xero: %w %q: year %d is outside %d-%d", errNotDate, clip(strings.TrimSpace(s), 64), y, minYear, maxYear)
+		}
+	}
+	return t, nil
+}
+
+// The years a Xero date may fall in.
+const (
+	minYear = 1900
+	maxYear = 9999
+)
+
+func parseDate(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "/Date(") && strings.HasSuffix(s, ")/") && len(s) >= len("/Date()/") {
 		t, err := parseMSDate(s[len("/Date(") : len(s)-len(")/")])
@@ -98,9 +124,21 @@ func parseOffset(s string) (int, error) {
 }
 
 // ParseCalendarDate returns the calendar date a Xero date field names,
-// without moving it through any time zone: for "/Date(ms±hhmm)/" the date in
-// that offset (Xero sends Date and DueDate as midnight UTC with +0000), for
-// "2026-01-31T00:00:00" the date as written. An empty string is the zero Date.
+// without moving it through any time zone. An empty string is the zero Date.
+//
+//   - "/Date(ms±hhmm)/": the UTC date of the milliseconds. Xero sends Date,
+//     DueDate and FullyPaidOnDate as midnight UTC of the date
+//     (/Date(1511827200000+0000)/ is 2017-11-28T00:00:00Z), and the
+//     milliseconds count from the epoch in UTC whatever the offset, which is
+//     informational only: /Date(1476389616437+1300)/ is 20:13:36 UTC, shown
+//     at +13:00 as 09:13:36 the next day (xero-python's datetime vectors).
+//     Taking the date at the offset would move a date: with -0500, midnight
+//     UTC on the 28th would read as the 27th. So the offset is ignored, as
+//     xero-python's date vectors expect (/Date(1511827200000-0500)/ is
+//     2017-11-28), and this matches tap-xero's vectors, all UTC.
+//   - "2026-01-31T00:00:00" (DateString, DueDateString) and "2026-01-31":
+//     the date as written; with a zone ("...T23:30:00-10:00") still the
+//     date as written, in that zone.
 func ParseCalendarDate(s string) (billing.Date, error) {
 	if strings.TrimSpace(s) == "" {
 		return billing.Date{}, nil
@@ -109,8 +147,11 @@ func ParseCalendarDate(s string) (billing.Date, error) {
 	if err != nil {
 		return billing.Date{}, err
 	}
-	// ParseDate keeps the written zone (or the /Date offset), so the date in
-	// t's own location is the date Xero meant.
+	if strings.HasPrefix(strings.TrimSpace(s), "/Date(") {
+		return billing.DateOf(t.UTC()), nil
+	}
+	// An ISO value keeps its written zone, so the date in t's own location
+	// is the date as written.
 	return billing.DateOf(t), nil
 }
 

@@ -1,6 +1,7 @@
 package xero_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -29,6 +30,10 @@ func TestParseDate(t *testing.T) {
 		{"2020-02-06T12:17:43.202-08:00", time.Date(2020, 2, 6, 20, 17, 43, 202e6, time.UTC), -8 * 3600},
 		{"2026-01-31", time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC), 0},
 		{" /Date(0+0000)/ ", time.Unix(0, 0).UTC(), 0},
+		// The ends of the years 1900-9999 are kept.
+		{"/Date(-2208988800000+0000)/", time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), 0},
+		{"/Date(253402300799999+0000)/", time.Date(9999, 12, 31, 23, 59, 59, 999e6, time.UTC), 0},
+		{"1900-01-01", time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC), 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -46,6 +51,9 @@ func TestParseDateRejects(t *testing.T) {
 		"", "/Date()/", "/Date(abc)/", "/Date(12+00)/", "/Date(12+2500)/", "/Date(12+0060)/",
 		"/Date(+12)/", "/Date(-)/", "/Date(1+0000", "Date(1)", "31/01/2026", "2026-13-01",
 		"/Date(99999999999999999999)/", "/Date(12+00a0)/",
+		// Outside the years 1900-9999: no date Xero holds for an invoice.
+		"/Date(9223372036854775807)/", "/Date(-9223372036854775808+0000)/", "/Date(253402300800000+0000)/",
+		"/Date(-2208988800001+0000)/", "1899-12-31T23:59:59", "1899-12-31", "0001-01-01T00:00:00",
 	} {
 		_, err := xero.ParseDate(in)
 		assert.Error(t, err, "%q", in)
@@ -58,10 +66,15 @@ func TestParseCalendarDateNeverShifts(t *testing.T) {
 		want billing.Date
 	}{
 		{"/Date(1769817600000+0000)/", billing.NewDate(2026, time.January, 31)},
-		// 23:30 UTC on the 30th is already the 31st at +1300.
-		{"/Date(1769815800000+1300)/", billing.NewDate(2026, time.January, 31)},
-		// 00:30 UTC on the 31st is still the 30th at -0500.
-		{"/Date(1769819400000-0500)/", billing.NewDate(2026, time.January, 30)},
+		// The milliseconds are UTC; the offset is informational and moves
+		// nothing: 23:30 UTC on the 30th is the 30th, whatever the offset.
+		{"/Date(1769815800000+1300)/", billing.NewDate(2026, time.January, 30)},
+		{"/Date(1769819400000-0500)/", billing.NewDate(2026, time.January, 31)},
+		// xero-python's vectors: midnight UTC on 2017-11-28, sent with
+		// -0500, is the 28th (not the 27th, as the date at -0500 would be).
+		{"/Date(1511827200000-0500)/", billing.NewDate(2017, time.November, 28)},
+		{"/Date(1511827200000+0000)/", billing.NewDate(2017, time.November, 28)},
+		{"/Date(1550899400362+1300)/", billing.NewDate(2019, time.February, 23)},
 		{"/Date(-86400000+0000)/", billing.NewDate(1969, time.December, 31)},
 		{"2026-01-31T00:00:00", billing.NewDate(2026, time.January, 31)},
 		{"2026-01-31T23:59:59.999", billing.NewDate(2026, time.January, 31)},
@@ -101,8 +114,13 @@ func FuzzParseDate(f *testing.F) {
 		if derr != nil {
 			t.Fatalf("ParseCalendarDate failed on %q that ParseDate accepts: %v", s, derr)
 		}
-		// The calendar date is the date in the value's own zone.
-		if want := billing.DateOf(tm); d != want {
+		// The calendar date of a /Date(ms)/ value is its UTC date; of an
+		// ISO value, the date as written (in the value's own zone).
+		want := billing.DateOf(tm)
+		if strings.HasPrefix(strings.TrimSpace(s), "/Date(") {
+			want = billing.DateOf(tm.UTC())
+		}
+		if d != want {
 			t.Fatalf("%q: calendar date %v, want %v", s, d, want)
 		}
 	})

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 const (
@@ -22,6 +24,11 @@ const (
 	logMargin = 8 << 10
 	// keptTokens is how many recent access tokens the redactor remembers.
 	keptTokens = 4
+	// minSubstring is the shortest known secret removed wherever it
+	// appears, even inside a word. A shorter one (a test connection's
+	// one-letter secret) is removed only where it stands as a value of its
+	// own, so "request" never becomes "reque[REDACTED]t".
+	minSubstring = 8
 )
 
 var (
@@ -42,7 +49,9 @@ var sensitiveHeaders = map[string]bool{
 
 // redactor removes credentials from text bound for logs and errors: the
 // client secret and its Basic-auth encodings, recent access tokens, and
-// anything shaped like a credential field or an Authorization value.
+// anything shaped like a credential field or an Authorization value. A known
+// secret of at least minSubstring bytes is removed wherever it appears; a
+// shorter one only where it stands alone (see replaceWhole).
 type redactor struct {
 	static []string
 
@@ -84,8 +93,12 @@ func (r *redactor) text(s string) string {
 	literals := append(append([]string(nil), r.static...), r.tokens...)
 	r.mu.Unlock()
 	for _, lit := range literals {
-		if lit != "" {
+		switch {
+		case lit == "":
+		case len(lit) >= minSubstring:
 			s = strings.ReplaceAll(s, lit, redactedText)
+		default:
+			s = replaceWhole(s, lit)
 		}
 	}
 	s = secretJSONField.ReplaceAllString(s, `"$1"$2"`+redactedText+`"`)
@@ -93,6 +106,35 @@ func (r *redactor) text(s string) string {
 	s = authScheme.ReplaceAllString(s, "$1 "+redactedText)
 	return s
 }
+
+// replaceWhole replaces each occurrence of lit in s that is a value of its
+// own: not preceded or followed by a letter or digit. So a short secret is
+// removed from "client_secret=s", `"s"` or "Bearer s", and left inside words.
+func replaceWhole(s, lit string) string {
+	var b strings.Builder
+	done := 0 // s[:done] is written to b
+	for from := 0; ; {
+		i := strings.Index(s[from:], lit)
+		if i < 0 {
+			b.WriteString(s[done:])
+			return b.String()
+		}
+		start, end := from+i, from+i+len(lit)
+		before, _ := utf8.DecodeLastRuneInString(s[:start])
+		after, _ := utf8.DecodeRuneInString(s[end:])
+		if start > 0 && isWordRune(before) || end < len(s) && isWordRune(after) {
+			// Inside a word: look again from the next character.
+			_, n := utf8.DecodeRuneInString(s[start:])
+			from = start + n
+			continue
+		}
+		b.WriteString(s[done:start])
+		b.WriteString(redactedText)
+		done, from = end, end
+	}
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
 func (r *redactor) headers(h http.Header) map[string]string {
 	out := make(map[string]string, len(h))

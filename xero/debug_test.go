@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/xero"
 )
 
@@ -122,13 +124,41 @@ func TestDebugLogsNetworkErrors(t *testing.T) {
 
 func TestDebugKeepsLargeBodiesWhole(t *testing.T) {
 	h := newHarness(t, withConfig(func(c *xero.Config) { c.Debug = true }))
-	h.handle(http.MethodGet, "/Invoices", invoicesByIDs)
-	ids := make([]string, 100)
-	for i := range ids {
-		ids[i] = guid(i)
+	parts := make([]string, 150)
+	for i := range parts {
+		parts[i] = invoiceObject(guid(i), fmt.Sprintf("INV-%04d", i), "AUTHORISED", "10.00", "0.00", "10.00")
 	}
-	got, err := h.client.GetInvoices(context.Background(), ids)
+	h.handle(http.MethodGet, "/Invoices", respond(200, `{"Invoices":[`+strings.Join(parts, ",")+`]}`))
+	got, _, err := h.client.InvoicesModifiedSince(context.Background(), time.Now().Add(-time.Hour), 1)
 	require.NoError(t, err)
-	assert.Len(t, got, 100, "the caller reads the whole body although the log shows only its start")
+	assert.Len(t, got, 150, "the caller reads the whole body although the log shows only its start")
 	assert.Contains(t, h.logs.String(), "…(truncated)")
+}
+
+// TestDebugLogsShortSecret: with a one-letter client secret the debug log
+// keeps its words ("request", "status", the token URL...) whole, and the
+// secret never appears where it is actually sent: the Basic credentials of
+// the token request, or the identity service's echo of it.
+func TestDebugLogsShortSecret(t *testing.T) {
+	const secret = "s"
+	h := newHarness(t, withConfig(func(c *xero.Config) {
+		c.Debug = true
+		c.ClientSecret = billing.NewSecret(secret)
+	}))
+	h.tokenAnswer = func(int) (int, string) {
+		return 400, `{"error":"invalid_client","error_description":"client secret s is not valid"}`
+	}
+	_, err := h.client.GetContact(context.Background(), contactID)
+	require.ErrorIs(t, err, xero.ErrInvalidClient)
+
+	logs := h.logs.String()
+	for _, word := range []string{"xero: http exchange", tokenURL, "request_headers", "status", "invalid_client", "is not valid"} {
+		assert.Contains(t, logs, word)
+	}
+	basic := base64.StdEncoding.EncodeToString([]byte(clientID + ":" + secret))
+	assert.NotContains(t, logs, basic)
+	assert.Contains(t, logs, `client secret [REDACTED] is not valid`)
+	assert.NotContains(t, err.Error(), " s ")
+	require.Len(t, h.tokenReqs, 1)
+	assert.Equal(t, "Basic "+basic, h.tokenReqs[0].Header.Get("Authorization"), "the secret is sent, only the log hides it")
 }

@@ -12,12 +12,17 @@
 // ticked on the connection; XERO_SCOPES sends explicit scopes for older
 // connections. Token failures are *AuthError values explaining which
 // variable to fix (ErrInvalidScope, ErrInvalidClient); a 429 from the token
-// endpoint is a *ratelimit.RateLimitError like any other.
+// endpoint is a *ratelimit.RateLimitError like any other, reported to the
+// limiter so later calls are refused locally. Refused credentials (an
+// *AuthError that is not an outage, a 401 after a fresh token, a 403) match
+// billing.ErrUnauthorized, which stops billing.FetchInvoiceUpdates at once.
 //
 // Every call:
 //
-//   - asks the ratelimit.Limiter first; a refusal is a
-//     *ratelimit.RateLimitError with Local set, and nothing is sent;
+//   - gets its token first, then asks the ratelimit.Limiter; token
+//     requests never count against the API budget; a refusal is a
+//     *ratelimit.RateLimitError with Local set, and no API request is sent;
+//     a limiter that cannot answer is returned as it is, never retried;
 //   - sends the bearer token, xero-tenant-id, Accept: application/json and
 //     the SDK's User-Agent; writes carry an Idempotency-Key, generated once
 //     per call when the caller gives none, so a retry cannot bill twice;
@@ -26,8 +31,17 @@
 //     is over;
 //   - retries 5xx answers and network errors with exponential backoff and
 //     jitter (3 attempts by default), never past the context's deadline;
-//   - returns other failures as *APIError, carrying Xero's message and
-//     validation messages; errors.Is(err, ErrNotFound) matches a 404.
+//   - is bounded even without a deadline: 90s in all, 30s an attempt
+//     (WithTimeout);
+//   - returns other failures as *APIError, carrying Xero's message,
+//     validation messages and warnings; errors.Is(err, ErrNotFound) matches
+//     a 404;
+//   - takes a record Xero flagged in a 2xx answer (StatusAttributeString
+//     ERROR or ValidationErrors) as that record's failure, an *APIError with
+//     StatusCode 200, and returns Xero's warnings on a saved record in its
+//     Warnings field, logging them too. GetInvoices reads each record on
+//     its own: one it cannot take is a *RecordError, and the rest are
+//     returned.
 //
 // Errors and logs never contain the client secret or a token. With
 // XeroConfig.Debug (XERO_DEBUG) every request and response, the token
@@ -37,7 +51,10 @@
 // Amounts are decimal.Decimal, sent to Xero as JSON numbers. Invoice, due
 // and paid dates are billing.Date calendar dates, read from Xero's
 // "/Date(ms+hhmm)/" and "2026-01-31T00:00:00" forms without passing through
-// a time zone (see ParseCalendarDate).
+// a time zone (see ParseCalendarDate). Dates outside the years 1900-9999 are
+// refused. Text is checked before it is sent: contact names are cut to
+// Xero's 255 UTF-16 code units, and control characters are refused
+// (ErrInvalidContact, billing.ErrInvalidInvoice).
 //
 // # Service
 //

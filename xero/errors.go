@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -28,6 +29,10 @@ var (
 	ErrInvalidScope = errors.New("xero: invalid scope")
 	// ErrInvalidClient matches an *AuthError for Xero's invalid_client answer.
 	ErrInvalidClient = errors.New("xero: invalid client credentials")
+	// ErrInvalidContact matches a contact the service refuses to send
+	// because Xero would refuse it: a name, email or account number with a
+	// control character, not valid UTF-8, or over Xero's length limits.
+	ErrInvalidContact = errors.New("xero: invalid contact")
 	// ErrTenantNotConnected: XERO_TENANT_ID is not among the tenants the
 	// connection may use (CheckConnection).
 	ErrTenantNotConnected = errors.New("xero: tenant not connected")
@@ -41,8 +46,11 @@ const (
 )
 
 // APIError is a non-2xx answer from the Xero API (429 excepted: that is a
-// *ratelimit.RateLimitError). It never holds a token, a header set or a
-// request body.
+// *ratelimit.RateLimitError), or a record Xero refused within a 2xx answer:
+// StatusAttributeString ERROR or ValidationErrors on the record (the shape
+// of summarizeErrors=false); StatusCode is then the answer's 200, Type
+// "ValidationException" and ValidationErrors the record's. It never holds a
+// token, a header set or a request body.
 type APIError struct {
 	StatusCode  int
 	ErrorNumber int    // Xero's ErrorNumber, e.g. 10 for a validation error
@@ -50,14 +58,20 @@ type APIError struct {
 	Message     string // e.g. "A validation exception occurred"
 	// ValidationErrors holds each Elements[].ValidationErrors[].Message.
 	ValidationErrors []string
-	Method           string // the request's method
-	Path             string // the request's path, without the query
+	// Warnings holds Xero's warnings: the answer's Warnings[].Message, then
+	// each Elements[].Warnings[].Message. Xero gives them beside validation
+	// errors ("Account code '600' has been removed as it does not match a
+	// recognised account."): they say what Xero would have changed.
+	Warnings []string
+	Method   string // the request's method
+	Path     string // the request's path, without the query
 	// CorrelationID is Xero's Xero-Correlation-Id, for Xero support.
 	CorrelationID string
 }
 
 // Error reads like "xero: 400 ValidationException: A validation exception
-// occurred: The contact name X is already assigned to another contact."
+// occurred: The contact name X is already assigned to another contact.",
+// followed by " (warnings: ...)" when Xero gave warnings.
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("xero: ")
@@ -75,11 +89,15 @@ func (e *APIError) Error() string {
 	if len(e.ValidationErrors) > 0 {
 		b.WriteString(": " + strings.Join(e.ValidationErrors, "; "))
 	}
+	if len(e.Warnings) > 0 {
+		b.WriteString(" (warnings: " + strings.Join(e.Warnings, "; ") + ")")
+	}
 	return b.String()
 }
 
 // Is matches ErrNotFound and billing.ErrNotFound (404), ErrUnauthorized
-// (401) and ErrForbidden (403).
+// (401) and ErrForbidden (403); billing.ErrUnauthorized matches both 401
+// (which the client returns only after a fresh token got it again) and 403.
 func (e *APIError) Is(target error) bool {
 	switch target {
 	case ErrNotFound, billing.ErrNotFound:
@@ -88,6 +106,8 @@ func (e *APIError) Is(target error) bool {
 		return e.StatusCode == http.StatusUnauthorized
 	case ErrForbidden:
 		return e.StatusCode == http.StatusForbidden
+	case billing.ErrUnauthorized:
+		return e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden
 	}
 	return false
 }
@@ -117,11 +137,30 @@ type errorBody struct {
 	Title       string      `json:"Title"`
 	Detail      string      `json:"Detail"`
 	Error       string      `json:"error"`
+	Warnings    []message   `json:"Warnings"`
 	Elements    []struct {
-		ValidationErrors []struct {
-			Message string `json:"Message"`
-		} `json:"ValidationErrors"`
+		ValidationErrors []message `json:"ValidationErrors"`
+		Warnings         []message `json:"Warnings"`
 	} `json:"Elements"`
+}
+
+// message is Xero's {"Message": "..."}, the shape of its validation errors
+// and warnings.
+type message struct {
+	Message string `json:"Message"`
+}
+
+// messages returns the cleaned, distinct, non-empty texts of ms after
+// those already in dst, at most maxValidationErrors in all.
+func messages(dst []string, ms []message) []string {
+	for _, m := range ms {
+		text := cleanText(m.Message)
+		if text == "" || len(dst) >= maxValidationErrors || slices.Contains(dst, text) {
+			continue
+		}
+		dst = append(dst, text)
+	}
+	return dst
 }
 
 // decodeError turns a response body (already cut to maxErrorBody) into an
@@ -148,16 +187,10 @@ func decodeError(status int, body []byte) *APIError {
 		if e.Type == "" && e.Message == "" {
 			e.Message = cleanText(eb.Error)
 		}
-		seen := make(map[string]bool)
+		e.Warnings = messages(nil, eb.Warnings)
 		for _, el := range eb.Elements {
-			for _, ve := range el.ValidationErrors {
-				m := cleanText(ve.Message)
-				if m == "" || seen[m] || len(e.ValidationErrors) >= maxValidationErrors {
-					continue
-				}
-				seen[m] = true
-				e.ValidationErrors = append(e.ValidationErrors, m)
-			}
+			e.ValidationErrors = messages(e.ValidationErrors, el.ValidationErrors)
+			e.Warnings = messages(e.Warnings, el.Warnings)
 		}
 		return e
 	}

@@ -103,7 +103,7 @@ func Example_rateLimit() {
 	}
 
 	for range 2 {
-		_, err := client.GetInvoices(ctx, []string{"0e4b2a4e-7d5b-4d8e-8a55-2c5d8f1b9f01"})
+		_, _, err := client.GetInvoices(ctx, []string{"0e4b2a4e-7d5b-4d8e-8a55-2c5d8f1b9f01"})
 		var rl *ratelimit.RateLimitError
 		if errors.As(err, &rl) {
 			// Show rl.Error() to the person, or schedule a retry after

@@ -26,6 +26,14 @@ func TestDecodeError(t *testing.T) {
 				ValidationErrors: []string{"The contact name Buzz Lightyear is already assigned to another contact. The contact name must be unique across all active contacts."}},
 		},
 		{
+			// xero-ruby's test of Xero's answer: a warning beside the error.
+			name: "validation with a warning",
+			body: `{"ErrorNumber":10,"Type":"ValidationException","Message":"A validation exception occurred","Elements":[{"ValidationErrors":[{"Message":"The TaxType code NONE does not exist or cannot be used for this type of transaction."}],"Warnings":[{"Message":"Account code '600' has been removed as it does not match a recognised account."}]}],"Warnings":[{"Message":"A list-level warning."}]}`,
+			want: APIError{StatusCode: 400, ErrorNumber: 10, Type: "ValidationException", Message: "A validation exception occurred",
+				ValidationErrors: []string{"The TaxType code NONE does not exist or cannot be used for this type of transaction."},
+				Warnings:         []string{"A list-level warning.", "Account code '600' has been removed as it does not match a recognised account."}},
+		},
+		{
 			name: "problem details",
 			body: `{"Type":null,"Title":"Unauthorized","Status":401,"Detail":"AuthenticationUnsuccessful"}`,
 			want: APIError{StatusCode: 400, Type: "Unauthorized", Message: "AuthenticationUnsuccessful"},
@@ -57,6 +65,14 @@ func TestDecodeError(t *testing.T) {
 			assert.Equal(t, &tt.want, got)
 		})
 	}
+}
+
+// TestAPIErrorShowsWarnings: Xero's warnings are part of the message, after
+// the validation errors.
+func TestAPIErrorShowsWarnings(t *testing.T) {
+	e := &APIError{StatusCode: 400, Type: "ValidationException", Message: "A validation exception occurred",
+		ValidationErrors: []string{"The TaxType code NONE does not exist."}, Warnings: []string{"Account code '600' has been removed.", "Another."}}
+	assert.Equal(t, "xero: 400 ValidationException: A validation exception occurred: The TaxType code NONE does not exist. (warnings: Account code '600' has been removed.; Another.)", e.Error())
 }
 
 func TestDecodeErrorBounds(t *testing.T) {
@@ -163,4 +179,29 @@ func TestRedactor(t *testing.T) {
 	}
 	assert.Contains(t, out, `"token_type":"Bearer"`)
 	assert.Contains(t, out, "grant_type=client_credentials")
+}
+
+// TestRedactorShortSecret: a one-letter secret is redacted where it stands
+// as a value of its own, never inside ordinary words.
+func TestRedactorShortSecret(t *testing.T) {
+	r := newRedactor("client-id", "s")
+	tests := []struct{ in, want string }{
+		{"request failed: status 400 (unsupported_grant_type)", "request failed: status 400 (unsupported_grant_type)"},
+		{"https://identity.test/connect/token", "https://identity.test/connect/token"},
+		{`{"error":"invalid_client","error_description":"client s rejected"}`, `{"error":"invalid_client","error_description":"client [REDACTED] rejected"}`},
+		{`{"client_secret":"s"}`, `{"client_secret":"[REDACTED]"}`},
+		{"grant_type=client_credentials&client_secret=s", "grant_type=client_credentials&client_secret=[REDACTED]"},
+		{"secret=s; id=client-id", "secret=[REDACTED]; id=client-id"},
+		{"s", "[REDACTED]"},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, r.text(tt.in), tt.in)
+	}
+	double := newRedactor("client-id", "ss")
+	assert.Equal(t, "sss [REDACTED] class", double.text("sss ss class"))
+
+	// Long secrets are still removed wherever they appear, even inside a
+	// word.
+	long := newRedactor("client-id", "the-secret-value")
+	assert.Equal(t, "x[REDACTED]y", long.text("xthe-secret-valuey"))
 }

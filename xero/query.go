@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/amsbilling/sdk/internal/xerolimit"
@@ -50,33 +51,40 @@ func (c *Client) InvoicesModifiedSince(ctx context.Context, since time.Time, pag
 	return out.Invoices, more && len(out.Invoices) > 0, nil
 }
 
-// FindInvoices returns the invoices of one contact with this reference
-// (GET /Invoices?ContactIDs=...&where=Reference=="..."), every status
-// included, following pages. It is how a creation whose answer was lost
+// FindInvoices returns the invoices with this reference of any of the
+// contacts (GET /Invoices?ContactIDs=...&where=Reference=="..."), every
+// status included, asking for as many contacts a request as Xero's URL limit
+// allows and following pages. It is how a creation whose answer was lost
 // finds the invoice Xero made.
-func (c *Client) FindInvoices(ctx context.Context, contactID, reference string) ([]Invoice, error) {
-	if !isGUID(contactID) {
-		return nil, fmt.Errorf("xero: FindInvoices: contact id %q is not a GUID", clip(contactID, 64))
+func (c *Client) FindInvoices(ctx context.Context, contactIDs []string, reference string) ([]Invoice, error) {
+	for _, id := range contactIDs {
+		if !isGUID(id) {
+			return nil, fmt.Errorf("xero: FindInvoices: contact id %q is not a GUID", clip(id, 64))
+		}
+	}
+	where := `Reference=="` + escapeWhere(reference) + `"`
+	query := func(page int) url.Values {
+		return url.Values{"where": {where}, "page": {strconv.Itoa(page)}, "pageSize": {strconv.Itoa(xerolimit.MaxPageSize)}}
 	}
 	var all []Invoice
-	for page := 1; ; page++ {
-		q := url.Values{
-			"ContactIDs": {contactID},
-			"where":      {`Reference=="` + escapeWhere(reference) + `"`},
-			"page":       {strconv.Itoa(page)},
-			"pageSize":   {strconv.Itoa(xerolimit.MaxPageSize)},
-		}
-		var out pagedInvoicesBody
-		if err := c.doJSON(ctx, http.MethodGet, c.endpoint("/Invoices", q), "", nil, &out); err != nil {
-			return nil, err
-		}
-		all = append(all, out.Invoices...)
-		more := len(out.Invoices) >= xerolimit.MaxPageSize
-		if p := out.Pagination; p != nil && p.PageCount > 0 {
-			more = page < p.PageCount
-		}
-		if !more || len(out.Invoices) == 0 {
-			return all, nil
+	// The longest page number a request may carry, for the URL's length.
+	for _, chunk := range idChunks(c.endpoint("/Invoices", query(99999))+"&ContactIDs=", contactIDs) {
+		for page := 1; ; page++ {
+			// GUIDs need no escaping, and Xero refuses some encoded commas.
+			u := c.endpoint("/Invoices", query(page)) + "&ContactIDs=" + strings.Join(chunk, ",")
+			var out pagedInvoicesBody
+			if err := c.doJSON(ctx, http.MethodGet, u, "", nil, &out); err != nil {
+				return nil, err
+			}
+			all = append(all, out.Invoices...)
+			more := len(out.Invoices) >= xerolimit.MaxPageSize
+			if p := out.Pagination; p != nil && p.PageCount > 0 {
+				more = page < p.PageCount
+			}
+			if !more || len(out.Invoices) == 0 {
+				break
+			}
 		}
 	}
+	return all, nil
 }

@@ -17,8 +17,9 @@ var (
 )
 
 // UpdateInvoices implements billing.Service. Ids that are not GUIDs can
-// never be Xero invoices: they go to Failed without a call. Duplicates are
-// handled once. Every state is saved in one store transaction, each change
+// never be Xero invoices: they go to Failed without a call, as do invoices
+// whose record Xero flagged or that could not be read (a *RecordError),
+// while the others are saved. Duplicates are handled once. Every state is saved in one store transaction, each change
 // with its event, and the pending events are then delivered to the hook.
 // A failed fetch or store fails the whole call; a rate limit comes back as
 // the *ratelimit.RateLimitError itself.
@@ -44,7 +45,7 @@ func (s *Service) UpdateInvoices(ctx context.Context, providerIDs []string) (bil
 	if len(ids) == 0 {
 		return res, nil
 	}
-	fetched, err := s.client.GetInvoices(ctx, ids)
+	fetched, unreadable, err := s.client.GetInvoices(ctx, ids)
 	if err != nil {
 		return billing.UpdateResult{}, err
 	}
@@ -52,8 +53,18 @@ func (s *Service) UpdateInvoices(ctx context.Context, providerIDs []string) (bil
 	for _, inv := range fetched {
 		byID[strings.ToLower(inv.InvoiceID)] = inv
 	}
+	// A record Xero flagged or that could not be read fails that invoice
+	// only; the others are saved.
+	bad := make(map[string]error, len(unreadable))
+	for _, rerr := range unreadable {
+		bad[strings.ToLower(rerr.InvoiceID)] = rerr
+	}
 	var states []billing.Invoice
 	for _, id := range ids {
+		if rerr := bad[strings.ToLower(id)]; rerr != nil {
+			res.Failed[id] = rerr
+			continue
+		}
 		x, ok := byID[strings.ToLower(id)]
 		if !ok {
 			res.Missing = append(res.Missing, id)

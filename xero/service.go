@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
@@ -15,8 +17,13 @@ import (
 	"github.com/amsbilling/sdk/ratelimit"
 )
 
-// maxContactName is Xero's limit on a contact's Name.
-const maxContactName = 255
+// Xero's limits on a contact's fields, in UTF-16 code units as Xero
+// counts them.
+const (
+	maxContactName   = 255
+	maxEmailAddress  = 255
+	maxAccountNumber = 50
+)
 
 // Service is the Xero billing.Service. It is safe for concurrent use.
 type Service struct {
@@ -163,27 +170,48 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 		AccountNumber: account.OwnerID(),
 		EmailAddress:  strings.TrimSpace(email),
 	}
+	if err := checkContact(name, want); err != nil {
+		return fmt.Errorf("%w of %s: %w", ErrInvalidContact, account, err)
+	}
+	fp := contactFingerprint(want)
+	record := func() error {
+		if err := s.store.RecordContactSync(ctx, account, fp, want.EmailAddress); err != nil {
+			return fmt.Errorf("xero: recording the sync of %s: %w", account, err)
+		}
+		return nil
+	}
 	link, err := s.store.ContactLink(ctx, account)
 	if err == nil {
+		if link.Fingerprint == fp {
+			return nil // Xero holds exactly this already: nothing to send
+		}
 		want.ContactID = link.ContactID
-		_, err = s.client.UpdateContact(ctx, want)
-		return err
+		if _, err = s.client.UpdateContact(ctx, want); err != nil {
+			return err
+		}
+		return record()
 	}
 	if !errors.Is(err, billing.ErrNotFound) {
 		return fmt.Errorf("xero: contact link of %s: %w", account, err)
 	}
 
-	contact, err := s.client.CreateContact(ctx, want)
+	contact, createErr := s.client.CreateContact(ctx, want)
 	update := false
-	if err != nil {
-		if !isDuplicateContact(err) {
-			return err
+	if createErr != nil {
+		if !isDuplicateContact(createErr) {
+			return createErr
 		}
 		// Any failure here (rate limit, 5xx) is passed up as is: it must
-		// not pass for "no such contact".
+		// not pass for "no such contact". Xero's refusal is kept beside it,
+		// after it, so errors.As and billing.IsTemporary see the lookup's
+		// failure first.
 		contact, err = s.client.FindContactByAccountNumber(ctx, want.AccountNumber)
 		if err != nil {
-			return wrap(err, "xero: %s: Xero says its contact exists, but looking it up by account number failed", account)
+			var rl *ratelimit.RateLimitError
+			if errors.As(err, &rl) {
+				return err // its "try again in 30s" reaches the person unchanged
+			}
+			return fmt.Errorf("xero: %s: Xero says its contact exists, but looking it up by account number failed: %w (Xero's answer to the create: %w)", account, err, createErr)
 		}
 		s.log.InfoContext(ctx, "xero: found the existing contact of an account",
 			slog.String("account", account.String()), slog.String("contact_id", contact.ContactID))
@@ -204,35 +232,87 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 		// Someone linked another contact first; theirs is in force.
 		update = true
 	}
-	if !update {
-		return nil
+	if update {
+		want.ContactID = link.ContactID
+		if _, err = s.client.UpdateContact(ctx, want); err != nil {
+			return err
+		}
 	}
-	want.ContactID = link.ContactID
-	_, err = s.client.UpdateContact(ctx, want)
-	return err
+	return record()
 }
 
 // ContactName is the Xero contact name of an account: "<name> (<id>)". The
 // id keeps names unique, as Xero requires; a long name is cut so the whole
-// fits Xero's 255 characters.
+// fits Xero's 255 characters as Xero counts them, in UTF-16 code units (an
+// emoji is two), never through the middle of a character.
 func ContactName(name, id string) string {
 	name = strings.TrimSpace(name)
 	suffix := "(" + id + ")"
 	if name == "" {
 		return suffix
 	}
-	room := maxContactName - utf8.RuneCountInString(suffix) - 1
-	if utf8.RuneCountInString(name) > room {
-		name = strings.TrimSpace(string([]rune(name)[:max(room, 0)]))
+	room := maxContactName - utf16Len(suffix) - 1
+	if utf16Len(name) > room {
+		name = strings.TrimSpace(cutUTF16(name, max(room, 0)))
 	}
 	return name + " " + suffix
 }
 
+// checkContact reports what Xero would refuse in a contact built from the
+// app's name: control characters or invalid UTF-8 anywhere, an email or
+// account number over Xero's limits. (ContactName fits the name itself.)
+func checkContact(name string, c Contact) error {
+	var errs []error
+	for _, f := range []struct {
+		field, value string
+		limit        int
+	}{
+		{"name", strings.TrimSpace(name), 0},
+		{"email", c.EmailAddress, maxEmailAddress},
+		{"account number", c.AccountNumber, maxAccountNumber},
+	} {
+		switch {
+		case !utf8.ValidString(f.value):
+			errs = append(errs, fmt.Errorf("%s is not valid UTF-8", f.field))
+		case strings.ContainsFunc(f.value, unicode.IsControl):
+			errs = append(errs, fmt.Errorf("%s contains a control character", f.field))
+		case f.limit > 0 && utf16Len(f.value) > f.limit:
+			errs = append(errs, fmt.Errorf("%s is %d characters; at most %d", f.field, utf16Len(f.value), f.limit))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// utf16Len is the length of s in UTF-16 code units, the way Xero (.NET)
+// counts a string's characters.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// cutUTF16 returns the longest prefix of s that is at most n UTF-16 code
+// units, ending between characters (a surrogate pair is kept or dropped
+// whole).
+func cutUTF16(s string, n int) string {
+	units := 0
+	for i, r := range s {
+		units += utf16.RuneLen(r)
+		if units > n {
+			return s[:i]
+		}
+	}
+	return s
+}
+
 // isDuplicateContact reports whether Xero refused a contact because its
-// name or account number is already in use.
+// name or account number is already in use: a 400, or a 200 whose record
+// Xero flagged (the summarizeErrors=false shape).
 func isDuplicateContact(err error) bool {
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.StatusCode != 400 {
+	if !errors.As(err, &ae) || (ae.StatusCode != 400 && ae.StatusCode != 200) {
 		return false
 	}
 	return ae.hasValidation("is already assigned to another contact", "account number already exists")
@@ -268,40 +348,52 @@ func localInvoice(x Invoice) billing.Invoice {
 
 // EmailInvoice implements billing.Service. With XERO_EMAIL_INVOICES off it
 // does nothing. With a whitelist (AMS_BILLING_EMAIL_WHITELIST_REGEX) it
-// first reads the linked contact's address from Xero (GET
-// /Contacts/{ContactID}: the app's copy of the invoice holds no address, and
-// the contact may have been edited in Xero) and does nothing unless the
-// address matches. Without a whitelist it makes the one email call.
+// does nothing unless the contact's address matches: the address recorded
+// at the last contact sync, or, for a link no sync has recorded yet, the one
+// Xero holds (GET /Contacts/{ContactID}). Otherwise it makes the one email
+// call.
 func (s *Service) EmailInvoice(ctx context.Context, inv billing.Invoice) error {
+	_, err := s.emailInvoice(ctx, inv)
+	return err
+}
+
+// emailInvoice is EmailInvoice, counting the calls it made.
+func (s *Service) emailInvoice(ctx context.Context, inv billing.Invoice) (calls int, err error) {
 	if err := s.ready(); err != nil {
-		return err
+		return 0, err
 	}
 	if inv.ProviderID == "" {
-		return fmt.Errorf("%w: invoice %q has no Xero invoice id", billing.ErrInvalidInvoice, inv.Number)
+		return 0, fmt.Errorf("%w: invoice %q has no Xero invoice id", billing.ErrInvalidInvoice, inv.Number)
 	}
 	if !s.cfg.EmailInvoices {
 		s.log.DebugContext(ctx, "xero: not emailing invoice: XERO_EMAIL_INVOICES is off", slog.String("invoice_number", inv.Number))
-		return nil
+		return 0, nil
 	}
 	if s.cfg.EmailWhitelist != nil {
 		link, err := s.store.ContactLink(ctx, inv.Account)
 		if errors.Is(err, billing.ErrNotFound) {
-			return fmt.Errorf("%w (%s)", billing.ErrNoContact, inv.Account)
+			return 0, fmt.Errorf("%w (%s)", billing.ErrNoContact, inv.Account)
 		}
 		if err != nil {
-			return fmt.Errorf("xero: contact link of %s: %w", inv.Account, err)
+			return 0, fmt.Errorf("xero: contact link of %s: %w", inv.Account, err)
 		}
-		contact, err := s.client.GetContact(ctx, link.ContactID)
-		if err != nil {
-			return err
+		addr := link.Email
+		if link.Fingerprint == "" {
+			// Linked before syncs were recorded: ask Xero.
+			contact, err := s.client.GetContact(ctx, link.ContactID)
+			calls++
+			if err != nil {
+				return calls, err
+			}
+			addr = contact.EmailAddress
 		}
-		if !s.cfg.EmailAllowed(contact.EmailAddress) {
+		if !s.cfg.EmailAllowed(addr) {
 			s.log.InfoContext(ctx, "xero: not emailing invoice: the contact's address does not match the whitelist",
 				slog.String("invoice_number", inv.Number))
-			return nil
+			return calls, nil
 		}
 	}
-	return s.client.EmailInvoice(ctx, inv.ProviderID)
+	return calls + 1, s.client.EmailInvoice(ctx, inv.ProviderID)
 }
 
 // GetInvoiceURL implements billing.Service.

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
@@ -124,16 +126,27 @@ func TestSyncLookupFailurePassedUp(t *testing.T) {
 			check: func(t *testing.T, err error) {
 				var ae *xero.APIError
 				require.ErrorAs(t, err, &ae)
-				assert.Equal(t, 503, ae.StatusCode)
+				assert.Equal(t, 503, ae.StatusCode, "the lookup's failure comes first")
 				assert.False(t, errors.Is(err, xero.ErrNotFound))
+				assert.True(t, billing.IsTemporary(err), "an outage of the lookup is temporary")
+				assert.Contains(t, err.Error(), "is already assigned to another contact", "Xero's answer is kept")
 			},
 		},
 		{
+			// Xero says the contact exists, the lookup finds none: both
+			// answers are kept, so the person sees what Xero said.
 			name:  "not found",
 			reply: func(h *harness) { h.handle(http.MethodGet, "/Contacts", respond(200, `{"Contacts":[]}`)) },
 			check: func(t *testing.T, err error) {
 				assert.True(t, errors.Is(err, xero.ErrNotFound))
 				assert.Contains(t, err.Error(), "looking it up by account number failed")
+				var ae *xero.APIError
+				require.ErrorAs(t, err, &ae, "Xero's 400 is kept")
+				assert.Equal(t, 400, ae.StatusCode)
+				require.Len(t, ae.ValidationErrors, 1)
+				assert.Contains(t, ae.ValidationErrors[0], "is already assigned to another contact")
+				assert.Contains(t, err.Error(), "is already assigned to another contact")
+				assert.False(t, billing.IsTemporary(err))
 			},
 		},
 	}
@@ -194,9 +207,9 @@ func TestConcurrentSyncInOneProcess(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.Len(t, h.calls(http.MethodPut, "/Contacts"), 1, "the others wait and update the linked contact")
-	assert.Len(t, h.calls(http.MethodPost, "/Contacts/"+contactID), 3)
-	assert.Equal(t, []billing.ContactLink{{Account: billing.UserAccount(userID), ContactID: contactID}}, store.ContactLinks())
+	assert.Len(t, h.calls(http.MethodPut, "/Contacts"), 1, "the others wait for the first")
+	assert.Empty(t, h.calls(http.MethodPost, "/Contacts/"+contactID), "and find Xero holding exactly what they would send")
+	assertLinkedOnce(t, store)
 }
 
 // Two processes share a database but not a lock: both create, one wins,
@@ -243,7 +256,7 @@ func TestConcurrentSyncAcrossProcesses(t *testing.T) {
 	wg.Wait()
 	assert.Len(t, h.calls(http.MethodPut, "/Contacts"), 2)
 	assert.Len(t, h.calls(http.MethodGet, "/Contacts"), 1, "the loser looks the contact up")
-	assert.Equal(t, []billing.ContactLink{{Account: billing.UserAccount(userID), ContactID: contactID}}, store.ContactLinks())
+	assertLinkedOnce(t, store)
 }
 
 // racingStore hides a link from ContactLink once, as if another process
@@ -283,6 +296,62 @@ func TestContactName(t *testing.T) {
 	long := xero.ContactName(strings.Repeat("é", 400), userID)
 	assert.Equal(t, 255, len([]rune(long)))
 	assert.True(t, strings.HasSuffix(long, " ("+userID+")"))
+}
+
+// utf16Units counts s the way Xero does.
+func utf16Units(s string) int { return len(utf16.Encode([]rune(s))) }
+
+// TestContactNameFitsXerosCount: Xero's 255 characters are UTF-16 code
+// units, so an emoji counts two. The name is cut to fit by that count,
+// never through the middle of a character.
+func TestContactNameFitsXerosCount(t *testing.T) {
+	suffix := " (" + userID + ")"
+	room := 255 - utf16Units(suffix) // 216
+	tests := []struct {
+		name, in string
+		want     string // the name part kept
+	}{
+		{"300 emoji", strings.Repeat("😀", 300), strings.Repeat("😀", room/2)},
+		{"odd room: the pair that does not fit is dropped whole", "a" + strings.Repeat("😀", 300), "a" + strings.Repeat("😀", (room-1)/2)},
+		{"BMP letters count one", strings.Repeat("é", 300), strings.Repeat("é", room)},
+		{"short names are kept", "Ngā Hau 😀", "Ngā Hau 😀"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := xero.ContactName(tt.in, userID)
+			assert.LessOrEqual(t, utf16Units(got), 255)
+			assert.True(t, utf8.ValidString(got))
+			assert.Equal(t, tt.want+suffix, got)
+		})
+	}
+}
+
+// TestSyncRefusesContactDetailsXeroWouldRefuse: control characters, or an
+// account number or email over Xero's limits, fail before any call with an
+// error matching xero.ErrInvalidContact.
+func TestSyncRefusesContactDetailsXeroWouldRefuse(t *testing.T) {
+	tests := []struct {
+		name    string
+		user    billing.User
+		problem string
+	}{
+		{"control character in the name", billing.User{ID: userID, Name: "Jane\x00Doe"}, "name contains a control character"},
+		{"line break in the name", billing.User{ID: userID, Name: "Jane\nDoe"}, "name contains a control character"},
+		{"name not UTF-8", billing.User{ID: userID, Name: "Jane \xff"}, "name is not valid UTF-8"},
+		{"control character in the email", billing.User{ID: userID, Name: "Jane", Email: "jane@example.com\r\nBcc: x@example.com"}, "email contains a control character"},
+		{"email over 255", billing.User{ID: userID, Name: "Jane", Email: strings.Repeat("j", 250) + "@example.com"}, "email is 262 characters; at most 255"},
+		{"account number over 50", billing.User{ID: strings.Repeat("u", 51), Name: "Jane"}, "account number is 51 characters; at most 50"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			svc, _ := newService(t, h)
+			err := svc.UpdateUserBillingDetails(context.Background(), tt.user)
+			require.ErrorIs(t, err, xero.ErrInvalidContact)
+			assert.Contains(t, err.Error(), tt.problem)
+			assert.Equal(t, 0, h.mt.GetTotalCallCount(), "nothing sent")
+		})
+	}
 }
 
 func linkedService(t *testing.T, h *harness, opts ...xero.ServiceOption) (*xero.Service, *mock.Store) {
@@ -627,4 +696,15 @@ func TestCreateInvoiceUnreadableAnswerStaysPending(t *testing.T) {
 	require.Len(t, pending, 1)
 	assert.Equal(t, "order-42", pending[0].Key)
 	assert.Empty(t, store.Invoices())
+}
+
+// assertLinkedOnce checks the user is linked to the contact, with what was
+// synced recorded.
+func assertLinkedOnce(t *testing.T, store *mock.Store) {
+	t.Helper()
+	links := store.ContactLinks()
+	require.Len(t, links, 1)
+	assert.Equal(t, billing.UserAccount(userID), links[0].Account)
+	assert.Equal(t, contactID, links[0].ContactID)
+	assert.NotEmpty(t, links[0].Fingerprint, "the sync is recorded")
 }

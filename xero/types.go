@@ -12,20 +12,44 @@ import (
 // InvoiceTypeSales is Xero's Type for a sales invoice (accounts receivable).
 const InvoiceTypeSales = "ACCREC"
 
-// Contact is a Xero contact, with the fields the SDK reads and writes. Empty
-// fields are not sent, so an update leaves them as they are in Xero.
 // Contact statuses as Xero reports them.
 const (
 	ContactStatusActive   = "ACTIVE"
 	ContactStatusArchived = "ARCHIVED"
 )
 
+// Contact is a Xero contact, with the fields the SDK reads and writes. Empty
+// fields are not sent, so an update leaves them as they are in Xero.
 type Contact struct {
 	ContactID     string `json:"ContactID,omitempty"`
 	Name          string `json:"Name,omitempty"`
 	AccountNumber string `json:"AccountNumber,omitempty"`
 	EmailAddress  string `json:"EmailAddress,omitempty"`
 	ContactStatus string `json:"ContactStatus,omitempty"`
+	// Warnings are Xero's warnings on the contact it saved (Warnings[].Message,
+	// e.g. a field it dropped); read from answers, never sent.
+	Warnings []string `json:"-"`
+}
+
+// UnmarshalJSON reads a contact as Xero returns it, its warnings included.
+func (c *Contact) UnmarshalJSON(b []byte) error {
+	type fields Contact // without the methods, so no recursion
+	var in struct {
+		fields
+		Warnings []message `json:"Warnings"`
+	}
+	if err := json.Unmarshal(b, &in); err != nil {
+		return err
+	}
+	*c = Contact(in.fields)
+	c.Warnings = messages(nil, in.Warnings)
+	return nil
+}
+
+// isZero reports whether c has no field set.
+func (c Contact) isZero() bool {
+	return c.ContactID == "" && c.Name == "" && c.AccountNumber == "" && c.EmailAddress == "" &&
+		c.ContactStatus == "" && len(c.Warnings) == 0
 }
 
 // Invoice is a Xero invoice. Fields below Total are Xero's to fill: they are
@@ -51,6 +75,11 @@ type Invoice struct {
 	AmountCredited  decimal.Decimal
 	FullyPaidOnDate billing.Date
 	UpdatedDateUTC  time.Time
+	// Warnings are Xero's warnings on the invoice it saved
+	// (Warnings[].Message, e.g. "Account code '600' has been removed as it
+	// does not match a recognised account."). The invoice was saved; the
+	// client logs them too.
+	Warnings []string
 }
 
 // LineItem is one line of an Invoice. Quantity and UnitAmount are always
@@ -155,6 +184,7 @@ type invoiceIn struct {
 	AmountCredited  amount
 	FullyPaidOnDate string
 	UpdatedDateUTC  string
+	Warnings        []message
 }
 
 // MarshalJSON writes the fields Xero accepts on a write, dates as
@@ -172,7 +202,7 @@ func (inv Invoice) MarshalJSON() ([]byte, error) {
 		CurrencyCode:    inv.CurrencyCode,
 		LineItems:       inv.LineItems,
 	}
-	if inv.Contact != (Contact{}) {
+	if !inv.Contact.isZero() {
 		c := inv.Contact
 		out.Contact = &c
 	}
@@ -203,6 +233,7 @@ func (inv *Invoice) UnmarshalJSON(b []byte) error {
 		AmountPaid:      in.AmountPaid.dec(),
 		AmountDue:       in.AmountDue.dec(),
 		AmountCredited:  in.AmountCredited.dec(),
+		Warnings:        messages(nil, in.Warnings),
 	}
 	var err error
 	if out.Date, err = ParseCalendarDate(firstNonEmpty(in.DateString, in.Date)); err != nil {

@@ -125,6 +125,11 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	fetch := billing.FetchInvoiceUpdates
 	if *all || *sweep {
 		fetch = billing.FetchAllInvoiceUpdates // batch after batch until done
+		limitSet := false
+		fs.Visit(func(f *flag.Flag) { limitSet = limitSet || f.Name == "limit" })
+		if !limitSet {
+			opts.Limit = 0 // the largest safe batch
+		}
 	}
 	res, err := fetch(ctx, svc, store, opts)
 	if res.Simulated {

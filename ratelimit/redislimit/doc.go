@@ -18,6 +18,31 @@
 //
 // When Redis cannot be reached Acquire returns an *UnavailableError (a
 // temporary error, matching ErrUnavailable), or with Options.FailOpen lets
-// the call through unlimited. For the caller's context deadlines to bound
-// Redis I/O, enable ContextTimeoutEnabled on the Redis client.
+// the call through unlimited. xero.Client returns that error at once: it
+// never retries a limiter failure, no request having been sent.
+//
+// # Bounds
+//
+// A limiter that cannot answer must not hold a call to Xero. Each Acquire
+// attempt gives Redis Options.AcquireTimeout (default 500ms), and release
+// and Observe, which run on the caller's goroutine after each response,
+// Options.Timeout (default 500ms); after that Acquire answers as for an
+// unreachable Redis (the error says "did not answer within 500ms") and
+// release and Observe log a warning. The bound holds whatever the Redis
+// client's options: the command runs under a context with that deadline,
+// and the limiter stops waiting for it when the deadline passes.
+//
+// go-redis honours a context deadline on reads only with
+// ContextTimeoutEnabled; without it, an abandoned command goes on in the
+// background until the client's ReadTimeout (and MaxRetries) end it, holding
+// a pool connection meanwhile. Recommended client options for a limiter:
+//
+//	redis.NewClient(&redis.Options{
+//		Addr:                  addr,
+//		ContextTimeoutEnabled: true,                   // stop at the limiter's deadline
+//		DialTimeout:           250 * time.Millisecond, // fail fast when Redis is down
+//		ReadTimeout:           250 * time.Millisecond,
+//		WriteTimeout:          250 * time.Millisecond,
+//		MaxRetries:            1,
+//	})
 package redislimit

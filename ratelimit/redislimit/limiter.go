@@ -32,6 +32,10 @@ const (
 	// processes' releases cannot wake it; local releases do.
 	minPoll = 20 * time.Millisecond
 	maxPoll = 250 * time.Millisecond
+	// The defaults of Options.AcquireTimeout and Options.Timeout: well under
+	// a second, since a call to Xero waits on them.
+	defaultAcquireTimeout = 500 * time.Millisecond
+	defaultTimeout        = 500 * time.Millisecond
 )
 
 // Options configures a Limiter. Zero fields take the defaults, which are
@@ -46,17 +50,22 @@ type Options struct {
 	// are per app, so Xero apps sharing one Redis need different prefixes.
 	KeyPrefix string
 	// SlotTTL is how long a concurrency slot is held when its process dies
-	// before releasing it; default 2m. It must exceed the longest call
-	// (xero.Client's default HTTP timeout is one minute).
+	// before releasing it; default 2m. It must exceed the longest attempt
+	// of a call (xero.Client bounds an attempt to 30s by default).
 	SlotTTL time.Duration
 	// FailOpen decides what Acquire does when Redis cannot be asked: false
 	// (the default) returns an *UnavailableError; true allows the call
 	// unlimited and logs a warning once per outage.
 	FailOpen bool
-	// Timeout bounds the Redis writes of release and Observe, which cannot
-	// use the caller's context; default 2s. The Redis client honours it only
-	// with its ContextTimeoutEnabled option; otherwise its own read and
-	// write timeouts apply.
+	// AcquireTimeout bounds the Redis calls of one Acquire attempt (a
+	// waiting Acquire's sleeps are not counted); default 500ms. When it
+	// passes, Acquire answers as for an unreachable Redis: an
+	// *UnavailableError, or with FailOpen a grant. See Bounds in the
+	// package documentation for the Redis client options that go with it.
+	AcquireTimeout time.Duration
+	// Timeout bounds the Redis writes of release and Observe, which run on
+	// the caller's goroutine after each response but cannot use its
+	// context; default 500ms. A failure is logged.
 	Timeout time.Duration
 	// Logger receives warnings about Redis failures; default: discarded.
 	Logger *slog.Logger
@@ -71,8 +80,11 @@ func (o Options) withDefaults() Options {
 	if o.SlotTTL <= 0 {
 		o.SlotTTL = 2 * time.Minute
 	}
+	if o.AcquireTimeout <= 0 {
+		o.AcquireTimeout = defaultAcquireTimeout
+	}
 	if o.Timeout <= 0 {
-		o.Timeout = 2 * time.Second
+		o.Timeout = defaultTimeout
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -160,12 +172,33 @@ func (l *Limiter) Acquire(ctx context.Context, tenant string) (func(), error) {
 	}
 }
 
-// try asks Redis once. It returns release on a grant, or the refusal and
-// whether only a release can end it.
+// attempt is what one ask of Redis found.
+type attempt struct {
+	release      func()
+	refusal      *ratelimit.RateLimitError
+	untilRelease bool
+}
+
+// try asks Redis once, within Options.AcquireTimeout. It returns release on
+// a grant, or the refusal and whether only a release can end it. A grant
+// that comes after the bound gave up is released at once.
 func (l *Limiter) try(ctx context.Context, tenant string) (func(), *ratelimit.RateLimitError, bool, error) {
 	if l.client == nil {
 		return nil, nil, false, errors.New("no Redis client")
 	}
+	a, err := bounded(ctx, l.opts.AcquireTimeout, func(ctx context.Context) (attempt, error) {
+		release, refusal, untilRelease, err := l.tryOnce(ctx, tenant)
+		return attempt{release, refusal, untilRelease}, err
+	}, func(late attempt, err error) {
+		if err == nil && late.release != nil {
+			late.release()
+		}
+	})
+	return a.release, a.refusal, a.untilRelease, err
+}
+
+// tryOnce runs the scripts of one try.
+func (l *Limiter) tryOnce(ctx context.Context, tenant string) (func(), *ratelimit.RateLimitError, bool, error) {
 	appRes, err := appPauseScript.Run(ctx, l.client, []string{l.appPauseKey()}).Slice()
 	if err != nil {
 		return nil, nil, false, err
@@ -265,10 +298,11 @@ func (l *Limiter) releaser(ctx context.Context, slots, id string) func() {
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			rctx, cancel := context.WithTimeout(ctx, l.opts.Timeout)
-			defer cancel()
-			if err := l.client.ZRem(rctx, slots, id).Err(); err != nil {
-				l.log.WarnContext(rctx, "redislimit: releasing a concurrency slot failed; it expires after SlotTTL",
+			_, err := bounded(ctx, l.opts.Timeout, func(ctx context.Context) (struct{}, error) {
+				return struct{}{}, l.client.ZRem(ctx, slots, id).Err()
+			}, nil)
+			if err != nil {
+				l.log.WarnContext(ctx, "redislimit: releasing a concurrency slot failed; it expires after SlotTTL",
 					slog.Duration("slot_ttl", l.opts.SlotTTL), slog.String("error", err.Error()))
 			}
 			l.wake()
@@ -305,7 +339,8 @@ func (l *Limiter) wake() {
 // longer one.
 //
 // Observe writes only when a pause is due, synchronously and bounded by
-// Options.Timeout; a failure is logged.
+// Options.Timeout (see Bounds in the package documentation); a failure is
+// logged.
 func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 	if l.client == nil {
 		return
@@ -317,23 +352,29 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 		return
 	}
 	k := l.keys(tenant)
-	ctx, cancel := context.WithTimeout(context.Background(), l.opts.Timeout)
-	defer cancel()
-	for _, p := range pauses {
-		keys := []string{k.pause}
-		if p.App {
-			keys[0] = l.appPauseKey()
+	_, err := bounded(context.Background(), l.opts.Timeout, func(ctx context.Context) (struct{}, error) {
+		var errs []error
+		for _, p := range pauses {
+			keys := []string{k.pause}
+			if p.App {
+				keys[0] = l.appPauseKey()
+			}
+			var window int64
+			if p.UntilWindowFrees {
+				keys = append(keys, k.minute)
+				window = l.opts.Limits.Window.Microseconds()
+			}
+			ms := (p.For + time.Millisecond - 1) / time.Millisecond
+			value := encodePause(ratelimit.Problem(p.Problem), info.Remaining)
+			if err := pauseScript.Run(ctx, l.client, keys, int64(ms), value, window).Err(); err != nil {
+				errs = append(errs, fmt.Errorf("%s pause of %v: %w", p.Problem, p.For, err))
+			}
 		}
-		var window int64
-		if p.UntilWindowFrees {
-			keys = append(keys, k.minute)
-			window = l.opts.Limits.Window.Microseconds()
-		}
-		ms := (p.For + time.Millisecond - 1) / time.Millisecond
-		if err := pauseScript.Run(ctx, l.client, keys, int64(ms), encodePause(ratelimit.Problem(p.Problem), info.Remaining), window).Err(); err != nil {
-			l.log.WarnContext(ctx, "redislimit: recording a rate-limit pause failed",
-				slog.String("tenant", tenant), slog.Duration("pause", p.For), slog.String("error", err.Error()))
-		}
+		return struct{}{}, errors.Join(errs...)
+	}, nil)
+	if err != nil {
+		l.log.Warn("redislimit: recording a rate-limit pause failed",
+			slog.String("tenant", tenant), slog.String("error", err.Error()))
 	}
 }
 

@@ -42,14 +42,14 @@ func TestXeroClientsShareBudget(t *testing.T) {
 	replica1, replica2 := newClient(), newClient()
 
 	for _, c := range []*xero.Client{replica1, replica2, replica1} {
-		_, err := c.GetInvoices(t.Context(), []string{"0b7a4c1e-8f2d-4e3a-9c5b-6d1f2e3a4b5c"})
+		_, _, err := c.GetInvoices(t.Context(), []string{"0b7a4c1e-8f2d-4e3a-9c5b-6d1f2e3a4b5c"})
 		require.NoError(t, err)
 	}
 	sent := len(srv.Requests())
 	require.Positive(t, sent)
 
 	for _, c := range []*xero.Client{replica2, replica1} {
-		_, err := c.GetInvoices(t.Context(), []string{"0b7a4c1e-8f2d-4e3a-9c5b-6d1f2e3a4b5c"})
+		_, _, err := c.GetInvoices(t.Context(), []string{"0b7a4c1e-8f2d-4e3a-9c5b-6d1f2e3a4b5c"})
 		var rle *ratelimit.RateLimitError
 		require.ErrorAs(t, err, &rle)
 		assert.True(t, rle.Local)
@@ -58,4 +58,35 @@ func TestXeroClientsShareBudget(t *testing.T) {
 		assert.True(t, billing.IsTemporary(err))
 	}
 	assert.Len(t, srv.Requests(), sent, "a refused call sends nothing")
+}
+
+// A xero.Client on a Redis that hangs fails each call once, within the
+// limiter's bound: the limiter's error is returned untried, and nothing is
+// sent to Xero or logged as a retried request.
+func TestXeroClientOnFrozenRedis(t *testing.T) {
+	srv := emulator.NewServer(emulator.Options{Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(func() { _ = srv.Close() })
+	var logs syncBuffer
+	c, err := xero.NewClient(xero.Config{
+		ClientID:     srv.ClientID(),
+		ClientSecret: billing.NewSecret(srv.ClientSecret()),
+		TenantID:     srv.TenantID(),
+		APIURL:       srv.APIURL,
+		TokenURL:     srv.TokenURL,
+	},
+		xero.WithLimiter(redislimit.New(patientClient(t, frozenRedis(t)), redislimit.Options{})),
+		xero.WithHTTPClient(&http.Client{Timeout: 10 * time.Second}),
+		xero.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+	)
+	require.NoError(t, err)
+
+	within(t, func() {
+		_, _, err = c.GetInvoices(t.Context(), []string{"0b7a4c1e-8f2d-4e3a-9c5b-6d1f2e3a4b5c"})
+	})
+	require.ErrorIs(t, err, redislimit.ErrUnavailable)
+	assert.True(t, billing.IsTemporary(err))
+	assert.NotContains(t, logs.String(), "retrying request")
+	for _, r := range srv.Requests() {
+		assert.NotContains(t, r.Path, "/Invoices", "no API request without the limiter's grant")
+	}
 }
