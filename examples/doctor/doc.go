@@ -27,5 +27,6 @@
 //
 // Exit status: 0 when every check passes (warnings allowed; and for -h), 1
 // when a check fails, 2 when the configuration cannot be read (the lines
-// name every bad variable) or on bad flags.
+// name every bad variable; a BILLING_DATABASE_URL of an unsupported kind
+// is reported on the database line and exits 2 too) or on bad flags.
 package main
