@@ -403,8 +403,9 @@ func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token,
 		req.Header.Set("Idempotency-Key", r.key)
 	}
 	if !r.ifModifiedSince.IsZero() {
-		// Xero reads the header in UTC to the second.
-		req.Header.Set("If-Modified-Since", r.ifModifiedSince.UTC().Format(http.TimeFormat))
+		// Xero's description wants an ISO 8601 date-time (its SDKs send
+		// one), read in UTC to the second.
+		req.Header.Set("If-Modified-Since", r.ifModifiedSince.UTC().Format(time.RFC3339))
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {

@@ -106,6 +106,83 @@ func groups() []group {
 			{"DisjointClaims", testConcurrentClaims},
 			{"NoLostMarks", testNoLostMarks},
 		}},
+		{"ContactSync", []testCase{
+			{"RoundTrip", testContactSyncRoundTrip},
+			{"NotFound", testContactSyncNotFound},
+		}},
+		{"InvoiceEvents", []testCase{
+			{"ChangeRecordsEvent", testSaveRecordsEvent},
+			{"UnchangedRecordsNothing", testSaveUnchangedNoEvent},
+			{"EachChangeInOrder", testSaveEventsInOrder},
+		}},
+		{"SaveInvoiceStates", []testCase{
+			{"BatchWithUnknownID", testSaveStatesBatch},
+			{"Empty", testSaveStatesEmpty},
+			{"SameInvoiceTwice", testSaveStatesTwice},
+		}},
+		{"CompleteUpdates", []testCase{
+			{"Batch", testCompleteUpdatesBatch},
+			{"Empty", testCompleteUpdatesEmpty},
+			{"SameInvoiceTwice", testCompleteUpdatesTwice},
+		}},
+		{"BeginCreations", []testCase{
+			{"Records", testBeginRecords},
+			{"DedupByKey", testBeginDedupByKey},
+			{"DedupByFingerprint", testBeginDedupByFingerprint},
+			{"KeyReusedForAnotherFingerprint", testBeginKeyConflict},
+			{"WithinOneBatch", testBeginWithinBatch},
+			{"Atomic", testBeginAtomic},
+			{"ParamsRoundTrip", testCreationParamsRoundTrip},
+			{"Concurrent", testConcurrentBegins},
+		}},
+		{"ClaimCreation", []testCase{
+			{"Leases", testClaimCreationLeases},
+			{"CreatorLease", testClaimCreationCreatorLease},
+			{"NotFound", testClaimCreationNotFound},
+			{"Concurrent", testConcurrentCreationClaims},
+		}},
+		{"CompleteCreations", []testCase{
+			{"SavesRow", testCompleteCreationSaves},
+			{"PaidMeanwhile", testCompleteCreationPaidMeanwhile},
+			{"DoneIsIdempotent", testCompleteCreationIdempotent},
+			{"NumberTaken", testCompleteCreationNumberTaken},
+			{"UnknownKey", testCompleteCreationUnknownKey},
+			{"AdoptsStoredInvoice", testCompleteCreationAdopts},
+		}},
+		{"PendingCreations", []testCase{
+			{"OldestFirstNotDone", testPendingCreationsOrder},
+		}},
+		{"AbandonCreation", []testCase{
+			{"OnlyPending", testAbandonOnlyPending},
+		}},
+		{"ClaimEvents", []testCase{
+			{"OldestPerInvoice", testClaimEventsPerInvoice},
+			{"FailedBlocksItsInvoice", testFailedEventBlocks},
+			{"NextAttemptAt", testClaimEventsNextAttempt},
+			{"Leases", testClaimEventsLeases},
+			{"Limit", testClaimEventsLimit},
+			{"NonPositiveLimitOrLease", testClaimEventsNonPositive},
+			{"ConcurrentDisjoint", testConcurrentEventClaims},
+			{"ConcurrentOrderPerInvoice", testConcurrentEventOrder},
+		}},
+		{"EventDelivery", []testCase{
+			{"Delivered", testEventDelivered},
+			{"FailedCountsAttempts", testEventFailed},
+		}},
+		{"PendingEvents", []testCase{
+			{"OldestFirstWithLimit", testPendingEvents},
+		}},
+		{"SweepMarks", []testCase{
+			{"ZeroWhenUnset", testSweepMarkUnset},
+			{"RoundTrip", testSweepMarkRoundTrip},
+		}},
+		{"OpenInvoices", []testCase{
+			{"Rule", testOpenInvoices},
+		}},
+		{"EarliestIssueDate", []testCase{
+			{"ZeroWhenEmpty", testEarliestIssueDateEmpty},
+			{"Oldest", testEarliestIssueDate},
+		}},
 	}
 }
 
