@@ -76,6 +76,7 @@ type Client struct {
 	attempt        time.Duration
 	tokens         *tokenCache
 	redact         *redactor
+	rate           rateMemo // the latest answer's rate-limit headers (LastRateInfo)
 }
 
 // Option configures a Client.
@@ -412,6 +413,7 @@ func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token,
 	}
 	defer resp.Body.Close()
 	c.limiter.Observe(c.tenantID, resp.StatusCode, resp.Header)
+	c.rate.observe(resp.Header, time.Now())
 
 	limit := int64(maxResponseBody)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
