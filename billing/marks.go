@@ -5,10 +5,8 @@ import (
 	"time"
 )
 
-// MarkCounter is implemented by stores that can size the update queue
-// without leasing anything, for operators' reports (examples/doctor). It is
-// not part of Store: a report asserts it (store.(billing.MarkCounter)) and
-// says "not available" for a store without it.
+// MarkCounter sizes the update queue without leasing anything, for
+// operators' reports (xero/doctor, the metrics). Every Store has it.
 type MarkCounter interface {
 	// CountMarked returns how many invoices are marked and not set aside
 	// (UpdateNeeded && !SetAside: those ClaimUpdates takes, leased at the

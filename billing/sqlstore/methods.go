@@ -339,3 +339,19 @@ func (s *Store) SetAsideInvoices(ctx context.Context) ([]billing.Invoice, error)
 	}
 	return invs, nil
 }
+
+var _ billing.MarkCounter = (*Store)(nil)
+
+// CountMarked implements billing.MarkCounter.
+func (s *Store) CountMarked(ctx context.Context) (int, time.Time, error) {
+	var (
+		n      int64
+		oldest time.Time
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), min(update_requested_at) FROM billing_invoices
+		WHERE update_needed AND NOT set_aside`).Scan(&n, nullTime{&oldest})
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("sqlstore: counting marked invoices: %w", err)
+	}
+	return int(n), oldest, nil
+}

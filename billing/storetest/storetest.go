@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sync"
@@ -175,6 +176,9 @@ func groups() []group {
 		{"SweepMarks", []testCase{
 			{"ZeroWhenUnset", testSweepMarkUnset},
 			{"RoundTrip", testSweepMarkRoundTrip},
+		}},
+		{"CountMarked", []testCase{
+			{"CountsMarkedNotSetAside", testCountMarked},
 		}},
 		{"OpenInvoices", []testCase{
 			{"Rule", testOpenInvoices},
@@ -1206,4 +1210,29 @@ func testNoLostMarks(t *testing.T, s billing.Store) {
 		}
 		require.True(t, inv.UpdateNeeded, "%s: mark at %s was lost", inv.Number, inv.UpdateRequestedAt.Format(time.RFC3339Nano))
 	}
+}
+
+func testCountMarked(t *testing.T, s billing.Store) {
+	ctx := context.Background()
+	n, oldest, err := s.CountMarked(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	assert.True(t, oldest.IsZero(), "no mark, no oldest")
+
+	invs := createN(t, s, 4)
+	mark(t, s, base().Add(2*time.Second), invs[0].ProviderID)
+	mark(t, s, base().Add(time.Second+time.Microsecond), invs[1].ProviderID)
+	mark(t, s, base(), invs[2].ProviderID)
+	claims, err := s.ClaimUpdates(ctx, base().Add(time.Hour), 1, time.Minute) // the oldest mark
+	require.NoError(t, err)
+	require.Len(t, claims, 1)
+	require.Equal(t, invs[2].ProviderID, claims[0].ProviderID)
+	fail(t, s, claims[0], "refused", 1)                                  // set aside: not counted
+	_, err = s.ClaimUpdates(ctx, base().Add(time.Hour), 10, time.Minute) // leased ones still count
+	require.NoError(t, err)
+
+	n, oldest, err = s.CountMarked(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	requireTime(t, base().Add(time.Second+time.Microsecond), oldest, "oldest mark")
 }

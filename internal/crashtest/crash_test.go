@@ -194,7 +194,9 @@ func backends(t *testing.T) []backend {
 	_, _ = rand.Read(b)
 	schema := "crash_" + hex.EncodeToString(b)
 	return append(out, backend{name: "postgres", db: url, schema: schema,
-		open: func(ctx context.Context) (*sqlstore.Store, error) { return pgstore.Open(ctx, url, pgstore.WithSchema(schema)) },
+		open: func(ctx context.Context) (*sqlstore.Store, error) {
+			return pgstore.Open(ctx, url, pgstore.WithSchema(schema))
+		},
 		dropAfterUse: func() {
 			if db, err := sql.Open("pgx", url); err == nil {
 				_, _ = db.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
