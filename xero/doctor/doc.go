@@ -19,8 +19,4 @@
 // text holds a secret: the client secret and the webhook keys are
 // described, never quoted, and Xero's and the store's errors are redacted
 // by the client and the store.
-//
-// The count of marked invoices needs a store that implements
-// billing.MarkCounter (mock.Store does); for another it says "not
-// available for this store".
 package doctor

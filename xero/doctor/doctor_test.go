@@ -447,9 +447,6 @@ func (failingStore) SetAsideInvoices(context.Context) ([]billing.Invoice, error)
 	return nil, errors.New(`SQL logic error: no such table: billing_invoices`)
 }
 
-// hiddenCounter is a store without billing.MarkCounter.
-type hiddenCounter struct{ billing.Store }
-
 func TestStoreChecks(t *testing.T) {
 	now := time.Now()
 	tests := []struct {
@@ -497,12 +494,6 @@ func TestStoreChecks(t *testing.T) {
 				"pending creations":  {"the oldest begun 3h ago", "never bill them anew"},
 				"undelivered events": {`the hook refused 1 of them, lately with "the app is down"`, "fix the app's InvoiceHook"},
 			},
-		},
-		{
-			name:  "no MarkCounter",
-			store: func(*testing.T) billing.Store { return hiddenCounter{mock.NewStore()} },
-			want:  map[string]doctor.Status{"database": doctor.Pass, "marked invoices": doctor.Skip, "set aside": doctor.Pass, "pending creations": doctor.Pass, "undelivered events": doctor.Pass},
-			lines: map[string][]string{"marked invoices": {"not available for this store"}},
 		},
 	}
 	for _, tt := range tests {

@@ -56,11 +56,7 @@ func storeChecks(ctx context.Context, t Target) []Check {
 
 func markedCheck(ctx context.Context, s billing.Store, now time.Time) Check {
 	const name = "marked invoices"
-	mc, ok := s.(billing.MarkCounter)
-	if !ok {
-		return Check{Name: name, Status: Skip, Found: "not available for this store (it does not implement billing.MarkCounter)"}
-	}
-	n, oldest, err := mc.CountMarked(ctx)
+	n, oldest, err := s.CountMarked(ctx)
 	switch {
 	case err != nil:
 		return Check{Name: name, Status: Fail, Err: err, Found: "counting them failed: " + err.Error()}
