@@ -139,6 +139,15 @@ func (s *Store) BeginCreations(ctx context.Context, cs []billing.Creation) ([]bi
 	if len(cs) == 0 {
 		return nil, nil
 	}
+	if s.dialect == Postgres && len(cs) == 1 {
+		b, ok, err := s.beginOne(ctx, cs[0])
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: begin creation %s: %w", cs[0].Key, err)
+		}
+		if ok {
+			return []billing.Begun{b}, nil
+		}
+	}
 	out := make([]billing.Begun, len(cs))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		for i, c := range cs {
@@ -255,6 +264,16 @@ func (s *Store) ClaimCreation(ctx context.Context, key string, now time.Time, le
 func (s *Store) CompleteCreations(ctx context.Context, cs []billing.Completion) ([]billing.Completed, error) {
 	out := make([]billing.Completed, len(cs))
 	for i, comp := range cs {
+		if s.dialect == Postgres {
+			inv, ok, err := s.completeCreationFast(ctx, comp)
+			if err != nil {
+				return nil, fmt.Errorf("sqlstore: complete creation %s: %w", comp.Key, err)
+			}
+			if ok {
+				out[i].Invoice = inv
+				continue
+			}
+		}
 		inv, err := s.completeCreation(ctx, comp)
 		var rec recordError
 		switch {

@@ -18,6 +18,8 @@ import (
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/billing/sqlstore"
 	"github.com/amsbilling/sdk/billing/sqlstore/internal/sqltest"
+	"github.com/amsbilling/sdk/mock/emulator"
+	"github.com/amsbilling/sdk/xero"
 )
 
 // roundTrips counts what a pgx connection sends to the server: queries and
@@ -287,4 +289,36 @@ func TestPostgresRoundTrips(t *testing.T) {
 	pending, err := s.PendingEvents(ctx, 0)
 	require.NoError(t, err)
 	require.Empty(t, pending, "the fetch job delivered every event")
+}
+
+// TestPostgresCreateInvoiceRoundTrips measures the store's share of one
+// CreateInvoice through the Xero service (on the in-process emulator): one
+// write records the creation before the call, one saves the invoice after
+// it, besides the read of the contact link and the event delivery's claim.
+func TestPostgresCreateInvoiceRoundTrips(t *testing.T) {
+	t.Parallel()
+	s, rt := openTracedPostgres(t)
+	ctx := t.Context()
+	emu := emulator.New(emulator.Options{DisableRateLimit: true})
+	t.Cleanup(func() { _ = emu.Close() })
+	cfg := xero.Config{ClientID: emu.ClientID(), ClientSecret: billing.NewSecret(emu.ClientSecret()), TenantID: emu.TenantID(),
+		APIURL: "http://emulator.invalid" + emulator.APIPath, TokenURL: "http://emulator.invalid" + emulator.TokenPath,
+		AccountCode: emulator.DefaultAccountCode, AmountType: xero.AmountExclusive}
+	client, err := xero.NewClient(cfg, xero.WithHTTPClient(emu.Client()))
+	require.NoError(t, err)
+	svc := xero.NewService(client, s, cfg)
+	const member = "4a1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"
+	require.NoError(t, svc.UpdateUserBillingDetails(ctx, billing.User{ID: member, Name: "Ida Wells"}))
+	params := func(ref string) billing.CreateInvoiceParams {
+		return billing.CreateInvoiceParams{Account: billing.UserAccount(member), Date: billing.NewDate(2026, 12, 1), DueDate: billing.NewDate(2026, 12, 31),
+			Reference: ref, LineItems: []billing.LineItem{{Description: "Annual membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.NewFromInt(120)}}}
+	}
+	_, err = svc.CreateInvoice(ctx, params("warm-up")) // prepares every statement
+	require.NoError(t, err)
+	rt.take()
+	_, err = svc.CreateInvoice(ctx, params("Renewal 2027"))
+	require.NoError(t, err)
+	got, writes, what := rt.take()
+	t.Logf("CreateInvoice: %d store round trips (%d socket writes): %q", got, writes, what)
+	assert.Equal(t, 4, got, "ContactLink, BeginCreations, CompleteCreations, ClaimEvents")
 }
