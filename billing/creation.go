@@ -72,7 +72,9 @@ type Completion struct {
 type Completed struct {
 	Invoice Invoice // as stored
 	// Err is ErrNotFound for an unknown key, ErrConflict when another
-	// invoice holds the number or provider id; nil otherwise.
+	// invoice holds the number; nil otherwise. An invoice already stored
+	// with Created's provider id is this one: it is adopted (Current saved
+	// over it), not a conflict.
 	Err error
 }
 

@@ -27,6 +27,7 @@ type Store interface {
 	CreationStore
 	EventQueue
 	SweepStore
+	MarkCounter
 
 	// LinkContact stores the link from account to contactID unless the
 	// account is linked already. It returns the link in force afterwards:

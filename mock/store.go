@@ -264,6 +264,11 @@ func compareMarks(a, b billing.Invoice) int {
 func (s *Store) CompleteUpdate(_ context.Context, c billing.Claim) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.completeUpdate(c)
+}
+
+// completeUpdate is CompleteUpdate. s.mu must be held.
+func (s *Store) completeUpdate(c billing.Claim) (bool, error) {
 	si := s.byProviderID(c.ProviderID)
 	if si == nil {
 		return false, fmt.Errorf("invoice provider id %q: %w", c.ProviderID, billing.ErrNotFound)
@@ -278,11 +283,14 @@ func (s *Store) CompleteUpdate(_ context.Context, c billing.Claim) (bool, error)
 	return true, nil
 }
 
-// CompleteUpdates implements billing.Store.
-func (s *Store) CompleteUpdates(ctx context.Context, claims []billing.Claim) ([]bool, error) {
+// CompleteUpdates implements billing.Store: under one lock, so the batch is
+// atomic as a transaction is.
+func (s *Store) CompleteUpdates(_ context.Context, claims []billing.Claim) ([]bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := make([]bool, len(claims))
 	for i, c := range claims {
-		cleared, err := s.CompleteUpdate(ctx, c)
+		cleared, err := s.completeUpdate(c)
 		if err != nil && !errors.Is(err, billing.ErrNotFound) {
 			return nil, err
 		}

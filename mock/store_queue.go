@@ -137,11 +137,15 @@ func (s *Store) BeginCreations(_ context.Context, cs []billing.Creation) ([]bill
 	defer s.mu.Unlock()
 	out := make([]billing.Begun, len(cs))
 	for i, c := range cs {
-		var found *billing.Creation
-		for _, ex := range s.creations {
-			if ex.Key == c.Key || ex.Fingerprint == c.Fingerprint {
-				found = ex
-				break
+		// The key decides first: a key used for another fingerprint is a
+		// conflict even when the fingerprint is recorded under a third key.
+		found := s.creation(c.Key)
+		if found == nil {
+			for _, ex := range s.creations {
+				if ex.Fingerprint == c.Fingerprint {
+					found = ex
+					break
+				}
 			}
 		}
 		switch {
@@ -149,14 +153,21 @@ func (s *Store) BeginCreations(_ context.Context, cs []billing.Creation) ([]bill
 			c.CreatedAt, c.LeaseUntil = normTime(c.CreatedAt), normTime(c.LeaseUntil)
 			c.Params = cloneParams(c.Params)
 			s.creations = append(s.creations, &c)
-			out[i] = billing.Begun{Creation: c, New: true}
+			out[i] = billing.Begun{Creation: view(&c), New: true}
 		case found.Key == c.Key && found.Fingerprint != c.Fingerprint:
-			out[i] = billing.Begun{Creation: *found, Err: fmt.Errorf("idempotency key %q is already used for another invoice: %w", c.Key, billing.ErrConflict)}
+			out[i] = billing.Begun{Creation: view(found), Err: fmt.Errorf("idempotency key %q is already used for another invoice: %w", c.Key, billing.ErrConflict)}
 		default:
-			out[i] = billing.Begun{Creation: *found}
+			out[i] = billing.Begun{Creation: view(found)}
 		}
 	}
 	return out, nil
+}
+
+// view is a copy of a stored creation that shares nothing with the store.
+func view(c *billing.Creation) billing.Creation {
+	v := *c
+	v.Params = cloneParams(c.Params)
+	return v
 }
 
 func cloneParams(p billing.CreateInvoiceParams) billing.CreateInvoiceParams {
@@ -182,10 +193,10 @@ func (s *Store) ClaimCreation(_ context.Context, key string, now time.Time, leas
 		return billing.Creation{}, false, fmt.Errorf("creation %q: %w", key, billing.ErrNotFound)
 	}
 	if c.Done() || c.LeaseUntil.After(now) {
-		return *c, false, nil
+		return view(c), false, nil
 	}
 	c.LeaseUntil = normTime(now.Add(lease))
-	return *c, true, nil
+	return view(c), true, nil
 }
 
 // CompleteCreations implements billing.Store.
@@ -206,6 +217,10 @@ func (s *Store) CompleteCreations(_ context.Context, cs []billing.Completion) ([
 			}
 		}
 		inv := comp.Created
+		if inv.ProviderID == "" {
+			out[i].Err = fmt.Errorf("mock: complete creation %q: the created invoice has no provider id", comp.Key)
+			continue
+		}
 		inv.Account = c.Account
 		inv.UpdateRequestedAt = normTime(inv.UpdateRequestedAt)
 		if si := s.byProviderID(inv.ProviderID); si != nil {
@@ -244,9 +259,7 @@ func (s *Store) PendingCreations(_ context.Context) ([]billing.Creation, error) 
 	var out []billing.Creation
 	for _, c := range s.creations {
 		if !c.Done() {
-			cc := *c
-			cc.Params = cloneParams(c.Params)
-			out = append(out, cc)
+			out = append(out, view(c))
 		}
 	}
 	slices.SortStableFunc(out, func(a, b billing.Creation) int { return a.CreatedAt.Compare(b.CreatedAt) })

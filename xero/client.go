@@ -76,6 +76,7 @@ type Client struct {
 	attempt        time.Duration
 	tokens         *tokenCache
 	redact         *redactor
+	rate           rateMemo // the latest answer's rate-limit headers (LastRateInfo)
 }
 
 // Option configures a Client.
@@ -402,8 +403,9 @@ func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token,
 		req.Header.Set("Idempotency-Key", r.key)
 	}
 	if !r.ifModifiedSince.IsZero() {
-		// Xero reads the header in UTC to the second.
-		req.Header.Set("If-Modified-Since", r.ifModifiedSince.UTC().Format(http.TimeFormat))
+		// Xero's description wants an ISO 8601 date-time (its SDKs send
+		// one), read in UTC to the second.
+		req.Header.Set("If-Modified-Since", r.ifModifiedSince.UTC().Format(time.RFC3339))
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
@@ -411,6 +413,7 @@ func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token,
 	}
 	defer resp.Body.Close()
 	c.limiter.Observe(c.tenantID, resp.StatusCode, resp.Header)
+	c.rate.observe(resp.Header, time.Now())
 
 	limit := int64(maxResponseBody)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

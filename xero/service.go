@@ -318,16 +318,6 @@ func isDuplicateContact(err error) bool {
 	return ae.hasValidation("is already assigned to another contact", "account number already exists")
 }
 
-// wrap adds context to err, except to a rate-limit error, which stays as it
-// is so its "try again in 30s" message reaches the person unchanged.
-func wrap(err error, format string, args ...any) error {
-	var rl *ratelimit.RateLimitError
-	if errors.As(err, &rl) {
-		return err
-	}
-	return fmt.Errorf(format+": %w", append(args, err)...)
-}
-
 // localInvoice maps Xero's invoice onto the provider-owned fields of the
 // app's copy.
 func localInvoice(x Invoice) billing.Invoice {

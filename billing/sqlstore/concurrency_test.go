@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -139,7 +140,8 @@ func TestMarkDuringFetchSurvives(t *testing.T) {
 // TestWebhooksRaceFetchers: many goroutines mark invoices (several ids per
 // call, colliding times) while fetchers claim, complete, fail and release.
 // No call may fail (a deadlock or SQLITE_BUSY would), and in the end every
-// invoice was cleared by a completion whose token was its last mark.
+// invoice was cleared by a completion whose token was its last mark. Half
+// the fetch rounds complete with CompleteUpdate, half with CompleteUpdates.
 func TestWebhooksRaceFetchers(t *testing.T) {
 	t.Parallel()
 	for _, b := range sqltest.Backends(t) {
@@ -235,12 +237,23 @@ func TestWebhooksRaceFetchers(t *testing.T) {
 							}
 							claims = claims[1:]
 						}
-						for _, c := range claims {
-							ok, err := fs.CompleteUpdate(ctx, c)
-							if !assert.NoError(t, err, "CompleteUpdate") {
+						// Half the rounds end their claims in one batch.
+						oks := make([]bool, len(claims))
+						if round%2 == 0 {
+							oks, err = fs.CompleteUpdates(ctx, claims)
+							if !assert.NoError(t, err, "CompleteUpdates") {
 								return
 							}
-							if ok {
+						} else {
+							for i, c := range claims {
+								oks[i], err = fs.CompleteUpdate(ctx, c)
+								if !assert.NoError(t, err, "CompleteUpdate") {
+									return
+								}
+							}
+						}
+						for i, c := range claims {
+							if oks[i] {
 								mu.Lock()
 								if cleared[c.ProviderID] == nil {
 									cleared[c.ProviderID] = map[time.Time]bool{}
@@ -269,6 +282,142 @@ func TestWebhooksRaceFetchers(t *testing.T) {
 				require.False(t, inv.UpdateNeeded, "%s still flagged after the fetchers drained", id)
 				require.True(t, cleared[id][inv.UpdateRequestedAt],
 					"%s: cleared, but no completion fetched its last mark at %s", id, inv.UpdateRequestedAt.Format(time.RFC3339Nano))
+			}
+		})
+	}
+}
+
+// TestDeliverersInOrderWhileSaving: producers save overlapping batches of
+// states (in different orders, from their own stores) while deliverers,
+// each on its own store, claim and deliver the events. No call may fail
+// (a deadlock would), no event is claimed twice, and each invoice's events
+// reach the deliverers in the order saved: each one's Before is the
+// previous one's After, from the invoice as created to its final state.
+func TestDeliverersInOrderWhileSaving(t *testing.T) {
+	t.Parallel()
+	for _, b := range sqltest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			s := b.Open(t)
+			const (
+				invoices   = 12
+				producers  = 3
+				batches    = 15
+				deliverers = 4
+			)
+			ids := seed(t, s, invoices)
+			now := epoch.Add(time.Hour)
+
+			var stores []*sqlstore.Store
+			for range producers + deliverers {
+				if s.Dialect() == sqlstore.SQLite {
+					stores = append(stores, s) // one connection, shared
+				} else {
+					stores = append(stores, b.Reopen(t, s))
+				}
+			}
+			if s.Dialect() == sqlstore.SQLite {
+				stores[1] = b.Reopen(t, s) // and a second process
+				stores[producers+1] = stores[1]
+			}
+
+			var (
+				mu        sync.Mutex
+				saves     = map[string]int{}         // changes saved, by provider id
+				delivered = map[string][][2]string{} // (before, after) references, by provider id
+				claimed   = map[string]bool{}        // event ids
+			)
+			var producing atomic.Int64
+			producing.Store(producers)
+			start := make(chan struct{})
+			var wg sync.WaitGroup
+			for p := range producers {
+				ps := stores[p]
+				rng := rand.New(rand.NewPCG(uint64(p), 2))
+				wg.Go(func() {
+					defer producing.Add(-1)
+					<-start
+					for k := range batches {
+						var invs []billing.Invoice
+						for _, i := range rng.Perm(invoices)[:1+rng.IntN(5)] {
+							invs = append(invs, billing.Invoice{
+								ProviderID: ids[i], Status: billing.StatusAuthorised,
+								Reference: fmt.Sprintf("producer %d batch %d", p, k),
+							})
+						}
+						saved, err := ps.SaveInvoiceStates(ctx, invs)
+						if !assert.NoError(t, err, "SaveInvoiceStates") {
+							return
+						}
+						mu.Lock()
+						for i, sv := range saved {
+							assert.NoError(t, sv.Err)
+							assert.True(t, sv.Changed, "a new reference is a change")
+							saves[invs[i].ProviderID]++
+						}
+						mu.Unlock()
+					}
+				})
+			}
+			for d := range deliverers {
+				ds := stores[producers+d]
+				wg.Go(func() {
+					<-start
+					// Until the producers are done and a claim finds nothing:
+					// whoever still holds events claims again after delivering
+					// them, so the last deliverer drains the queue. Every
+					// claimed event is new (checked below), so this ends.
+					for {
+						done := producing.Load() == 0
+						evs, err := ds.ClaimEvents(ctx, now, 3, time.Hour)
+						if !assert.NoError(t, err, "ClaimEvents") {
+							return
+						}
+						if len(evs) == 0 {
+							if done {
+								return
+							}
+							runtime.Gosched()
+							continue
+						}
+						for _, ev := range evs {
+							mu.Lock()
+							dup := claimed[ev.ID]
+							claimed[ev.ID] = true
+							id := ev.Change.After.ProviderID
+							delivered[id] = append(delivered[id], [2]string{ev.Change.Before.Reference, ev.Change.After.Reference})
+							mu.Unlock()
+							if !assert.False(t, dup, "event %s claimed twice", ev.ID) {
+								return
+							}
+							if !assert.NoError(t, ds.EventDelivered(ctx, ev.ID), "EventDelivered") {
+								return
+							}
+						}
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			if t.Failed() {
+				return
+			}
+
+			pending, err := s.PendingEvents(ctx, 0)
+			require.NoError(t, err)
+			require.Empty(t, pending, "events left undelivered")
+			for _, id := range ids {
+				chain := delivered[id]
+				require.Len(t, chain, saves[id], "%s: one event per change", id)
+				prev := "" // as created
+				for k, c := range chain {
+					require.Equal(t, prev, c[0], "%s: event %d does not follow the one before", id, k)
+					prev = c[1]
+				}
+				inv, err := s.InvoiceByProviderID(ctx, id)
+				require.NoError(t, err)
+				require.Equal(t, prev, inv.Reference, "%s: the last event is not the state saved", id)
 			}
 		})
 	}

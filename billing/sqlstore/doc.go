@@ -37,7 +37,17 @@
 // write lock (every write transaction begins with BEGIN IMMEDIATE).
 // CompleteUpdate clears a flag only while the invoice's update_requested_at
 // still equals the claim's token, so a webhook mark that arrives during a
-// fetch is never lost.
+// fetch is never lost. ClaimEvents leases the same way, and only the oldest
+// undelivered event of each invoice, so an invoice's events reach the app in
+// order.
+//
+// Every change of an invoice's provider state is recorded as an event
+// (before and after, as JSON) in the statement or transaction that saves
+// it. On PostgreSQL the fetch job's batch calls are one statement, so one
+// round trip, each: ClaimUpdates, SaveInvoiceStates (all the states and
+// their events), CompleteUpdates and ClaimEvents; a statement is atomic on
+// its own, so none of them needs BEGIN and COMMIT. On SQLite they are
+// transactions of several statements.
 //
 // Migrations run when a store is opened unless the driver package's
 // WithoutMigrate option is given; [Store.Migrate] runs them on demand. They

@@ -23,7 +23,7 @@ func (s *Store) LinkContact(ctx context.Context, account billing.Account, contac
 	if contactID == "" {
 		return billing.ContactLink{}, errors.New("sqlstore: link contact: empty contact id")
 	}
-	var inForce string
+	inForce := billing.ContactLink{Account: account}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		accountID, err := s.ensureAccount(ctx, tx, account)
 		if err != nil {
@@ -32,12 +32,12 @@ func (s *Store) LinkContact(ctx context.Context, account billing.Account, contac
 		if _, err := tx.ExecContext(ctx, s.q.insertLink, accountID, contactID); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, s.q.linkByAccount, accountID).Scan(&inForce)
+		return tx.QueryRowContext(ctx, s.q.linkByAccount, accountID).Scan(&inForce.ContactID, &inForce.Fingerprint, &inForce.Email)
 	})
 	if err != nil {
 		return billing.ContactLink{}, fmt.Errorf("sqlstore: link contact of %s: %w", account, err)
 	}
-	return billing.ContactLink{Account: account, ContactID: inForce}, nil
+	return inForce, nil
 }
 
 // ensureAccount creates the account row unless it exists and returns its id.
@@ -63,15 +63,39 @@ func (s *Store) ContactLink(ctx context.Context, account billing.Account) (billi
 	if account.UserID == "" {
 		query = s.q.linkByOrg
 	}
-	var contactID string
-	err := s.db.QueryRowContext(ctx, query, account.OwnerID()).Scan(&contactID)
+	link := billing.ContactLink{Account: account}
+	err := s.db.QueryRowContext(ctx, query, account.OwnerID()).Scan(&link.ContactID, &link.Fingerprint, &link.Email)
 	if errors.Is(err, sql.ErrNoRows) {
 		return billing.ContactLink{}, fmt.Errorf("%w: no contact link for %s", billing.ErrNotFound, account)
 	}
 	if err != nil {
 		return billing.ContactLink{}, fmt.Errorf("sqlstore: contact link of %s: %w", account, err)
 	}
-	return billing.ContactLink{Account: account, ContactID: contactID}, nil
+	return link, nil
+}
+
+// RecordContactSync implements billing.Store with one statement that writes
+// only where the account has a link.
+func (s *Store) RecordContactSync(ctx context.Context, account billing.Account, fingerprint, email string) error {
+	if err := account.Validate(); err != nil {
+		return err
+	}
+	query := s.q.recordSyncUser
+	if account.UserID == "" {
+		query = s.q.recordSyncOrg
+	}
+	res, err := s.db.ExecContext(ctx, query, account.OwnerID(), fingerprint, email)
+	if err != nil {
+		return fmt.Errorf("sqlstore: record contact sync of %s: %w", account, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: record contact sync of %s: %w", account, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: no contact link for %s", billing.ErrNotFound, account)
+	}
+	return nil
 }
 
 // CreateInvoice implements billing.Store. The account is created on demand,
@@ -133,35 +157,17 @@ func (s *Store) invoiceByPID(ctx context.Context, q querier, query, providerID s
 	return inv, nil
 }
 
-// SaveInvoiceState implements billing.Store: in one transaction it reads the
-// row (locking it on PostgreSQL), updates the provider-owned fields and reads
-// it again.
+// SaveInvoiceState implements billing.Store: SaveInvoiceStates of one
+// invoice, so one statement on PostgreSQL.
 func (s *Store) SaveInvoiceState(ctx context.Context, inv billing.Invoice) (before, after billing.Invoice, err error) {
-	if inv.ProviderID == "" {
-		return before, after, fmt.Errorf("%w: empty provider invoice id", billing.ErrNotFound)
-	}
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if before, err = s.invoiceByPID(ctx, tx, s.q.lockInvoice, inv.ProviderID); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, s.q.saveState, inv.ProviderID,
-			inv.Reference, inv.Status, inv.Currency,
-			dateArg(inv.IssueDate), dateArg(inv.DueDate), dateArg(inv.PaidDate),
-			moneyArg(inv.Amount), moneyArg(inv.Paid), moneyArg(inv.Due))
-		if err != nil {
-			return err
-		}
-		after, err = s.invoiceByPID(ctx, tx, s.q.invoiceByPID, inv.ProviderID)
-		return err
-	})
-	if errors.Is(err, billing.ErrNotFound) {
+	saved, err := s.SaveInvoiceStates(ctx, []billing.Invoice{inv})
+	if err != nil {
 		return billing.Invoice{}, billing.Invoice{}, err
 	}
-	if err != nil {
-		return billing.Invoice{}, billing.Invoice{}, fmt.Errorf("sqlstore: save state of invoice %q: %w", inv.ProviderID, err)
+	if saved[0].Err != nil {
+		return billing.Invoice{}, billing.Invoice{}, saved[0].Err
 	}
-	return before, after, nil
+	return saved[0].Before, saved[0].After, nil
 }
 
 // MarkUpdateNeeded implements billing.Store with one UPDATE statement, so
@@ -234,23 +240,32 @@ func (s *Store) CompleteUpdate(ctx context.Context, c billing.Claim) (bool, erro
 	if c.ProviderID == "" {
 		return false, fmt.Errorf("%w: empty provider invoice id", billing.ErrNotFound)
 	}
-	res, err := s.db.ExecContext(ctx, s.q.complete, c.ProviderID, s.timeArg(c.RequestedAt))
-	if err != nil {
+	cleared, err := s.completeOne(ctx, s.db, c)
+	if err != nil && !errors.Is(err, billing.ErrNotFound) {
 		return false, fmt.Errorf("sqlstore: complete update of %q: %w", c.ProviderID, err)
 	}
+	return cleared, err
+}
+
+// completeOne ends one claim on q: at most two statements.
+func (s *Store) completeOne(ctx context.Context, q querier, c billing.Claim) (bool, error) {
+	res, err := q.ExecContext(ctx, s.q.complete, c.ProviderID, s.timeArg(c.RequestedAt))
+	if err != nil {
+		return false, err
+	}
 	if n, err := res.RowsAffected(); err != nil {
-		return false, fmt.Errorf("sqlstore: complete update of %q: %w", c.ProviderID, err)
+		return false, err
 	} else if n > 0 {
 		return true, nil
 	}
 	// Marked again since the claim (or cleared already): end the lease only.
-	res, err = s.db.ExecContext(ctx, s.q.endLease, c.ProviderID)
+	res, err = q.ExecContext(ctx, s.q.endLease, c.ProviderID)
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: complete update of %q: %w", c.ProviderID, err)
+		return false, err
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("sqlstore: complete update of %q: %w", c.ProviderID, err)
+		return false, err
 	}
 	if n == 0 {
 		return false, fmt.Errorf("%w: provider invoice id %q", billing.ErrNotFound, c.ProviderID)
@@ -323,4 +338,20 @@ func (s *Store) SetAsideInvoices(ctx context.Context) ([]billing.Invoice, error)
 		return nil, fmt.Errorf("sqlstore: set-aside invoices: %w", err)
 	}
 	return invs, nil
+}
+
+var _ billing.MarkCounter = (*Store)(nil)
+
+// CountMarked implements billing.MarkCounter.
+func (s *Store) CountMarked(ctx context.Context) (int, time.Time, error) {
+	var (
+		n      int64
+		oldest time.Time
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), min(update_requested_at) FROM billing_invoices
+		WHERE update_needed AND NOT set_aside`).Scan(&n, nullTime{&oldest})
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("sqlstore: counting marked invoices: %w", err)
+	}
+	return int(n), oldest, nil
 }

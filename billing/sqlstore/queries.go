@@ -4,6 +4,8 @@ import "strings"
 
 // queries holds the SQL of one dialect. Both dialects take $n parameters.
 type queries struct {
+	queueQueries
+
 	insertAccount string
 	accountIDUser string
 	accountIDOrg  string
@@ -43,10 +45,12 @@ const (
 	sqlAccountIDOrg  = `SELECT id FROM billing_accounts WHERE organisation_id = $1`
 	sqlInsertLink    = `INSERT INTO billing_contact_links (account_id, contact_id) VALUES ($1, $2)
 	ON CONFLICT (account_id) DO NOTHING`
-	sqlLinkByAccount = `SELECT contact_id FROM billing_contact_links WHERE account_id = $1`
-	sqlLinkByUser    = `SELECT l.contact_id FROM billing_contact_links l
+	// {link} is the link's columns: contact id, sync fingerprint and email.
+	// {syncs} joins where SQLite keeps the sync (PostgreSQL: nothing).
+	sqlLinkByAccount = `SELECT {link} FROM billing_contact_links l {syncs} WHERE l.account_id = $1`
+	sqlLinkByUser    = `SELECT {link} FROM billing_contact_links l {syncs}
 	JOIN billing_accounts a ON a.id = l.account_id WHERE a.user_id = $1`
-	sqlLinkByOrg = `SELECT l.contact_id FROM billing_contact_links l
+	sqlLinkByOrg = `SELECT {link} FROM billing_contact_links l {syncs}
 	JOIN billing_accounts a ON a.id = l.account_id WHERE a.organisation_id = $1`
 
 	sqlInsertInvoice = `INSERT INTO billing_invoices (account_id, invoice_number, provider_invoice_id,
@@ -145,27 +149,31 @@ const (
 
 func queriesFor(d Dialect) *queries {
 	now, nullsFirst := "now()", "NULLS FIRST"
+	link, syncs := "l.contact_id, l.fingerprint, l.email", ""
 	q := &queries{
 		mark:    pgMark,
 		claim:   pgClaim,
 		release: pgRelease,
 	}
-	lockSuffix := " FOR UPDATE OF i"
+	lockSuffix, lockRow := " FOR UPDATE OF i", " FOR UPDATE"
 	if d == SQLite {
 		// SQLite sorts NULL first in ascending order already.
 		now, nullsFirst = sqliteNow, ""
+		link = "l.contact_id, coalesce(s.fingerprint, ''), coalesce(s.email, '')"
+		syncs = "LEFT JOIN billing_contact_syncs s ON s.account_id = l.account_id"
 		q.mark, q.claim, q.release = sqliteMark, sqliteClaim, sqliteRelease
 		// A write transaction on SQLite excludes every other writer.
-		lockSuffix = ""
+		lockSuffix, lockRow = "", ""
 	}
-	r := strings.NewReplacer("{now}", now, "{nullsFirst}", nullsFirst)
+	r := strings.NewReplacer("{now}", now, "{nullsFirst}", nullsFirst, "{link}", link, "{syncs}", syncs)
+	q.queueQueries = queueQueriesFor(d, r, lockRow)
 	q.insertAccount = sqlInsertAccount
 	q.accountIDUser = sqlAccountIDUser
 	q.accountIDOrg = sqlAccountIDOrg
 	q.insertLink = sqlInsertLink
-	q.linkByAccount = sqlLinkByAccount
-	q.linkByUser = sqlLinkByUser
-	q.linkByOrg = sqlLinkByOrg
+	q.linkByAccount = r.Replace(sqlLinkByAccount)
+	q.linkByUser = r.Replace(sqlLinkByUser)
+	q.linkByOrg = r.Replace(sqlLinkByOrg)
 	q.insertInvoice = sqlInsertInvoice
 	q.invoiceByNum = selectInvoices + ` WHERE i.invoice_number = $1`
 	q.invoiceByPID = selectInvoices + ` WHERE i.provider_invoice_id = $1`

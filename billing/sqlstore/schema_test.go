@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -164,4 +165,53 @@ func TestClaimedUntilReleased(t *testing.T) {
 			assert.Equal(t, 0, sqltest.Scalar[int](t, s.DB(), "SELECT count(*) FROM billing_invoices WHERE claimed_until IS NOT NULL"))
 		})
 	}
+}
+
+// TestEventStatesAreInvoiceJSON checks the stored form of an event's Before
+// and After: JSON (jsonb on PostgreSQL, valid JSON text on SQLite) with
+// exactly the keys encoding/json gives a billing.Invoice, so a field added
+// to Invoice and not to PostgreSQL's jsonb_build_object fails here, and
+// amounts as exact decimal strings.
+func TestEventStatesAreInvoiceJSON(t *testing.T) {
+	t.Parallel()
+	b, err := json.Marshal(billing.Invoice{})
+	require.NoError(t, err)
+	var want map[string]any
+	require.NoError(t, json.Unmarshal(b, &want))
+	for _, be := range sqltest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			s := be.Open(t)
+			inv := billing.Invoice{
+				Account: billing.UserAccount("u1"), Number: "INV-1", ProviderID: "p1", Status: billing.StatusAuthorised,
+				IssueDate: billing.NewDate(2026, time.January, 31), Amount: decimal.RequireFromString("12345678901234567890.123456789012"),
+			}
+			require.NoError(t, s.CreateInvoice(ctx, inv))
+			inv.Status = billing.StatusPaid
+			_, _, err := s.SaveInvoiceState(ctx, inv)
+			require.NoError(t, err)
+
+			for _, col := range []string{"before_state", "after_state"} {
+				raw := sqltest.Scalar[string](t, s.DB(), "SELECT "+col+" FROM billing_invoice_events")
+				var got map[string]any
+				require.NoError(t, json.Unmarshal([]byte(raw), &got), "%s: %s", col, raw)
+				assert.ElementsMatch(t, keys(want), keys(got), "%s keys", col)
+				assert.Equal(t, "12345678901234567890.123456789012", got["Amount"], "%s Amount", col)
+				assert.Equal(t, "2026-01-31", got["IssueDate"], "%s IssueDate", col)
+				assert.Equal(t, map[string]any{"UserID": "u1", "OrganisationID": ""}, got["Account"], "%s Account", col)
+			}
+			if s.Dialect() == sqlstore.Postgres {
+				assert.Equal(t, "jsonb", sqltest.Scalar[string](t, s.DB(), "SELECT pg_typeof(after_state)::text FROM billing_invoice_events"))
+			}
+		})
+	}
+}
+
+func keys(m map[string]any) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

@@ -13,7 +13,10 @@
 // The suite checks the contract documented on billing.Store and nothing
 // more: contact links, invoice creation and lookups, exact decimal and date
 // round trips, the update-needed marks and their strictly increasing tokens,
-// claims with leases, completing, failing and releasing claims, set-aside
-// invoices, and the concurrency guarantees (disjoint claims, no lost marks).
+// claims with leases, completing, failing and releasing claims (one by one
+// and in batches), set-aside invoices, the events recorded with every change
+// of state and their delivery queue, invoice creations, sweep marks, and the
+// concurrency guarantees (disjoint claims, no lost marks, events in order
+// per invoice).
 // It works with explicit times instead of the clock and never sleeps.
 package storetest

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sync"
@@ -105,6 +106,86 @@ func groups() []group {
 		{"Concurrency", []testCase{
 			{"DisjointClaims", testConcurrentClaims},
 			{"NoLostMarks", testNoLostMarks},
+		}},
+		{"ContactSync", []testCase{
+			{"RoundTrip", testContactSyncRoundTrip},
+			{"NotFound", testContactSyncNotFound},
+		}},
+		{"InvoiceEvents", []testCase{
+			{"ChangeRecordsEvent", testSaveRecordsEvent},
+			{"UnchangedRecordsNothing", testSaveUnchangedNoEvent},
+			{"EachChangeInOrder", testSaveEventsInOrder},
+		}},
+		{"SaveInvoiceStates", []testCase{
+			{"BatchWithUnknownID", testSaveStatesBatch},
+			{"Empty", testSaveStatesEmpty},
+			{"SameInvoiceTwice", testSaveStatesTwice},
+		}},
+		{"CompleteUpdates", []testCase{
+			{"Batch", testCompleteUpdatesBatch},
+			{"Empty", testCompleteUpdatesEmpty},
+			{"SameInvoiceTwice", testCompleteUpdatesTwice},
+		}},
+		{"BeginCreations", []testCase{
+			{"Records", testBeginRecords},
+			{"DedupByKey", testBeginDedupByKey},
+			{"DedupByFingerprint", testBeginDedupByFingerprint},
+			{"KeyReusedForAnotherFingerprint", testBeginKeyConflict},
+			{"WithinOneBatch", testBeginWithinBatch},
+			{"Atomic", testBeginAtomic},
+			{"ParamsRoundTrip", testCreationParamsRoundTrip},
+			{"Concurrent", testConcurrentBegins},
+		}},
+		{"ClaimCreation", []testCase{
+			{"Leases", testClaimCreationLeases},
+			{"CreatorLease", testClaimCreationCreatorLease},
+			{"NotFound", testClaimCreationNotFound},
+			{"Concurrent", testConcurrentCreationClaims},
+		}},
+		{"CompleteCreations", []testCase{
+			{"SavesRow", testCompleteCreationSaves},
+			{"PaidMeanwhile", testCompleteCreationPaidMeanwhile},
+			{"DoneIsIdempotent", testCompleteCreationIdempotent},
+			{"NumberTaken", testCompleteCreationNumberTaken},
+			{"UnknownKey", testCompleteCreationUnknownKey},
+			{"AdoptsStoredInvoice", testCompleteCreationAdopts},
+		}},
+		{"PendingCreations", []testCase{
+			{"OldestFirstNotDone", testPendingCreationsOrder},
+		}},
+		{"AbandonCreation", []testCase{
+			{"OnlyPending", testAbandonOnlyPending},
+		}},
+		{"ClaimEvents", []testCase{
+			{"OldestPerInvoice", testClaimEventsPerInvoice},
+			{"FailedBlocksItsInvoice", testFailedEventBlocks},
+			{"NextAttemptAt", testClaimEventsNextAttempt},
+			{"Leases", testClaimEventsLeases},
+			{"Limit", testClaimEventsLimit},
+			{"NonPositiveLimitOrLease", testClaimEventsNonPositive},
+			{"ConcurrentDisjoint", testConcurrentEventClaims},
+			{"ConcurrentOrderPerInvoice", testConcurrentEventOrder},
+		}},
+		{"EventDelivery", []testCase{
+			{"Delivered", testEventDelivered},
+			{"FailedCountsAttempts", testEventFailed},
+		}},
+		{"PendingEvents", []testCase{
+			{"OldestFirstWithLimit", testPendingEvents},
+		}},
+		{"SweepMarks", []testCase{
+			{"ZeroWhenUnset", testSweepMarkUnset},
+			{"RoundTrip", testSweepMarkRoundTrip},
+		}},
+		{"CountMarked", []testCase{
+			{"CountsMarkedNotSetAside", testCountMarked},
+		}},
+		{"OpenInvoices", []testCase{
+			{"Rule", testOpenInvoices},
+		}},
+		{"EarliestIssueDate", []testCase{
+			{"ZeroWhenEmpty", testEarliestIssueDateEmpty},
+			{"Oldest", testEarliestIssueDate},
 		}},
 	}
 }
@@ -1129,4 +1210,29 @@ func testNoLostMarks(t *testing.T, s billing.Store) {
 		}
 		require.True(t, inv.UpdateNeeded, "%s: mark at %s was lost", inv.Number, inv.UpdateRequestedAt.Format(time.RFC3339Nano))
 	}
+}
+
+func testCountMarked(t *testing.T, s billing.Store) {
+	ctx := context.Background()
+	n, oldest, err := s.CountMarked(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, n)
+	assert.True(t, oldest.IsZero(), "no mark, no oldest")
+
+	invs := createN(t, s, 4)
+	mark(t, s, base().Add(2*time.Second), invs[0].ProviderID)
+	mark(t, s, base().Add(time.Second+time.Microsecond), invs[1].ProviderID)
+	mark(t, s, base(), invs[2].ProviderID)
+	claims, err := s.ClaimUpdates(ctx, base().Add(time.Hour), 1, time.Minute) // the oldest mark
+	require.NoError(t, err)
+	require.Len(t, claims, 1)
+	require.Equal(t, invs[2].ProviderID, claims[0].ProviderID)
+	fail(t, s, claims[0], "refused", 1)                                  // set aside: not counted
+	_, err = s.ClaimUpdates(ctx, base().Add(time.Hour), 10, time.Minute) // leased ones still count
+	require.NoError(t, err)
+
+	n, oldest, err = s.CountMarked(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 2, n)
+	requireTime(t, base().Add(time.Second+time.Microsecond), oldest, "oldest mark")
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/examples/internal/applog"
 	"github.com/amsbilling/sdk/examples/internal/appstore"
 	"github.com/amsbilling/sdk/mock"
 	"github.com/amsbilling/sdk/xero/setup"
@@ -87,7 +88,7 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		return 1
 	}
 	defer store.Close()
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := applog.New(stderr, slog.LevelWarn, cfg.Xero.Debug)
 	svc, err := setup.New(cfg, store, setup.Options{
 		Logger: logger,
 		// A demo tool: let AMS_BILLING_SERVICE_CLASS select the mocks too.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,4 +110,50 @@ func TestCreateInvoiceXeroDown(t *testing.T) {
 	assert.Equal(t, 1, run(context.Background(), nil, lookup(env), &out, &errOut))
 	assert.Contains(t, errOut.String(), "syncing the contact:")
 	assert.NotContains(t, errOut.String(), emulator.DefaultClientSecret)
+}
+
+// XERO_DEBUG=true logs the HTTP exchanges, redacted.
+func TestCreateInvoiceDebugLogsExchanges(t *testing.T) {
+	xeroSrv := emulator.NewServer(emulator.Options{})
+	defer xeroSrv.Close()
+	env := xeroSrv.Env()
+	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
+	env["XERO_DEBUG"] = "true"
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run(context.Background(), nil, lookup(env), &out, &errOut), errOut.String())
+	assert.Contains(t, errOut.String(), "xero: http exchange")
+	assert.NotContains(t, errOut.String(), emulator.DefaultClientSecret)
+}
+
+// Xero made the invoice but its answer was lost (and, in one case, Xero
+// forgot the key before the rerun): running the same command again bills
+// nobody twice.
+func TestCreateInvoiceRerunAfterALostAnswerBillsOnce(t *testing.T) {
+	for _, forget := range []bool{false, true} {
+		t.Run(map[bool]string{false: "key remembered", true: "key forgotten"}[forget], func(t *testing.T) {
+			var mu sync.Mutex
+			offset := time.Duration(0)
+			now := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(offset) }
+			xeroSrv := emulator.NewServer(emulator.Options{Now: now, TokenTTL: 24 * time.Hour})
+			defer xeroSrv.Close()
+			env := xeroSrv.Env()
+			env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
+			xeroSrv.InjectFault(emulator.Fault{Path: emulator.APIPath + "/Invoices", LoseAnswer: emulator.AnswerDropped, Count: 4}) // the client's 3 attempts and net/http's own replay of a keyed request
+
+			var out, errOut bytes.Buffer
+			assert.Equal(t, 1, run(context.Background(), nil, lookup(env), &out, &errOut), out.String())
+			assert.Contains(t, errOut.String(), "pending")
+			require.Len(t, xeroSrv.Invoices(), 1, "Xero made it")
+			if forget {
+				mu.Lock()
+				offset = time.Hour // past the emulator's key memory
+				mu.Unlock()
+			}
+			out.Reset()
+			errOut.Reset()
+			assert.Equal(t, 0, run(context.Background(), nil, lookup(env), &out, &errOut), errOut.String())
+			assert.Len(t, xeroSrv.Invoices(), 1, "billed once")
+			assert.Contains(t, out.String(), "Created "+xeroSrv.Invoices()[0].InvoiceNumber)
+		})
+	}
 }

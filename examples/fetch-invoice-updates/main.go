@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/examples/internal/applog"
 	"github.com/amsbilling/sdk/examples/internal/appstore"
 	"github.com/amsbilling/sdk/ratelimit"
 	"github.com/amsbilling/sdk/xero/setup"
@@ -60,21 +61,12 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		fmt.Fprintln(stderr, "-limit must be positive")
 		return 2
 	}
-	level := slog.LevelWarn
-	if *verbose {
-		level = slog.LevelDebug
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
 	cfg, err := setup.LoadConfig(env)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	if cfg.Xero.Debug && !*verbose {
-		// XERO_DEBUG asks for the HTTP exchanges: show them.
-		logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
+	logger := applog.New(stderr, slog.LevelWarn, *verbose || cfg.Xero.Debug)
 	fmt.Fprintln(stdout, startLine)
 	if cfg.Provider == setup.ProviderNone {
 		fmt.Fprintln(stdout, "No billing service configured.")

@@ -169,3 +169,43 @@ func TestHelpAndStrayArguments(t *testing.T) {
 	assert.Equal(t, 2, r.code)
 	assert.Contains(t, r.stderr, `unexpected argument "now"`)
 }
+
+// A webhook Xero never delivered: with deliveries off, a member pays, and
+// -sweep brings the invoice in step, in at most ceil(changed / page size) + 1
+// calls for the changed ones (one page of 1,000 here), then exits 0.
+func TestSweepRepairsAMissedWebhook(t *testing.T) {
+	env, srv := fixture(t, 3)
+	r := runCmd(t, env, "-sweep")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "Updated 3 invoice(s):")
+	assert.Contains(t, r.stdout, "checked 0 open invoice(s)", "all three are paid now")
+
+	// Another invoice, then a payment whose webhook never comes.
+	ctx := context.Background()
+	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	require.NoError(t, err)
+	store, err := sqlurl.Open(ctx, env["BILLING_DATABASE_URL"])
+	require.NoError(t, err)
+	client, err := xero.NewClient(cfg.Xero)
+	require.NoError(t, err)
+	svc := xero.NewService(client, store, cfg.Xero)
+	inv, err := svc.CreateInvoice(ctx, billing.CreateInvoiceParams{
+		Reference: "Membership 4", Account: billing.UserAccount("0b7e8a52-54a4-4f57-9c1e-1d1f3c2b4a59"),
+		Date: billing.NewDate(2026, 11, 1), DueDate: billing.NewDate(2026, 11, 30),
+		LineItems: []billing.LineItem{{Description: "Membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.NewFromInt(100)}},
+	})
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+	srv.SetWebhooksEnabled(false)
+	require.NoError(t, srv.PayInvoice(ctx, inv.ProviderID, inv.Due, billing.NewDate(2026, 11, 6)))
+
+	before := srv.CallCounts()
+	r = runCmd(t, env, "-sweep")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stdout, "Repaired 1 invoice(s):\n  - "+inv.Number)
+	after := srv.CallCounts()
+	assert.LessOrEqual(t, after["GET /Invoices"]-before["GET /Invoices"], 2, "ceil(1 / 1000) + 1")
+	paid, marked := paidCount(t, env)
+	assert.Equal(t, 4, paid)
+	assert.Zero(t, marked)
+}

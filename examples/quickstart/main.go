@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/billing/sqlstore/sqlurl"
+	"github.com/amsbilling/sdk/examples/internal/applog"
 	"github.com/amsbilling/sdk/mock/emulator"
 	"github.com/amsbilling/sdk/webhook"
 	"github.com/amsbilling/sdk/xero"
@@ -46,10 +49,20 @@ type settings struct {
 	// webhookStore, when set, wraps the store the webhook handler marks
 	// invoices in.
 	webhookStore func(billing.Store) billing.Store
+	// debug logs the HTTP exchanges (as XERO_DEBUG=true does) to logs
+	// (default os.Stderr).
+	debug bool
+	logs  io.Writer
 }
 
 func run(ctx context.Context, out io.Writer, set settings) (err error) {
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	debug := set.debug
+	if v, ok := os.LookupEnv("XERO_DEBUG"); ok && !debug {
+		// The quickstart takes Xero's settings from its emulator, but an
+		// operator's XERO_DEBUG still asks to see the HTTP exchanges.
+		debug, _ = strconv.ParseBool(v)
+	}
+	logger := applog.New(cmp.Or[io.Writer](set.logs, os.Stderr), slog.LevelWarn, debug)
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	databaseURL := set.databaseURL
 	stepTimeout := set.stepTimeout
@@ -106,6 +119,9 @@ func run(ctx context.Context, out io.Writer, set settings) (err error) {
 	// Configure the SDK exactly as an app does: from environment variables
 	// (here the emulator's, which an app would set in its deployment).
 	env := xeroSrv.Env()
+	if debug {
+		env["XERO_DEBUG"] = "true"
+	}
 	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/mock/emulator"
 )
 
 // TestQuickstart runs the README's first command as CI sees it: every step
@@ -66,4 +67,15 @@ func TestQuickstartTwiceOnOneStore(t *testing.T) {
 		require.NoError(t, run(t.Context(), &out, settings{databaseURL: db}), "run %d: %s", i+1, out.String())
 		assert.Contains(t, out.String(), "Done: "+number+" is PAID", "run %d", i+1)
 	}
+}
+
+// XERO_DEBUG shows the HTTP exchanges, secrets redacted.
+func TestQuickstartDebugLogsExchanges(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, logs bytes.Buffer
+	require.NoError(t, run(ctx, &out, settings{debug: true, logs: &logs}), out.String())
+	assert.Contains(t, logs.String(), "xero: http exchange")
+	assert.NotContains(t, logs.String(), emulator.DefaultClientSecret)
+	assert.Contains(t, logs.String(), "[REDACTED]")
 }

@@ -10,6 +10,11 @@
 // The webhook endpoint is mounted for real Xero (and the emulator) only:
 // the mock providers have no webhook keys and nothing calls them.
 //
+// At start it runs the cheap checks of xero/doctor (the credentials and the
+// tenant in at most 2 Xero calls, the webhook key, the whitelist and the
+// store) and logs each failure and warning with the variable to fix; it
+// serves either way. examples/doctor prints the full report.
+//
 // It stops gracefully on SIGINT or SIGTERM: in-flight requests finish, then
 // the webhook handler's in-flight fetch; a second signal stops it at once.
 // Exit status: 0 after a graceful stop, 1 on an error, 2 on a bad

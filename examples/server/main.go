@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/examples/internal/applog"
 	"github.com/amsbilling/sdk/examples/internal/appstore"
 	"github.com/amsbilling/sdk/webhook"
 	"github.com/amsbilling/sdk/xero"
+	"github.com/amsbilling/sdk/xero/doctor"
 	"github.com/amsbilling/sdk/xero/setup"
 )
 
@@ -60,11 +62,7 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	level := slog.LevelInfo
-	if cfg.Xero.Debug {
-		level = slog.LevelDebug // XERO_DEBUG: show the HTTP exchanges, redacted
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := applog.New(stderr, slog.LevelInfo, cfg.Xero.Debug)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintln(stderr, "listen:", err)
@@ -111,8 +109,10 @@ func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool)
 
 	// Only real Xero calls the webhook; the mock providers have no keys.
 	var hook *webhook.Handler
+	if svc != nil {
+		checkSetup(ctx, cfg, svc, store, logger)
+	}
 	if svc != nil && cfg.Provider == setup.ProviderXero {
-		checkConnection(ctx, svc, logger)
 		hook, err = webhook.New(webhook.Config{
 			Keys:     cfg.Xero.WebhookKeys,
 			TenantID: cfg.Xero.TenantID,
@@ -170,20 +170,29 @@ func describe(p setup.Provider) string {
 	return string(p)
 }
 
-// checkConnection proves the credentials and the tenant at start, so a wrong
-// secret shows now rather than at the first member's payment. The server
-// keeps serving either way: the webhook still stores marks.
-func checkConnection(ctx context.Context, svc billing.Service, logger *slog.Logger) {
-	xs, ok := svc.(*xero.Service)
-	if !ok {
-		return
-	}
+// checkSetup runs the doctor's cheap checks at start (at most 2 Xero calls:
+// the credentials and the tenant, then the webhook key, the whitelist and
+// the store), so a wrong secret or tenant shows now rather than at the first
+// member's payment. Each failure and warning is logged with the variable to
+// fix. The server keeps serving either way: the webhook still stores marks.
+func checkSetup(ctx context.Context, cfg setup.Config, svc billing.Service, store billing.Store, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	if err := xs.Client().CheckConnection(ctx); err != nil {
-		logger.Error("xero: the connection check failed; billing calls will fail until it is fixed (check XERO_CLIENT_ID, XERO_CLIENT_SECRET and XERO_TENANT_ID, or run examples/doctor)",
-			"error", err)
+	t := doctor.Target{Config: cfg, Store: store}
+	if xs, ok := svc.(*xero.Service); ok {
+		t.Client = xs.Client() // its calls count against the service's limiter
+	}
+	checks := doctor.Cheap(ctx, t)
+	var problems []doctor.Check
+	for _, c := range checks {
+		if c.Status == doctor.Fail || c.Status == doctor.Warn {
+			problems = append(problems, c)
+		}
+	}
+	doctor.Log(ctx, logger, problems)
+	if doctor.Failed(checks) {
+		logger.ErrorContext(ctx, "billing: the start-up checks failed; billing calls will fail until the above is fixed (run examples/doctor for the full report)")
 		return
 	}
-	logger.Info("xero: connection checked", "tenant", xs.Client().TenantID())
+	logger.InfoContext(ctx, "billing: start-up checks passed", "checks", len(checks), "warnings", len(problems))
 }

@@ -292,31 +292,61 @@ func TestServerAddrFlag(t *testing.T) {
 	assert.Equal(t, 0, <-done)
 }
 
-// Wrong credentials show at start, clearly, and the server keeps serving.
-func TestServerChecksTheConnectionAtStart(t *testing.T) {
-	xeroSrv, err := emulator.Listen("127.0.0.1:0", emulator.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { xeroSrv.Close() })
-	env := xeroSrv.Env()
-	env["XERO_CLIENT_SECRET"] = "wrong-secret"
-	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	var logs syncBuffer
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, ln, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, slog.New(slog.NewTextHandler(&logs, nil)), io.Discard)
-	}()
-	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "connection check failed") }, 10*time.Second, 10*time.Millisecond)
-	assert.Contains(t, logs.String(), "XERO_CLIENT_SECRET")
-	assert.NotContains(t, logs.String(), "wrong-secret")
-	res, err := http.Get("http://" + ln.Addr().String() + "/healthz")
-	require.NoError(t, err, "still serving")
-	res.Body.Close()
-	assert.Equal(t, http.StatusOK, res.StatusCode)
-	cancel()
-	require.NoError(t, <-done)
+// The doctor's cheap checks run at start, within 2 Xero calls: a wrong
+// secret or tenant is logged clearly, with the variable to fix and without
+// the secret, and the server keeps serving either way.
+func TestServerChecksTheSetupAtStart(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string // in the logs
+		not  []string
+	}{
+		{"passing", nil, []string{`msg="billing: start-up checks passed" checks=10 warnings=0`}, []string{"ERROR"}},
+		{"wrong secret", map[string]string{"XERO_CLIENT_SECRET": "wrong-secret"},
+			[]string{`level=ERROR msg="billing check failed" check=credentials`, `fix_var="XERO_CLIENT_ID, XERO_CLIENT_SECRET"`, "start-up checks failed", "run examples/doctor"}, []string{"wrong-secret", "checks passed"}},
+		{"wrong tenant", map[string]string{"XERO_TENANT_ID": "0d6e3f5a-1b2c-4d3e-8f9a-0b1c2d3e4f5a"},
+			[]string{`check=tenant`, emulator.DefaultTenantName, "fix_var=XERO_TENANT_ID"}, []string{"checks passed"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			xeroSrv, err := emulator.Listen("127.0.0.1:0", emulator.Options{})
+			require.NoError(t, err)
+			t.Cleanup(func() { xeroSrv.Close() })
+			env := xeroSrv.Env()
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			var logs syncBuffer
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() {
+				done <- serve(ctx, ln, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, slog.New(slog.NewTextHandler(&logs, nil)), io.Discard)
+			}()
+			require.Eventually(t, func() bool { return strings.Contains(logs.String(), "start-up checks") }, 10*time.Second, 10*time.Millisecond)
+			for _, w := range tt.want {
+				assert.Contains(t, logs.String(), w)
+			}
+			for _, n := range tt.not {
+				assert.NotContains(t, logs.String(), n)
+			}
+			assert.NotContains(t, logs.String(), xeroSrv.ClientSecret())
+			calls := 0
+			for _, n := range xeroSrv.CallCounts() {
+				calls += n
+			}
+			assert.LessOrEqual(t, calls, 2, "%v", xeroSrv.CallCounts())
+			res, err := http.Get("http://" + ln.Addr().String() + "/healthz")
+			require.NoError(t, err, "still serving")
+			res.Body.Close()
+			assert.Equal(t, http.StatusOK, res.StatusCode)
+			cancel()
+			require.NoError(t, <-done)
+		})
+	}
 }
 
 // syncBuffer is a strings.Builder safe for a writer and a reader at once.

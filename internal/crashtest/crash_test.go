@@ -194,7 +194,9 @@ func backends(t *testing.T) []backend {
 	_, _ = rand.Read(b)
 	schema := "crash_" + hex.EncodeToString(b)
 	return append(out, backend{name: "postgres", db: url, schema: schema,
-		open: func(ctx context.Context) (*sqlstore.Store, error) { return pgstore.Open(ctx, url, pgstore.WithSchema(schema)) },
+		open: func(ctx context.Context) (*sqlstore.Store, error) {
+			return pgstore.Open(ctx, url, pgstore.WithSchema(schema))
+		},
 		dropAfterUse: func() {
 			if db, err := sql.Open("pgx", url); err == nil {
 				_, _ = db.Exec("DROP SCHEMA IF EXISTS " + schema + " CASCADE")
@@ -230,7 +232,7 @@ func TestCrashCampaign(t *testing.T) {
 
 func campaign(t *testing.T, b backend) {
 	ctx := context.Background()
-	const members = 24
+	const members = 60
 	clk := &clock{}
 	srv, err := emulator.Listen("127.0.0.1:0", emulator.Options{DisableRateLimit: true, Now: clk.Now, TokenTTL: 365 * 24 * time.Hour})
 	require.NoError(t, err)
@@ -269,7 +271,7 @@ func campaign(t *testing.T, b backend) {
 
 	steps := []string{atRecorded, atApplied, atAnswered, atSaved, atRandom}
 	kills := map[string]int{}
-	for run := 0; run < 2*members && kills["total"] < 40; run++ {
+	for run := 0; run < 2*members && kills["total"] < 45; run++ {
 		step := steps[run%len(steps)]
 		var cmd *exec.Cmd
 		if step == atRandom {

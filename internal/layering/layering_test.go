@@ -44,6 +44,8 @@ func TestLayering(t *testing.T) {
 		{"webhook", []string{"xero", "ratelimit", "mock"}, "the webhook handler is provider-neutral"},
 		{"ratelimit", []string{"billing", "xero"}, "ratelimit stands alone"},
 		{"xero", []string{"mock", "webhook", "xero/setup"}, "xero knows only billing and ratelimit"},
+		{"xero/doctor", []string{"mock", "mock/emulator", "webhook", "billing/sqlstore"}, "the doctor links no test double and no store: the app passes its own"},
+		{"examples/doctor", []string{"mock", "mock/emulator"}, "the operator tool links no test double"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pkg, func(t *testing.T) {

@@ -301,14 +301,15 @@ func contractScenario(t *testing.T, c *contract, amounts xero.AmountType) {
 		newOrgID  = "2c3d4e5f-6a7b-4c8d-9e0f-1a2b3c4d5e6f"
 		unknownID = "0e5a1b2c-3d4e-4f5a-8b6c-7d8e9f0a1b2c"
 	)
-	svc, err := mock.NewXeroBillingService(mock.NewStore(),
+	store := mock.NewStore()
+	svc, err := mock.NewXeroBillingService(store,
 		mock.WithEmulatorOptions(emulator.Options{RequestValidator: c.validate, ResponseValidator: c.validateResponse}),
 		mock.WithXeroConfig(xero.Config{
 			AccountCode:    "200",
 			AmountType:     amounts,
 			Currency:       "NZD",
 			EmailInvoices:  true,
-			EmailWhitelist: regexp.MustCompile(`@example\.com$`), // makes EmailInvoice read the contact first
+			EmailWhitelist: regexp.MustCompile(`@example\.com$`), // checked against the synced address
 		}))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = svc.Close() })
@@ -350,10 +351,41 @@ func contractScenario(t *testing.T, c *contract, amounts xero.AmountType) {
 	require.NoError(t, err)
 	require.Len(t, res.Updated, 2)
 
+	// A link made before syncs were recorded reads the contact from Xero.
+	link, err := store.ContactLink(ctx, billing.UserAccount(userID))
+	require.NoError(t, err)
+	_, err = client.GetContact(ctx, link.ContactID)
+	require.NoError(t, err)
+	// The bulk paths: batched contacts and invoices, deltas and the search
+	// that resolves a pending creation.
+	batch := []billing.BillingDetails{
+		{Account: billing.UserAccount("6e2d8b1a-3c4f-4a5b-9d6e-7f8a9b0c1d2e"), Name: "Bo Diaz", Email: "bo@example.com"},
+		{Account: billing.UserAccount("7f3e9c2b-4d5a-4b6c-8e7f-8a9b0c1d2e3f"), Name: "Cy Eng", Email: "cy@example.com"},
+	}
+	_, err = svc.SyncContacts(ctx, batch, billing.BulkOptions{})
+	require.NoError(t, err)
+	batch[1].Email = "cy.eng@example.com"
+	_, err = svc.SyncContacts(ctx, batch, billing.BulkOptions{})
+	require.NoError(t, err)
+	var params []billing.CreateInvoiceParams
+	for _, d := range batch {
+		params = append(params, billing.CreateInvoiceParams{Account: d.Account, Date: billing.NewDate(2026, 3, 1), DueDate: billing.NewDate(2026, 3, 31),
+			Reference: "Renewal 2027", LineItems: []billing.LineItem{{Description: "Annual membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.RequireFromString("115.00")}}})
+	}
+	created, err := svc.CreateInvoices(ctx, params, billing.BulkOptions{})
+	require.NoError(t, err)
+	for _, r := range created {
+		require.NoError(t, r.Err)
+	}
+	_, err = svc.InvoicesModifiedSince(ctx, time.Now().Add(-time.Hour), 1)
+	require.NoError(t, err)
+	_, err = client.FindInvoices(ctx, []string{link.ContactID}, "Membership 2026")
+	require.NoError(t, err)
+
 	// Every request and answer matched an operation and validated.
 	seen := checkRequests(t, c, emu.Requests())
 	want := []string{
-		"PUT /Contacts", "POST /Contacts/{ContactID}", "GET /Contacts", "GET /Contacts/{ContactID}",
+		"PUT /Contacts", "POST /Contacts", "POST /Contacts/{ContactID}", "GET /Contacts", "GET /Contacts/{ContactID}",
 		"PUT /Invoices", "GET /Invoices", "POST /Invoices/{InvoiceID}/Email", "GET /Invoices/{InvoiceID}/OnlineInvoice",
 	}
 	if c.identity != nil {
