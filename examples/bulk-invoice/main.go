@@ -241,8 +241,14 @@ func (c command) run(ctx context.Context, args []string, env func(string) (strin
 	r := &renewal{settings: s, svc: svc, stderr: stderr, observe: c.observe, started: c.now()}
 	r.bulk, _ = svc.(billing.BulkService)
 	if x, ok := svc.(interface{ Client() *xero.Client }); ok {
-		// What Xero's latest answer said of the budget.
-		r.budget = func() string { info, _ := x.Client().LastRateInfo(); return budgetLeft(info) }
+		// What Xero's latest answer said of the budget, once one did.
+		r.budget = func() string {
+			info, at := x.Client().LastRateInfo()
+			if at.IsZero() {
+				return ""
+			}
+			return budgetLeft(info)
+		}
 	}
 	switch cfg.Provider {
 	case setup.ProviderXero:
