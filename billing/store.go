@@ -76,8 +76,10 @@ type Saved struct {
 	Err     error
 }
 
-// SweepStore is what the sweep needs of a store besides saving states.
+// SweepStore is what the sweep needs of a store.
 type SweepStore interface {
+	// SaveInvoiceStates is Store.SaveInvoiceStates.
+	SaveInvoiceStates(ctx context.Context, invs []Invoice) ([]Saved, error)
 	// SweepMark returns the mark stored under name, or the zero time when
 	// none was ever set.
 	SweepMark(ctx context.Context, name string) (time.Time, error)

@@ -88,11 +88,6 @@ type SweepResult struct {
 // provider: nothing failed.
 func (r SweepResult) InStep() bool { return len(r.Failed) == 0 }
 
-// SweepStoreFull is what Sweep needs of a store.
-type SweepStoreFull interface {
-	SweepStore
-	SaveInvoiceStates(ctx context.Context, invs []Invoice) ([]Saved, error)
-}
 
 // Sweep repairs what webhooks missed: a webhook Xero never delivered marks
 // nothing, so without it an invoice paid in Xero would stay unpaid in the
@@ -104,7 +99,7 @@ type SweepStoreFull interface {
 // invoice by id, because some provider edits do not count as
 // modifications. The mark moves only after every page was saved. Pending
 // events are delivered at the end when src is an EventDeliverer.
-func Sweep(ctx context.Context, src SweepSource, store SweepStoreFull, opts SweepOptions) (SweepResult, error) {
+func Sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOptions) (SweepResult, error) {
 	opts.defaults()
 	res := SweepResult{Failed: map[string]error{}}
 	if src == nil || store == nil {
@@ -184,7 +179,7 @@ func Sweep(ctx context.Context, src SweepSource, store SweepStoreFull, opts Swee
 
 // save stores the provider's states; invoices the store does not know are
 // not the app's and are skipped.
-func (r *SweepResult) save(ctx context.Context, store SweepStoreFull, invs []Invoice) error {
+func (r *SweepResult) save(ctx context.Context, store SweepStore, invs []Invoice) error {
 	if len(invs) == 0 {
 		return nil
 	}
