@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -332,14 +333,17 @@ func (s *Service) chunkEnd(cs []billing.Creation, start int) int {
 }
 
 // sendChunk creates one request's worth of invoices and records each
-// outcome. The request's idempotency key derives from its creations' keys,
-// so the same chunk sent again cannot create twice.
+// outcome. The request's idempotency key derives from its creations (their
+// keys and when they were recorded), so the same chunk sent again cannot
+// create twice, while a chunk of creations recorded anew is a new request.
 func (s *Service) sendChunk(ctx context.Context, chunk []billing.Creation, at []int, res []billing.CreateResult, prog *progress) error {
 	invs := make([]Invoice, len(chunk))
 	keys := make([]string, len(chunk))
 	for k, c := range chunk {
 		invs[k] = s.xeroInvoice(c)
-		keys[k] = c.Key
+		// With when it was recorded: a creation Xero refused is dropped,
+		// and the rerun's new record must not get the refusal replayed.
+		keys[k] = c.Key + "@" + strconv.FormatInt(c.CreatedAt.UnixMicro(), 36)
 	}
 	sort.Strings(keys)
 	sum := sha256.Sum256([]byte(strings.Join(keys, "\x00")))
