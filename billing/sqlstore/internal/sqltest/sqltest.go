@@ -174,7 +174,7 @@ func PostgresURL(t testing.TB) string {
 // PostgresSchema creates an empty schema billing_test_<random>, dropped when
 // the test ends, so parallel runs never share tables. It skips the test when
 // BILLING_TEST_POSTGRES_URL is unset.
-func PostgresSchema(t *testing.T) (url, schema string) {
+func PostgresSchema(t testing.TB) (url, schema string) {
 	t.Helper()
 	url = PostgresURL(t)
 	b := make([]byte, 8)
