@@ -88,7 +88,6 @@ type SweepResult struct {
 // provider: nothing failed.
 func (r SweepResult) InStep() bool { return len(r.Failed) == 0 }
 
-
 // Sweep repairs what webhooks missed: a webhook Xero never delivered marks
 // nothing, so without it an invoice paid in Xero would stay unpaid in the
 // app. It asks the provider for the invoices modified since the tenant's
