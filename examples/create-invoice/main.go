@@ -85,6 +85,9 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 	store, err := appstore.Open(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, "opening the billing database:", err)
+		if errors.Is(err, billing.ErrInvalidConfig) {
+			return 2 // BILLING_DATABASE_URL of a kind no store opens
+		}
 		return 1
 	}
 	defer store.Close()

@@ -89,6 +89,7 @@ func TestCreateInvoiceExitCodes(t *testing.T) {
 		{"no billing service", map[string]string{"BILLING_DATABASE_URL": db}, nil, 2},
 		{"bad configuration", map[string]string{"AMS_BILLING_SERVICE_CLASS": "xero", "XERO_CLIENT_SECRET": "do-not-print-me"}, nil, 2},
 		{"mock billing", map[string]string{"AMS_BILLING_SERVICE_CLASS": "mock", "BILLING_DATABASE_URL": db}, nil, 0},
+		{"unsupported database URL", map[string]string{"AMS_BILLING_SERVICE_CLASS": "mock", "BILLING_DATABASE_URL": "mysql://app:do-not-print-me@db/app"}, nil, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,4 +157,19 @@ func TestCreateInvoiceRerunAfterALostAnswerBillsOnce(t *testing.T) {
 			assert.Contains(t, out.String(), "Created "+xeroSrv.Invoices()[0].InvoiceNumber)
 		})
 	}
+}
+
+// The invoice was created but its online link could not be read: exit 0
+// with a warning, since a rerun would only find the same invoice.
+func TestCreateInvoiceLinkFailureIsAWarning(t *testing.T) {
+	xeroSrv := emulator.NewServer(emulator.Options{})
+	defer xeroSrv.Close()
+	env := xeroSrv.Env()
+	env["BILLING_DATABASE_URL"] = filepath.Join(t.TempDir(), "billing.db")
+	xeroSrv.InjectFault(emulator.Fault{Path: emulator.APIPath + "/Invoices/", Status: http.StatusServiceUnavailable, Count: 10})
+	var out, errOut bytes.Buffer
+	assert.Equal(t, 0, run(context.Background(), nil, lookup(env), &out, &errOut), errOut.String())
+	assert.Contains(t, out.String(), "Created INV-0001")
+	assert.Contains(t, errOut.String(), "warning: the invoice was created, but its online link could not be read")
+	assert.Len(t, xeroSrv.Invoices(), 1)
 }

@@ -52,6 +52,12 @@ func TestBadConfigurationExits2(t *testing.T) {
 
 	r = runCmd(t, nil, "-limit", "0")
 	assert.Equal(t, 2, r.code)
+	r = runCmd(t, map[string]string{"AMS_BILLING_SERVICE_CLASS": "xero", "XERO_CLIENT_ID": "id", "XERO_CLIENT_SECRET": "do-not-print-me",
+		"XERO_TENANT_ID": "6f1a7a0e-0d3c-4a6e-9a39-1f1c0b0e7c11", "XERO_WEBHOOK_KEY": "k", "XERO_ACCOUNT_CODE": "200",
+		"XERO_AMOUNT_TYPE": "EXCLUSIVE", "XERO_CURRENCY_CODE": "NZD", "BILLING_DATABASE_URL": "mysql://app:do-not-print-me@db/app"})
+	assert.Equal(t, 2, r.code, "an unsupported BILLING_DATABASE_URL is a configuration error")
+	assert.Contains(t, r.stderr, "BILLING_DATABASE_URL")
+	assert.NotContains(t, r.stderr+r.stdout, "do-not-print-me")
 	r = runCmd(t, nil, "-no-such-flag")
 	assert.Equal(t, 2, r.code)
 }

@@ -171,3 +171,27 @@ func TestReadmeUsageIsSafeAsPasted(t *testing.T) {
 	assert.Regexp(t, `errors\.Is\(err, billing\.ErrNoService\)[^}]*return`, usage, "returns early when billing is off")
 	assert.Contains(t, usage, "BILLING_DATABASE_URL", "says where the database URL comes from")
 }
+
+// What a reader pasting the README's snippets or following its commands
+// needs is there: the Redis snippet handles ParseURL's error, the mounting
+// snippet sets server timeouts, and the facts that surprised users are said.
+func TestReadmeSaysWhatUsersNeed(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	readme := string(b)
+	blocks := strings.Join(snippets(t), "\n")
+	assert.Regexp(t, `redis\.ParseURL\([^\n]*\)\n\s*if err != nil`, blocks, "the Redis snippet handles ParseURL's error")
+	for _, timeout := range []string{"ReadHeaderTimeout", "ReadTimeout", "WriteTimeout", "IdleTimeout"} {
+		assert.Contains(t, blocks, timeout, "the mounting snippet sets server timeouts")
+	}
+	for _, fact := range []string{
+		"`-race` needs cgo and a C compiler", // the test command
+		"`-amount 120.00` bills 138.00",      // EXCLUSIVE adds tax
+		"`-addr` wins",                       // ADDR and -addr
+		"go run ./examples/doctor",           // Troubleshooting starts there
+		"## Guarantees", "## Bulk work", "## Operations",
+	} {
+		assert.Contains(t, readme, fact)
+	}
+	assert.NotRegexp(t, `(?i)the seed|seed's`, readme)
+}
