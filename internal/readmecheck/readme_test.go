@@ -180,7 +180,7 @@ func TestReadmeSaysWhatUsersNeed(t *testing.T) {
 	require.NoError(t, err)
 	readme := string(b)
 	blocks := strings.Join(snippets(t), "\n")
-	assert.Regexp(t, `redis\.ParseURL\([^\n]*\)\n\s*if err != nil`, blocks, "the Redis snippet handles ParseURL's error")
+	assert.Regexp(t, `redis\.ParseURL\([^\n]*\n\s*if err != nil`, blocks, "the Redis snippet handles ParseURL's error")
 	for _, timeout := range []string{"ReadHeaderTimeout", "ReadTimeout", "WriteTimeout", "IdleTimeout"} {
 		assert.Contains(t, blocks, timeout, "the mounting snippet sets server timeouts")
 	}
