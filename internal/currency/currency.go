@@ -1,5 +1,3 @@
-// Package currency holds the one check of an ISO 4217 code's form, used by
-// the configuration and the emulator alike.
 package currency
 
 // IsCode reports whether s has the form of an ISO 4217 code: three
