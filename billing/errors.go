@@ -40,6 +40,24 @@ func (e *ConfigError) Error() string { return e.Var + ": " + e.Problem }
 // Is matches ErrInvalidConfig.
 func (e *ConfigError) Is(target error) bool { return target == ErrInvalidConfig }
 
+// ConfigErrors returns every *ConfigError in err's tree (a configuration
+// error joins one per bad variable), in order; none for another error.
+func ConfigErrors(err error) []*ConfigError {
+	if ce, ok := err.(*ConfigError); ok {
+		return []*ConfigError{ce}
+	}
+	var out []*ConfigError
+	switch u := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			out = append(out, ConfigErrors(e)...)
+		}
+	case interface{ Unwrap() error }:
+		out = ConfigErrors(u.Unwrap())
+	}
+	return out
+}
+
 // ErrCreationPending matches a CreateInvoice whose outcome at the provider
 // is unknown (a timeout after sending, a dropped connection, an unreadable
 // answer). The creation is recorded as pending: calling CreateInvoice again

@@ -84,3 +84,13 @@ func TestCreateInvoiceParamsLimits(t *testing.T) {
 		})
 	}
 }
+
+func TestConfigErrors(t *testing.T) {
+	a := &billing.ConfigError{Var: "XERO_CLIENT_ID", Problem: "required", Missing: true}
+	b := &billing.ConfigError{Var: "XERO_AMOUNT_TYPE", Problem: `"GROSS" is not INCLUSIVE, EXCLUSIVE or NOTAX`}
+	err := fmt.Errorf("%w:\n%w", billing.ErrInvalidConfig, errors.Join(a, b))
+	assert.Equal(t, []*billing.ConfigError{a, b}, billing.ConfigErrors(err))
+	assert.ErrorIs(t, a, billing.ErrInvalidConfig)
+	assert.Empty(t, billing.ConfigErrors(errors.New("other")))
+	assert.Empty(t, billing.ConfigErrors(nil))
+}

@@ -16,7 +16,7 @@ func ConfigChecks(err error) []Check {
 		return nil
 	}
 	var out []Check
-	for _, ce := range configErrors(err) {
+	for _, ce := range billing.ConfigErrors(err) {
 		out = append(out, Check{
 			Name: "configuration", Status: Fail, Found: ce.Error(),
 			Var: ce.Var, Fix: fixFor(ce.Var), Err: ce,
@@ -61,23 +61,6 @@ func fixFor(name string) string {
 		return "set it to postgres://user:pass@host:5432/db, sqlite:///path/billing.db or a file path"
 	}
 	return "see the SDK's configuration table"
-}
-
-// configErrors flattens err into its *billing.ConfigError leaves.
-func configErrors(err error) []*billing.ConfigError {
-	if ce, ok := err.(*billing.ConfigError); ok {
-		return []*billing.ConfigError{ce}
-	}
-	var out []*billing.ConfigError
-	switch u := err.(type) {
-	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
-			out = append(out, configErrors(e)...)
-		}
-	case interface{ Unwrap() error }:
-		out = configErrors(u.Unwrap())
-	}
-	return out
 }
 
 // configCheck validates cfg (filling in Xero's default URLs) and says

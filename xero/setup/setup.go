@@ -122,7 +122,7 @@ func (c *Config) Validate() error {
 // Xero setting only matters when Xero is selected.
 func (c *Config) relevant(err error) []error {
 	var out []error
-	for _, e := range configErrors(err) {
+	for _, e := range billing.ConfigErrors(err) {
 		if e.Missing {
 			if c.Provider != ProviderXero {
 				continue
@@ -130,23 +130,6 @@ func (c *Config) relevant(err error) []error {
 			e = &billing.ConfigError{Var: e.Var, Problem: "required when " + EnvServiceClass + " selects Xero", Missing: true}
 		}
 		out = append(out, e)
-	}
-	return out
-}
-
-// configErrors flattens err into its *billing.ConfigError leaves.
-func configErrors(err error) []*billing.ConfigError {
-	if ce, ok := err.(*billing.ConfigError); ok {
-		return []*billing.ConfigError{ce}
-	}
-	var out []*billing.ConfigError
-	switch u := err.(type) {
-	case interface{ Unwrap() []error }:
-		for _, e := range u.Unwrap() {
-			out = append(out, configErrors(e)...)
-		}
-	case interface{ Unwrap() error }:
-		out = configErrors(u.Unwrap())
 	}
 	return out
 }
