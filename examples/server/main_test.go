@@ -430,6 +430,16 @@ func TestServerMetrics(t *testing.T) {
 	res.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
 
+	// The fetch records its run once it returns, after the store shows it.
+	require.Eventually(t, func() bool {
+		res, err := http.Get(f.base + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return strings.Contains(string(b), "billing_fetch_runs_total{")
+	}, 15*time.Second, 20*time.Millisecond, "the fetch run is counted")
 	fams, text := scrape(t, f.base)
 	const duration = "http_client_request_duration_seconds"
 	require.Contains(t, fams, duration)
