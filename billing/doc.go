@@ -29,4 +29,55 @@
 //     writes to slog.Default behind the app's back.
 //   - I/O takes a context.Context first; errors match with errors.Is and
 //     errors.As (ErrNotFound, ErrInvalidConfig, *ConfigError...).
+//   - Metrics are OpenTelemetry's, and a component takes the app's
+//     metric.MeterProvider where it takes its other settings: an option
+//     of a client (xero.WithMeterProvider), a field of a config struct
+//     (webhook.Config, FetchOptions, SweepOptions, DeliverOptions,
+//     ObserveOptions: MeterProvider). Without one it uses
+//     otel.GetMeterProvider(), a no-op until the app sets a global
+//     provider; the SDK never sets one, and its packages depend on
+//     OpenTelemetry's API only, never its SDK or an exporter. No
+//     attribute holds a secret, a token or a record's id.
+//
+// # Metrics
+//
+// Under the scope "github.com/amsbilling/sdk/billing" (instruments of a
+// job are made at each run, from the options' provider; providers return
+// the same instrument for the same name, and a run's store and provider
+// calls cost far more):
+//
+//   - billing.fetch.runs (counter, {run}): FetchInvoiceUpdates runs (each
+//     batch of FetchAllInvoiceUpdates is one; a simulated service's are
+//     not counted), with outcome ok; invoice_failed (the run finished, some
+//     invoices failed and stay marked); stopped (a rate limit, an outage, a
+//     cancelled context or a store failure: every claim stays marked);
+//     unauthorized (ErrUnauthorized); error (anything else, such as the
+//     store refusing the claim).
+//   - billing.fetch.invoices (counter, {invoice}): the invoices of those
+//     runs, with outcome updated (fetched and unmarked), remarked (fetched,
+//     but marked again meanwhile, so still marked) or failed.
+//   - billing.events.delivered, billing.events.failed (counters, {event}):
+//     events DeliverEvents handed to the InvoiceHook that it took, or that
+//     it refused (an error or a panic: they stay pending).
+//   - billing.sweep.runs (counter, {run}): Sweep runs, with outcome ok,
+//     out_of_step (finished, some invoices failed), stopped, unauthorized
+//     or error, as for the fetch job.
+//   - billing.sweep.invoices (counter, {invoice}): invoices a sweep changed
+//     (outcome changed: a webhook was missed) or could not bring in step
+//     (outcome failed).
+//
+// ObserveStore adds gauges read from a Store at each collection, its reads
+// bounded together by ObserveOptions.Timeout (2s); a read that fails or
+// runs out of time leaves its gauges out of that collection and is logged:
+//
+//   - billing.marks.pending (gauge, {invoice}): marked invoices waiting for
+//     the fetch job (CountMarked; set-aside ones excluded).
+//   - billing.marks.oldest_age (gauge, s): how long the oldest of them has
+//     waited; 0 when none waits.
+//   - billing.events.pending (gauge, {event}): events not yet taken by the
+//     InvoiceHook (PendingEvents, at most MaxObservedEvents counted).
+//   - billing.creations.pending (gauge, {creation}): invoice creations
+//     whose outcome at the provider is not known yet (PendingCreations).
+//   - billing.invoices.set_aside (gauge, {invoice}): invoices whose fetch
+//     failed too often (SetAsideInvoices).
 package billing

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // InvoiceEvent is one change to an invoice, recorded in the same transaction
@@ -67,6 +69,9 @@ type DeliverOptions struct {
 	Backoff func(attempts int) time.Duration
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// MeterProvider receives billing.events.delivered and
+	// billing.events.failed; default otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
 }
 
 func (o *DeliverOptions) defaults() {
@@ -110,6 +115,12 @@ type DeliveryResult struct {
 // hook failures are counted, not returned.
 func DeliverEvents(ctx context.Context, q EventQueue, hook InvoiceHook, opts DeliverOptions) (DeliveryResult, error) {
 	opts.defaults()
+	res, err := deliverEvents(ctx, q, hook, opts)
+	recordDelivery(ctx, opts.MeterProvider, res)
+	return res, err
+}
+
+func deliverEvents(ctx context.Context, q EventQueue, hook InvoiceHook, opts DeliverOptions) (DeliveryResult, error) {
 	var res DeliveryResult
 	if q == nil {
 		return res, errors.New("billing: deliver events: no event queue")

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"slices"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Defaults of FetchOptions.
@@ -33,6 +35,9 @@ type FetchOptions struct {
 	MaxAttempts int
 	Now         func() time.Time
 	Logger      *slog.Logger
+	// MeterProvider receives the runs' metrics (billing.fetch.runs,
+	// billing.fetch.invoices); default otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
 }
 
 func (o *FetchOptions) defaults() {
@@ -97,8 +102,18 @@ type FetchFailure struct {
 // credentials, a missing scope), failures are recorded but nothing is set
 // aside, so every invoice is fetched once the provider recovers. The returned
 // error then joins the failures, and the result says what was updated.
+//
+// Each run but a simulated one is counted in opts.MeterProvider.
 func FetchInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQueue, opts FetchOptions) (FetchResult, error) {
 	opts.defaults()
+	res, err := fetchInvoiceUpdates(ctx, svc, store, opts)
+	if !res.Simulated {
+		recordFetch(ctx, opts.MeterProvider, res, err)
+	}
+	return res, err
+}
+
+func fetchInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQueue, opts FetchOptions) (FetchResult, error) {
 	start := opts.Now()
 	var res FetchResult
 	if svc == nil {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // SweepSource is what the sweep needs of a provider (xero.Service).
@@ -51,6 +53,9 @@ type SweepOptions struct {
 	Batch  int
 	Now    func() time.Time
 	Logger *slog.Logger
+	// MeterProvider receives billing.sweep.runs and
+	// billing.sweep.invoices; default otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
 }
 
 func (o *SweepOptions) defaults() {
@@ -98,6 +103,9 @@ func (r SweepResult) InStep() bool { return len(r.Failed) == 0 }
 // invoice by id, because some provider edits do not count as
 // modifications. The mark moves only after every page was saved. Pending
 // events are delivered at the end when src is an EventDeliverer.
+//
+// Each sweep of a provider that is not simulated is counted in
+// opts.MeterProvider.
 func Sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOptions) (SweepResult, error) {
 	opts.defaults()
 	res := SweepResult{Failed: map[string]error{}}
@@ -107,6 +115,13 @@ func Sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOpt
 	if s, ok := src.(Simulated); ok && s.Simulated() {
 		return res, nil
 	}
+	res, err := sweep(ctx, src, store, opts)
+	recordSweep(ctx, opts.MeterProvider, res, err)
+	return res, err
+}
+
+func sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOptions) (SweepResult, error) {
+	res := SweepResult{Failed: map[string]error{}}
 	modKey, openKey := "modified:"+opts.Tenant, "open:"+opts.Tenant
 	mark, err := store.SweepMark(ctx, modKey)
 	if err != nil {

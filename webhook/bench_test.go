@@ -12,14 +12,28 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/amsbilling/sdk/internal/metrictest"
 	"github.com/amsbilling/sdk/webhook"
 )
 
 // BenchmarkHandler measures one signed single-event delivery through
 // ServeHTTP: verify, parse, mark in the in-memory store, answer, trigger.
+// Its metrics go to the global provider, a no-op here.
 func BenchmarkHandler(b *testing.B) {
+	benchmarkHandler(b, nil)
+}
+
+// BenchmarkHandlerMetrics is BenchmarkHandler recording its metrics in
+// OpenTelemetry's SDK: the cost of metrics an app collects.
+func BenchmarkHandlerMetrics(b *testing.B) {
+	benchmarkHandler(b, metrictest.New(b))
+}
+
+func benchmarkHandler(b *testing.B, mp metric.MeterProvider) {
 	store := newStore(b, invoiceIDs...)
-	h := newHandler(b, webhook.Config{Store: store, Fetch: func(context.Context) error { return nil }})
+	h := newHandler(b, webhook.Config{Store: store, Fetch: func(context.Context) error { return nil }, MeterProvider: mp})
 	payload := body(b, invoiceUpdate(invoiceIDs[0]))
 	sig := webhook.Sign([]byte(testKey), payload)
 

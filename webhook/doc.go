@@ -15,4 +15,25 @@
 //
 // InvoiceRedirect sends a signed-in customer to the provider's online view of
 // one of their invoices.
+//
+// # Metrics
+//
+// Handler records OpenTelemetry metrics through Config.MeterProvider, or
+// otel.GetMeterProvider() without one (a no-op until the app sets a global
+// provider), under the scope "github.com/amsbilling/sdk/webhook". The
+// instruments and their attribute sets are made once, in New, so a
+// delivery records without allocating. No attribute holds a key, a
+// signature, a tenant or an invoice id.
+//
+//   - webhook.deliveries (counter, {delivery}): deliveries received, with
+//     outcome ok (200: the marks stored, or nothing to mark), bad_signature
+//     (401: missing or wrong signature, as in Xero's intent-to-receive
+//     check), too_large (413), malformed (400: signed, but not a payload),
+//     read_failed (400: the body could not be read), store_failed (500: the
+//     marks were not stored, so Xero delivers again) or method_not_allowed
+//     (405).
+//   - webhook.delivery.duration (histogram, s): from receiving a delivery
+//     to its answer (the fetch it triggers is not included), by outcome.
+//   - billing.invoices.marked (counter, {invoice}): invoices marked
+//     update-needed; ids the store does not know are not counted.
 package webhook

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/amsbilling/sdk/billing"
 )
 
@@ -62,6 +64,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock for marks (default time.Now).
 	Now func() time.Time
+	// MeterProvider receives the handler's metrics (webhook.deliveries,
+	// webhook.delivery.duration, billing.invoices.marked); default
+	// otel.GetMeterProvider(), a no-op until the app sets one.
+	MeterProvider metric.MeterProvider
 }
 
 // Handler receives Xero webhooks. Mount it where Xero delivers, e.g.
@@ -87,6 +93,7 @@ type Handler struct {
 	fetchTimeout time.Duration
 	log          *slog.Logger
 	now          func() time.Time
+	metrics      *handlerMetrics
 
 	fetchCtx    context.Context
 	cancelFetch context.CancelFunc
@@ -146,6 +153,7 @@ func New(cfg Config) (*Handler, error) {
 		fetchTimeout: cfg.FetchTimeout,
 		log:          cfg.Logger,
 		now:          cfg.Now,
+		metrics:      newHandlerMetrics(cfg.MeterProvider),
 	}
 	for i, k := range cfg.Keys {
 		key := []byte(k.Reveal())
@@ -175,16 +183,34 @@ func New(cfg Config) (*Handler, error) {
 
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	o, marked := h.serve(w, r)
+	h.metrics.delivered(r.Context(), o, marked, time.Since(start))
+	if marked == 0 || h.fetch == nil {
+		// Nothing new to fetch: the ids were unknown to the store (invoices
+		// not created by this app) or there were none.
+		return
+	}
+	// Send the answer before fetching, as Xero wants it within 5 seconds.
+	// A writer that cannot flush answers when ServeHTTP returns, which the
+	// fetch, on its own goroutine, does not delay.
+	_ = http.NewResponseController(w).Flush()
+	h.trigger()
+}
+
+// serve answers one delivery and says what became of it, with the number
+// of invoices it marked.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (outcome, int) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return
+		return outcomeMethodNotAllowed, 0
 	}
 	if r.ContentLength > h.maxBody {
 		h.debug(ctx, "webhook: body too large", slog.Int64("content_length", r.ContentLength))
 		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-		return
+		return outcomeTooLarge, 0
 	}
 
 	buf := h.bufs.Get().(*buffer)
@@ -196,11 +222,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &tooLarge) {
 			h.debug(ctx, "webhook: body too large")
 			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-			return
+			return outcomeTooLarge, 0
 		}
 		h.log.LogAttrs(ctx, slog.LevelWarn, "webhook: reading body failed", slog.Any("error", err))
 		http.Error(w, "could not read body", http.StatusBadRequest)
-		return
+		return outcomeReadFailed, 0
 	}
 
 	if err := h.verify(&buf.sig, r.Header[SignatureHeader], body); err != nil {
@@ -208,14 +234,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// the key or the signature.
 		h.log.LogAttrs(ctx, slog.LevelInfo, "webhook: rejected delivery", slog.String("reason", err.Error()))
 		w.WriteHeader(http.StatusUnauthorized)
-		return
+		return outcomeBadSignature, 0
 	}
 
 	p, err := ParsePayload(body)
 	if err != nil {
 		h.log.LogAttrs(ctx, slog.LevelWarn, "webhook: signed delivery is not a valid payload", slog.Any("error", err))
 		http.Error(w, "malformed payload", http.StatusBadRequest)
-		return
+		return outcomeMalformed, 0
 	}
 
 	ids := h.invoiceIDs(ctx, p.Events)
@@ -231,7 +257,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.log.LogAttrs(ctx, slog.LevelError, "webhook: marking invoices failed",
 				slog.Int("invoices", len(ids)), slog.Any("error", err))
 			http.Error(w, "could not record the events", http.StatusInternalServerError)
-			return
+			return outcomeStoreFailed, 0
 		}
 		marked = n
 	}
@@ -240,16 +266,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	w.Header()["Content-Length"] = []string{"0"}
 	w.WriteHeader(http.StatusOK)
-	if marked == 0 || h.fetch == nil {
-		// Nothing new to fetch: the ids were unknown to the store (invoices
-		// not created by this app) or there were none.
-		return
-	}
-	// Send the answer before fetching, as Xero wants it within 5 seconds.
-	// A writer that cannot flush answers when ServeHTTP returns, which the
-	// fetch, on its own goroutine, does not delay.
-	_ = http.NewResponseController(w).Flush()
-	h.trigger()
+	return outcomeOK, marked
 }
 
 func (h *Handler) putBuffer(b *buffer) {

@@ -99,6 +99,7 @@ type tokenCache struct {
 	redact  *redactor
 	tenant  string
 	observe func(status int, h http.Header)
+	fetched func(err error) // after every token request, for the metrics
 
 	mu       sync.Mutex
 	tok      *oauth2.Token
@@ -114,13 +115,14 @@ type tokenFetch struct {
 	err  error
 }
 
-func newTokenCache(conf *clientcredentials.Config, hc *http.Client, r *redactor, tenant string, observe func(int, http.Header)) *tokenCache {
+func newTokenCache(conf *clientcredentials.Config, hc *http.Client, r *redactor, tenant string, observe func(int, http.Header), fetched func(error)) *tokenCache {
 	return &tokenCache{
 		conf:    conf,
 		base:    context.WithValue(context.Background(), oauth2.HTTPClient, hc),
 		redact:  r,
 		tenant:  tenant,
 		observe: observe,
+		fetched: fetched,
 	}
 }
 
@@ -159,6 +161,9 @@ func (tc *tokenCache) fetch(f *tokenFetch) {
 	ctx, cancel := context.WithTimeout(tc.base, tokenTimeout)
 	defer cancel()
 	tok, err := tc.conf.Token(ctx)
+	if tc.fetched != nil {
+		tc.fetched(err)
+	}
 	var rl *ratelimit.RateLimitError
 	if err != nil {
 		var re *oauth2.RetrieveError

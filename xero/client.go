@@ -16,6 +16,7 @@ import (
 	"unicode"
 
 	"github.com/google/uuid"
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
@@ -77,6 +78,7 @@ type Client struct {
 	tokens         *tokenCache
 	redact         *redactor
 	rate           rateMemo // the latest answer's rate-limit headers (LastRateInfo)
+	metrics        *clientMetrics
 }
 
 // Option configures a Client.
@@ -92,6 +94,7 @@ type options struct {
 	total          time.Duration
 	attempt        time.Duration
 	connectionsURL string
+	meters         metric.MeterProvider
 }
 
 // WithHTTPClient sets the HTTP client used for the API and the token
@@ -230,6 +233,8 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	if next == nil {
 		next = http.DefaultTransport
 	}
+	apiBase := strings.TrimRight(apiURL.String(), "/")
+	m := newClientMetrics(o.meters, apiBase, connURL)
 	red := newRedactor(cfg.ClientID, cfg.ClientSecret.Reveal())
 	hc.Transport = &transport{next: next, userAgent: ua, debug: cfg.Debug, log: o.log, redact: red}
 
@@ -244,7 +249,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 	}
 	return &Client{
 		tenantID:       cfg.TenantID,
-		apiURL:         strings.TrimRight(apiURL.String(), "/"),
+		apiURL:         apiBase,
 		connectionsURL: connURL,
 		userAgent:      ua,
 		hc:             hc,
@@ -256,8 +261,10 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		attempt:        o.attempt,
 		tokens: newTokenCache(conf, hc, red, cfg.TenantID, func(status int, h http.Header) {
 			o.limiter.Observe(cfg.TenantID, status, h)
-		}),
-		redact: red,
+			m.rateLimited(context.Background(), ratelimit.ParseHeaders(h, time.Now()).Problem)
+		}, m.tokenFetched),
+		redact:  red,
+		metrics: m,
 	}, nil
 }
 
@@ -320,6 +327,9 @@ func (c *Client) sendWithin(ctx context.Context, r request) (*response, error) {
 	reauthed := false
 	for attempt := 1; ; {
 		res, tok, err := c.once(ctx, r)
+		if err != nil {
+			c.metrics.refusal(ctx, err)
+		}
 		temporary := false
 		var lf *limiterFailure
 		switch {
@@ -333,6 +343,7 @@ func (c *Client) sendWithin(ctx context.Context, r request) (*response, error) {
 		case res.status == http.StatusTooManyRequests:
 			rl := ratelimit.FromResponse(res.status, res.header, time.Now())
 			rl.Tenant = c.tenantID
+			c.metrics.rateLimited(ctx, rl.Problem)
 			return nil, rl
 		case res.status == http.StatusUnauthorized && !reauthed:
 			// The token may have been revoked or expired early: fetch a
@@ -363,7 +374,7 @@ func (c *Client) sendWithin(ctx context.Context, r request) (*response, error) {
 }
 
 // once makes one attempt. An error means no usable HTTP response.
-func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token, error) {
+func (c *Client) once(ctx context.Context, r request) (_ *response, _ *oauth2.Token, err error) {
 	// The token comes first: token requests never count against the
 	// tenant's API budget, and a slow or failing identity service holds no
 	// concurrency slot.
@@ -407,13 +418,19 @@ func (c *Client) once(ctx context.Context, r request) (*response, *oauth2.Token,
 		// one), read in UTC to the second.
 		req.Header.Set("If-Modified-Since", r.ifModifiedSince.UTC().Format(time.RFC3339))
 	}
+	// One request sent: its duration and outcome are recorded, whatever
+	// comes of it.
+	start, status := time.Now(), 0
+	defer func() { c.metrics.attempt(ctx, r, status, err, time.Since(start)) }()
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, nil, fmt.Errorf("xero: %s %s: %w", r.method, r.path, err)
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	c.limiter.Observe(c.tenantID, resp.StatusCode, resp.Header)
 	c.rate.observe(resp.Header, time.Now())
+	c.metrics.observe(ctx, resp.Header)
 
 	limit := int64(maxResponseBody)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -56,6 +56,47 @@
 // Xero's 255 UTF-16 code units, and control characters are refused
 // (ErrInvalidContact, billing.ErrInvalidInvoice).
 //
+// # Metrics
+//
+// The Client records OpenTelemetry metrics through the MeterProvider given
+// by WithMeterProvider, or otel.GetMeterProvider() without one (a no-op
+// until the app sets a global provider). The instruments are made once,
+// in NewClient, under the scope "github.com/amsbilling/sdk/xero". Names,
+// units and the HTTP attributes follow OpenTelemetry's semantic
+// conventions; no attribute holds a secret, a token, a tenant or a
+// record's id.
+//
+//   - http.client.request.duration (histogram, s): every HTTP request to
+//     the Accounting API and the connections list, one per attempt (a
+//     retry is another request), from sending it to reading its whole
+//     answer. Attributes http.request.method, http.response.status_code
+//     (when an answer came), server.address, server.port, error.type (the
+//     status of an answer of 400 or more; timeout, canceled,
+//     response_too_large or _OTHER when no usable answer came) and
+//     xero.operation, the method and path template with every id a
+//     placeholder: "GET /Invoices/{InvoiceID}", "PUT /Invoices",
+//     "POST /Invoices/{InvoiceID}/Email", "GET /connections". Its count
+//     by xero.operation and status is the calls made to Xero. Token
+//     requests are not in it (see xero.token.refreshes); calls refused
+//     before sending are not either (see xero.rate_limit.refused).
+//   - xero.rate_limit.exceeded (counter, {response}): HTTP 429 answers,
+//     the API's and the token endpoint's, by xero.rate_limit.problem:
+//     minute, day, concurrent, appminute (Xero's X-Rate-Limit-Problem),
+//     unknown when Xero named none, other for any other text.
+//   - xero.rate_limit.refused (counter, {call}): calls the Limiter, or
+//     the wait after a token 429, refused before any request was sent
+//     (a *ratelimit.RateLimitError with Local set), by
+//     xero.rate_limit.problem.
+//   - xero.rate_limit.remaining (gauge, {call}): what the latest answer
+//     that reported it said the tenant has left, with
+//     xero.rate_limit.window minute (X-MinLimit-Remaining) or day
+//     (X-DayLimit-Remaining); LastRateInfo reads the same headers.
+//   - xero.token.refreshes (counter, {request}): access token requests to
+//     the identity service, with outcome ok or error.
+//
+// Service.DeliverEvents records billing.DeliverEvents' metrics in the
+// Client's provider (unless WithDelivery names another).
+//
 // # Service
 //
 // Service implements billing.Service on a Client and a billing.Store:

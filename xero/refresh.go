@@ -113,6 +113,8 @@ func (e storeError) Temporary() bool { return true }
 
 // DeliverEvents implements billing.EventDeliverer: it hands the store's due
 // events to the invoice hook (see WithInvoiceHook and billing.DeliverEvents).
+// Its metrics go to the Client's MeterProvider unless WithDelivery names
+// another.
 func (s *Service) DeliverEvents(ctx context.Context) (billing.DeliveryResult, error) {
 	if err := s.ready(); err != nil {
 		return billing.DeliveryResult{}, err
@@ -120,6 +122,9 @@ func (s *Service) DeliverEvents(ctx context.Context) (billing.DeliveryResult, er
 	opts := s.delivery
 	if opts.Logger == nil {
 		opts.Logger = s.log
+	}
+	if opts.MeterProvider == nil {
+		opts.MeterProvider = s.client.metrics.provider
 	}
 	return billing.DeliverEvents(ctx, s.store, s.hook, opts)
 }

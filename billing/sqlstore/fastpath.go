@@ -14,18 +14,15 @@ import (
 // creation exists already, the invoice's number is taken...) it changes
 // nothing and the general path runs.
 
-// sqlBeginOne records a new creation, and its account if new, in one
-// statement; it affects no row when the key or fingerprint is taken.
-const sqlBeginOne = `WITH a AS (
-	INSERT INTO billing_accounts (user_id, organisation_id) VALUES ($1, $2)
-	ON CONFLICT DO NOTHING RETURNING id
-), acc AS (
-	SELECT id FROM a
-	UNION ALL
-	SELECT id FROM billing_accounts WHERE user_id = $1 OR organisation_id = $2
-)
-INSERT INTO billing_creations (idempotency_key, fingerprint, account_id, contact_id, params, created_at, lease_until)
-SELECT $3, $4, (SELECT id FROM acc LIMIT 1), $5, $6::jsonb, $7::timestamptz, $8::timestamptz
+// sqlBeginOne records a new creation for an account already stored (one
+// with a contact link, as CreateInvoice needs) in one statement; it affects
+// no row when the key or fingerprint is taken or the account is new, and
+// the general path then runs. (It does not create the account itself: a
+// concurrent insert of the same account would be invisible to the
+// statement's snapshot.)
+const sqlBeginOne = `INSERT INTO billing_creations (idempotency_key, fingerprint, account_id, contact_id, params, created_at, lease_until)
+SELECT $3, $4, a.id, $5, $6::jsonb, $7::timestamptz, $8::timestamptz
+FROM billing_accounts a WHERE a.user_id = $1 OR a.organisation_id = $2
 ON CONFLICT DO NOTHING`
 
 // beginOne tries sqlBeginOne; new reports whether it recorded c.

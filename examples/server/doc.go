@@ -15,6 +15,18 @@
 // store) and logs each failure and warning with the variable to fix; it
 // serves either way. examples/doctor prints the full report.
 //
+// GET /metrics serves the SDK's OpenTelemetry metrics in Prometheus's text
+// format (the Xero client's calls and rate limits, the webhook's
+// deliveries, the fetch job's runs, and gauges of the work waiting in the
+// store, read at each scrape): the server builds an OpenTelemetry SDK
+// MeterProvider with the Prometheus exporter on a registry of its own, and
+// hands it to every component; the SDK's packages themselves link only
+// OpenTelemetry's API. Names follow the exporter's rules:
+// http.client.request.duration becomes http_client_request_duration_seconds,
+// webhook.deliveries webhook_deliveries_total. The endpoint shows no secret,
+// but call counts are the operator's business: expose it to the scraper
+// only.
+//
 // It stops gracefully on SIGINT or SIGTERM: in-flight requests finish, then
 // the webhook handler's in-flight fetch; a second signal stops it at once.
 // Exit status: 0 after a graceful stop, 1 on an error, 2 on a bad

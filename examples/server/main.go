@@ -14,6 +14,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/examples/internal/applog"
 	"github.com/amsbilling/sdk/examples/internal/appstore"
@@ -90,8 +95,20 @@ func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool)
 	}
 	defer store.Close()
 
+	meters, metricsHandler, err := newMetrics()
+	if err != nil {
+		return err
+	}
+	defer meters.Shutdown(context.Background())
+	observed, err := billing.ObserveStore(store, billing.ObserveOptions{MeterProvider: meters, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer observed.Unregister()
+
 	svc, err := setup.New(cfg, store, setup.Options{
-		Logger: logger,
+		Logger:        logger,
+		MeterProvider: meters,
 		InvoiceHook: func(ctx context.Context, c billing.InvoiceChange) error {
 			if c.BecamePaid() {
 				// Your app would activate the membership here.
@@ -106,6 +123,7 @@ func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool)
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+	mux.Handle("GET /metrics", metricsHandler)
 
 	// Only real Xero calls the webhook; the mock providers have no keys.
 	var hook *webhook.Handler
@@ -114,12 +132,13 @@ func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool)
 	}
 	if svc != nil && cfg.Provider == setup.ProviderXero {
 		hook, err = webhook.New(webhook.Config{
-			Keys:     cfg.Xero.WebhookKeys,
-			TenantID: cfg.Xero.TenantID,
-			Store:    store,
-			Logger:   logger,
+			Keys:          cfg.Xero.WebhookKeys,
+			TenantID:      cfg.Xero.TenantID,
+			Store:         store,
+			Logger:        logger,
+			MeterProvider: meters,
 			Fetch: func(ctx context.Context) error {
-				_, err := billing.FetchAllInvoiceUpdates(ctx, svc, store, billing.FetchOptions{Logger: logger})
+				_, err := billing.FetchAllInvoiceUpdates(ctx, svc, store, billing.FetchOptions{Logger: logger, MeterProvider: meters})
 				return err
 			},
 		})
@@ -161,6 +180,20 @@ func serve(ctx context.Context, ln net.Listener, env func(string) (string, bool)
 		err = errors.Join(err, hook.Shutdown(shutdownCtx))
 	}
 	return err
+}
+
+// newMetrics returns the app's OpenTelemetry MeterProvider, handed to every
+// SDK component, and the handler serving its metrics in Prometheus's text
+// format. The registry is the server's own, not Prometheus's global one,
+// so /metrics shows exactly what the provider records.
+func newMetrics() (*sdkmetric.MeterProvider, http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, nil, fmt.Errorf("metrics: %w", err)
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
+	return mp, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), nil
 }
 
 func describe(p setup.Provider) string {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -12,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -361,3 +365,108 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// scrape reads GET /metrics as Prometheus does.
+func scrape(t *testing.T, base string) (map[string]*dto.MetricFamily, string) {
+	t.Helper()
+	res, err := http.Get(base + "/metrics")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	assert.Contains(t, res.Header.Get("Content-Type"), "text/plain")
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(b))
+	require.NoError(t, err, "Prometheus's text format")
+	return fams, string(b)
+}
+
+// value adds the samples of family name whose labels include labels: a
+// counter's or gauge's value, a histogram's count.
+func value(fams map[string]*dto.MetricFamily, name string, labels map[string]string) float64 {
+	total := 0.0
+	fam := fams[name]
+	if fam == nil {
+		return -1
+	}
+next:
+	for _, m := range fam.GetMetric() {
+		have := map[string]string{}
+		for _, l := range m.GetLabel() {
+			have[l.GetName()] = l.GetValue()
+		}
+		for k, v := range labels {
+			if have[k] != v {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			total += m.GetCounter().GetValue()
+		case m.Gauge != nil:
+			total += m.GetGauge().GetValue()
+		case m.Histogram != nil:
+			total += float64(m.GetHistogram().GetSampleCount())
+		}
+	}
+	return total
+}
+
+// GET /metrics answers Prometheus's text format with the SDK's metrics:
+// the start-up check's Xero call (GET /connections) and the fetch's, the
+// webhook's deliveries, and the store's gauges; no secret and no id.
+func TestServerMetrics(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, emulator.Options{WebhookURL: "/billing/xero/webhooks/", WebhookRetryDelay: 50 * time.Millisecond},
+		"2c4e6a8b-0d1f-4a3b-9c5d-7e9f1a3b5c7d")
+	require.NoError(t, f.xero.PayInvoice(ctx, f.invoice.ProviderID, f.invoice.Due, billing.NewDate(2026, 11, 3)))
+	require.Eventually(t, func() bool {
+		got, err := f.store.InvoiceByNumber(ctx, f.invoice.Number)
+		return err == nil && got.IsPaid() && !got.UpdateNeeded
+	}, 15*time.Second, 20*time.Millisecond, "the webhook and the fetch update the invoice")
+	res, err := http.Post(f.base+"/billing/xero/webhooks/", "application/json", strings.NewReader(`{"events":[]}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+
+	// The fetch records its run once it returns, after the store shows it.
+	require.Eventually(t, func() bool {
+		res, err := http.Get(f.base + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return strings.Contains(string(b), "billing_fetch_runs_total{")
+	}, 15*time.Second, 20*time.Millisecond, "the fetch run is counted")
+	fams, text := scrape(t, f.base)
+	const duration = "http_client_request_duration_seconds"
+	require.Contains(t, fams, duration)
+	assert.Equal(t, dto.MetricType_HISTOGRAM, fams[duration].GetType())
+	for _, tt := range []struct {
+		name   string
+		labels map[string]string
+		min    float64
+	}{
+		{duration, map[string]string{"xero_operation": "GET /connections", "http_response_status_code": "200", "http_request_method": "GET"}, 1},
+		{duration, map[string]string{"xero_operation": "GET /Invoices", "http_response_status_code": "200"}, 1},
+		{"xero_token_refreshes_total", map[string]string{"outcome": "ok"}, 1},
+		{"xero_rate_limit_remaining", map[string]string{"xero_rate_limit_window": "day"}, 1},
+		{"webhook_deliveries_total", map[string]string{"outcome": "ok"}, 1},
+		{"webhook_deliveries_total", map[string]string{"outcome": "bad_signature"}, 1},
+		{"webhook_delivery_duration_seconds", map[string]string{"outcome": "ok"}, 1},
+		{"billing_invoices_marked_total", nil, 1},
+		{"billing_fetch_runs_total", map[string]string{"outcome": "ok"}, 1},
+		{"billing_fetch_invoices_total", map[string]string{"outcome": "updated"}, 1},
+	} {
+		assert.GreaterOrEqual(t, value(fams, tt.name, tt.labels), tt.min, "%s %v", tt.name, tt.labels)
+	}
+	for _, gauge := range []string{"billing_marks_pending", "billing_marks_oldest_age_seconds", "billing_events_pending", "billing_creations_pending", "billing_invoices_set_aside"} {
+		assert.Equal(t, 0.0, value(fams, gauge, nil), gauge)
+	}
+	for _, secret := range []string{f.xero.ClientSecret(), "server-test-key", f.invoice.ProviderID, f.xero.TenantID(), f.user.ID} {
+		assert.NotContains(t, text, secret)
+	}
+	require.NoError(t, f.stop())
+}

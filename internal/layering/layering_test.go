@@ -56,3 +56,25 @@ func TestLayering(t *testing.T) {
 		})
 	}
 }
+
+// The library records metrics through OpenTelemetry's API only: the app
+// chooses the SDK and the exporter (examples/server links both).
+func TestLibrariesLinkOnlyTheOpenTelemetryAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	forbidden := []string{
+		"go.opentelemetry.io/otel/sdk/metric",
+		"go.opentelemetry.io/otel/exporters/prometheus",
+		"github.com/prometheus/client_golang/prometheus",
+	}
+	for _, pkg := range []string{"billing", "webhook", "xero", "xero/setup", "xero/doctor", "ratelimit", "ratelimit/redislimit", "billing/sqlstore", "mock", "mock/emulator"} {
+		t.Run(pkg, func(t *testing.T) {
+			d := deps(t, pkg)
+			for _, f := range forbidden {
+				assert.False(t, d[f], "%s links %s: a library links OpenTelemetry's API, never its SDK or an exporter", pkg, f)
+			}
+		})
+	}
+	assert.True(t, deps(t, "examples/server")["go.opentelemetry.io/otel/exporters/prometheus"], "the server exports its metrics")
+}

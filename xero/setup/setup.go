@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/internal/urlcheck"
 	"github.com/amsbilling/sdk/ratelimit"
@@ -176,6 +178,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// Limiter replaces the default fail-fast per-tenant limiter.
 	Limiter ratelimit.Limiter
+	// MeterProvider receives the Xero client's metrics, and the event
+	// deliveries' (xero.WithMeterProvider); default
+	// otel.GetMeterProvider(). The test doubles do not use it.
+	MeterProvider metric.MeterProvider
 	// Mocks, when set (to mock.Provide), lets AMS_BILLING_SERVICE_CLASS
 	// select the test doubles (mock, mock-xero). Nil, the default, keeps
 	// them out of the binary, and selecting one is a configuration error.
@@ -216,6 +222,9 @@ func New(cfg Config, store billing.Store, opts Options) (billing.Service, error)
 		}
 		if opts.Limiter != nil {
 			clientOpts = append(clientOpts, xero.WithLimiter(opts.Limiter))
+		}
+		if opts.MeterProvider != nil {
+			clientOpts = append(clientOpts, xero.WithMeterProvider(opts.MeterProvider))
 		}
 		client, err := xero.NewClient(cfg.Xero, clientOpts...)
 		if err != nil {
