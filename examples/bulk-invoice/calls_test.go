@@ -114,8 +114,28 @@ func TestCallsPerThousand(t *testing.T) {
 	sweep := billing.SweepOptions{Tenant: emu.TenantID()}
 	_, err = billing.Sweep(ctx, svc, store, sweep)
 	require.NoError(t, err)
+	// A hundred members pay part of their invoice, no webhook heard.
+	for _, inv := range invs[:100] {
+		require.NoError(t, emu.PayInvoice(ctx, inv.ProviderID, decimal.NewFromInt(10), billing.Date{}))
+	}
+	measure("a sweep over 1,000 known invoices, 100 changed", "≤ 2", atMost(2), func() {
+		res, err := billing.Sweep(ctx, svc, store, sweep)
+		require.NoError(t, err)
+		assert.Len(t, res.Changed, 100)
+		assert.True(t, res.InStep())
+	})
+	measure("the daily check of 1,000 open invoices (OpenNow)", "≤ 21", atMost(21), func() {
+		forced := sweep
+		forced.OpenNow = true
+		res, err := billing.Sweep(ctx, svc, store, forced)
+		require.NoError(t, err)
+		assert.Equal(t, n, res.OpenChecked)
+		assert.Empty(t, res.Changed, "already in step")
+	})
 	for _, inv := range invs {
-		require.NoError(t, emu.PayInvoice(ctx, inv.ProviderID, inv.Due, billing.Date{}))
+		x, ok := emu.Invoice(inv.ProviderID)
+		require.True(t, ok)
+		require.NoError(t, emu.PayInvoice(ctx, inv.ProviderID, x.AmountDue, billing.Date{}))
 	}
 	measure("a sweep with 1,000 changed", "≤ 2", atMost(2), func() {
 		res, err := billing.Sweep(ctx, svc, store, sweep)
