@@ -347,3 +347,22 @@ func TestXeroBillingServiceSignsWebhooksWithTheAppsKey(t *testing.T) {
 		assert.NoError(t, err)
 	}
 }
+
+// One not-found: an invoice Xero no longer has is a billing.ErrNotFound
+// through the Xero service, and the invoice redirect answers 404 for it,
+// not 502.
+func TestRedirectAnswers404ForAnInvoiceXeroLost(t *testing.T) {
+	svc, store := newXeroService(t)
+	ctx := t.Context()
+	lost := billing.Invoice{Account: billing.UserAccount(xeroUserID), Number: "INV-0404", ProviderID: "0e5a1b2c-3d4e-4f5a-8b6c-7d8e9f0a1b2c"}
+	require.NoError(t, store.CreateInvoice(ctx, lost))
+	_, err := svc.GetInvoiceURL(ctx, lost)
+	require.ErrorIs(t, err, billing.ErrNotFound)
+	require.ErrorIs(t, err, xero.ErrNotFound)
+
+	h := webhook.NewInvoiceRedirect(webhook.RedirectConfig{Service: svc, Store: store,
+		Authorize: func(*http.Request, billing.Invoice) bool { return true }})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/billing/invoices/INV-0404", nil))
+	assert.Equal(t, http.StatusNotFound, w.Code)
+}
