@@ -33,9 +33,9 @@ type EventQueue interface {
 	// events reach the app in order. Oldest first. A limit <= 0 claims
 	// nothing; a lease <= 0 is an error.
 	ClaimEvents(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]InvoiceEvent, error)
-	// EventDelivered records that the app took the event; it is no longer
-	// pending. Unknown ids are ignored.
-	EventDelivered(ctx context.Context, id string) error
+	// EventDelivered records, in one call, that the app took these events;
+	// they are no longer pending. Unknown ids are ignored.
+	EventDelivered(ctx context.Context, ids ...string) error
 	// EventFailed records a failed delivery: Attempts+1, LastError =
 	// reason, NextAttemptAt = retryAt, and the lease ends.
 	EventFailed(ctx context.Context, id, reason string, retryAt time.Time) error
@@ -133,16 +133,12 @@ func deliverEvents(ctx context.Context, q EventQueue, hook InvoiceHook, opts Del
 		if len(evs) == 0 {
 			return res, nil
 		}
-		delivered := 0
+		var delivered []string
 		for _, ev := range evs {
 			ev.Change.EventID = ev.ID
 			herr := callHook(ctx, hook, ev.Change)
 			if herr == nil {
-				if err := q.EventDelivered(context.WithoutCancel(ctx), ev.ID); err != nil {
-					return res, fmt.Errorf("billing: recording delivery of event %s: %w", ev.ID, err)
-				}
-				res.Delivered++
-				delivered++
+				delivered = append(delivered, ev.ID)
 				continue
 			}
 			res.Failed++
@@ -154,7 +150,15 @@ func deliverEvents(ctx context.Context, q EventQueue, hook InvoiceHook, opts Del
 				return res, fmt.Errorf("billing: recording failed delivery of event %s: %w", ev.ID, err)
 			}
 		}
-		if delivered == 0 || ctx.Err() != nil {
+		// The round's deliveries are recorded together: a crash before this
+		// delivers them again, which at-least-once allows.
+		if len(delivered) > 0 {
+			if err := q.EventDelivered(context.WithoutCancel(ctx), delivered...); err != nil {
+				return res, fmt.Errorf("billing: recording %d deliveries: %w", len(delivered), err)
+			}
+			res.Delivered += len(delivered)
+		}
+		if len(delivered) == 0 || ctx.Err() != nil {
 			// Nothing unblocked a later event: the rest waits for its turn.
 			return res, ctx.Err()
 		}

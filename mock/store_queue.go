@@ -82,12 +82,14 @@ func (s *Store) event(id string) *storedEvent {
 }
 
 // EventDelivered implements billing.Store.
-func (s *Store) EventDelivered(_ context.Context, id string) error {
+func (s *Store) EventDelivered(_ context.Context, ids ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.event(id); e != nil {
-		e.delivered = true
-		e.leaseUntil = time.Time{}
+	for _, id := range ids {
+		if e := s.event(id); e != nil {
+			e.delivered = true
+			e.leaseUntil = time.Time{}
+		}
 	}
 	return nil
 }

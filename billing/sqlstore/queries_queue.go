@@ -189,7 +189,7 @@ const (
 	sqlInsertEvent = `INSERT INTO billing_invoice_events (event_id, invoice_id, before_state, after_state)
 	SELECT $1, id, $3, $4 FROM billing_invoices WHERE provider_invoice_id = $2`
 	sqlEventDelivered = `UPDATE billing_invoice_events SET delivered_at = {now}, leased_until = NULL
-	WHERE event_id = $1 AND delivered_at IS NULL`
+	WHERE event_id {in} AND delivered_at IS NULL`
 	sqlEventFailed = `UPDATE billing_invoice_events SET attempts = attempts + 1, last_error = $2,
 	next_attempt_at = $3, leased_until = NULL
 	WHERE event_id = $1`
@@ -260,7 +260,11 @@ func queueQueriesFor(d Dialect, r *strings.Replacer, lockSuffix string) queueQue
 	q.recordSyncUser = r.Replace(strings.ReplaceAll(recordSync, "{owner}", "user_id"))
 	q.recordSyncOrg = r.Replace(strings.ReplaceAll(recordSync, "{owner}", "organisation_id"))
 	q.insertEvent = sqlInsertEvent
-	q.eventDelivered = r.Replace(sqlEventDelivered)
+	in := "= ANY($1::text[])"
+	if d == SQLite {
+		in = "IN (SELECT value FROM json_each($1))"
+	}
+	q.eventDelivered = r.Replace(strings.ReplaceAll(sqlEventDelivered, "{in}", in))
 	q.eventFailed = sqlEventFailed
 	q.pendingEvents = sqlPendingEvents
 	q.pendingLimited = sqlPendingEvents + ` LIMIT $1`

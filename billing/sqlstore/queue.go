@@ -34,9 +34,16 @@ func (s *Store) ClaimEvents(ctx context.Context, now time.Time, limit int, lease
 }
 
 // EventDelivered implements billing.Store.
-func (s *Store) EventDelivered(ctx context.Context, id string) error {
-	if _, err := s.db.ExecContext(ctx, s.q.eventDelivered, id); err != nil {
-		return fmt.Errorf("sqlstore: event %s delivered: %w", id, err)
+func (s *Store) EventDelivered(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	arg, ok, err := s.idsArg(ids)
+	if err != nil || !ok {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, s.q.eventDelivered, arg); err != nil {
+		return fmt.Errorf("sqlstore: %d events delivered: %w", len(ids), err)
 	}
 	return nil
 }

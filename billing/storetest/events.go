@@ -573,6 +573,21 @@ func testEventDelivered(t *testing.T, s billing.Store) {
 	require.Empty(t, claimEvents(t, s, base().Add(time.Hour), 10), "a delivered event was claimed")
 }
 
+// Deliveries are recorded many at a time, unknown and repeated ids among
+// them, and only the named events stop being pending.
+func testEventDeliveredBatch(t *testing.T, s billing.Store) {
+	ctx := t.Context()
+	createN(t, s, 3)
+	for n := 1; n <= 3; n++ {
+		change(t, s, n, fmt.Sprintf("%da", n))
+	}
+	evs := claimEvents(t, s, base(), 10)
+	require.Len(t, evs, 3)
+	require.NoError(t, s.EventDelivered(ctx, evs[0].ID, "no-such-event", evs[2].ID, evs[0].ID))
+	require.Equal(t, []string{"2a"}, references(pendingEvents(t, s)))
+	require.NoError(t, s.EventDelivered(ctx), "no ids: nothing to do")
+}
+
 func testEventFailed(t *testing.T, s billing.Store) {
 	ctx := t.Context()
 	createN(t, s, 1)

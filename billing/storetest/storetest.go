@@ -168,6 +168,7 @@ func groups() []group {
 		}},
 		{"EventDelivery", []testCase{
 			{"Delivered", testEventDelivered},
+			{"DeliveredBatch", testEventDeliveredBatch},
 			{"FailedCountsAttempts", testEventFailed},
 		}},
 		{"PendingEvents", []testCase{
