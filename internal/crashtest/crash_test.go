@@ -259,15 +259,6 @@ func campaign(t *testing.T, b backend) {
 		require.NoError(t, cmd.Start())
 		return cmd
 	}
-	killed := func(err error) bool {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
-				return true
-			}
-		}
-		return false
-	}
 
 	steps := []string{atRecorded, atApplied, atAnswered, atSaved, atRandom}
 	kills := map[string]int{}
