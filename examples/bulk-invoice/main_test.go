@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -412,4 +413,25 @@ func TestInvoiceKeyFitsXero(t *testing.T) {
 	assert.Equal(t, k, invoiceKey(demoMemberID(1), strings.Repeat("long reference ", 40)))
 	assert.NotEqual(t, k, invoiceKey(demoMemberID(2), strings.Repeat("long reference ", 40)))
 	assert.NotEqual(t, k, invoiceKey(demoMemberID(1), "another period"))
+}
+
+// The CSV reader takes any file: rows it accepts are whole members (a UUID
+// id, a positive amount); anything else is an error, never a panic.
+func FuzzReadMembers(f *testing.F) {
+	for _, seed := range []string{
+		"id,name,email,amount\n5b1c9e2a-7d3f-4e60-8a14-c2f0b9d6e371,Ada,ada@example.com,120.00\n",
+		"5b1c9e2a-7d3f-4e60-8a14-c2f0b9d6e371,\"Lovelace, Ada\",,1\n", "id\n", "", "\"", ",,,\n", "x,y,z,-1\n",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		ms, err := readMembers(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for _, m := range ms {
+			require.NoError(t, uuid.Validate(m.ID), "accepted id %q", m.ID)
+			require.True(t, m.Amount.IsPositive(), "accepted amount %s", m.Amount)
+		}
+	})
 }

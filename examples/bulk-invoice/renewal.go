@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/internal/ctxwait"
 	"github.com/amsbilling/sdk/ratelimit"
 )
 
@@ -214,7 +215,7 @@ func (r *renewal) attempts(ctx context.Context, st *opStats, todo []int, try fun
 		}
 		st.stops++
 		fmt.Fprintf(r.stderr, "%s: stopped by a rate limit; going on in %v: %v\n", st.name, roundDuration(wait), err)
-		if err := sleep(ctx, wait); err != nil {
+		if err := ctxwait.Sleep(ctx, wait, nil); err != nil {
 			return err
 		}
 		todo = rest
@@ -229,17 +230,6 @@ func resumable(err error) (time.Duration, bool) {
 		return 0, false
 	}
 	return rl.RetryAfter, true
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // stopsOneByOne reports whether err ends a one-by-one operation: a rate
