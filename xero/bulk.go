@@ -273,8 +273,12 @@ func (s *Service) CreateInvoices(ctx context.Context, params []billing.CreateInv
 		// Look in Xero first: what it has is adopted, the rest is sent.
 		found, err := s.findPending(ctx, pending, prog)
 		if err != nil {
-			for _, i := range pendingAt {
-				res[i] = billing.CreateResult{Outcome: billing.Pending, Err: &billing.PendingError{Err: err}}
+			for k, i := range pendingAt {
+				res[i] = billing.CreateResult{Outcome: billing.Pending, Err: &billing.PendingError{Key: pending[k].Key, Err: err}}
+			}
+			for _, i := range freshAt {
+				// Recorded, never sent: a rerun sends it.
+				res[i] = billing.CreateResult{Outcome: billing.Failed, Err: fmt.Errorf("not tried: %w", err)}
 			}
 			return res, err
 		}

@@ -125,10 +125,8 @@ func refused(err error) bool {
 		// A 200 APIError is a record Xero flagged inside its answer: not made.
 		return ae.StatusCode == 200 || (ae.StatusCode >= 400 && ae.StatusCode < 500)
 	}
-	var te *TransportError
-	if errors.As(err, &te) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return false
-	}
+	// Transport errors, 5xx, unreadable answers, a context that ended:
+	// nobody can tell.
 	return false
 }
 
