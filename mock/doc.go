@@ -2,7 +2,8 @@
 // database, for tests, examples and local development.
 //
 // Store is an in-memory billing.Store that honours the full Store contract
-// (contact links, invoices, update marks, claims and leases) and passes the
+// (contact links and what was synced, invoices, update marks, claims and
+// leases, recorded creations, invoice events, sweep marks) and passes the
 // billing/storetest conformance suite. Times come back in UTC at microsecond
 // precision, as from the SQL stores.
 //
@@ -17,4 +18,9 @@
 // emulator subpackage), with no network: tests exercise the SDK's own request
 // building and parsing with predictable data. It is not billing.Simulated,
 // so fetches run through it.
+//
+// Provide builds either from a setup.Provider: an app that lets
+// AMS_BILLING_SERVICE_CLASS select the mocks opts in with
+// setup.Options{Mocks: mock.Provide}; one that does not links no test
+// double.
 package mock

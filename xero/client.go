@@ -109,7 +109,7 @@ func WithHTTPClient(hc *http.Client) Option { return func(o *options) { o.hc = h
 func WithLimiter(l ratelimit.Limiter) Option { return func(o *options) { o.limiter = l } }
 
 // WithLogger sets the logger. The default discards everything. With
-// XeroConfig.Debug set, requests and responses are logged at Debug level, so
+// Config.Debug set, requests and responses are logged at Debug level, so
 // the logger's handler must enable that level to show them.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
 

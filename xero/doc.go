@@ -44,7 +44,7 @@
 //     returned.
 //
 // Errors and logs never contain the client secret or a token. With
-// XeroConfig.Debug (XERO_DEBUG) every request and response, the token
+// Config.Debug (XERO_DEBUG) every request and response, the token
 // endpoint's included, is logged at slog's Debug level with the
 // Authorization header, tokens and the secret redacted.
 //
@@ -99,10 +99,34 @@
 //
 // # Service
 //
-// Service implements billing.Service on a Client and a billing.Store:
-// contact sync with recovery from "name already assigned" and "account
-// number already exists" answers, invoice creation (ACCREC, AUTHORISED),
-// invoice emails honouring XERO_EMAIL_INVOICES and the whitelist, online
-// invoice URLs, and UpdateInvoices, which refreshes invoices 100 ids a
-// request and calls the app's billing.InvoiceHook for each change.
+// Service implements billing.Service on a Client and a billing.Store, and
+// billing.BulkService, billing.CreationResolver, billing.EventDeliverer and
+// billing.SweepSource:
+//
+//   - contact sync: "<name> (<id>)" with the id as AccountNumber; the link
+//     records what Xero holds, so an unchanged re-sync sends nothing;
+//     recovery from "name already assigned" and "account number already
+//     exists" answers finds, links and (if archived) restores the contact;
+//   - invoice creation (ACCREC, AUTHORISED) exactly once per logical
+//     invoice: the creation is recorded before the call, completed from
+//     Xero's answer, and, when the answer is lost, resolved by finding the
+//     invoice in Xero (ResolveCreations; CreateInvoice with the same
+//     parameters) rather than sent again;
+//   - bulk work: SyncContacts, CreateInvoices and EmailInvoices, 50 records
+//     a call, a result per record;
+//   - UpdateInvoices: as many ids a request as Xero's URL limit allows, every
+//     state saved in one store transaction with an event for each change,
+//     then the events delivered to the app's billing.InvoiceHook (at least
+//     once, in order per invoice; see WithInvoiceHook);
+//   - InvoicesModifiedSince, the sweep's source (If-Modified-Since, pages of
+//     1,000);
+//   - emails honouring XERO_EMAIL_INVOICES and the whitelist (checked against
+//     the synced address), and online invoice URLs.
+//
+// # Configuration
+//
+// Config holds the XERO_* variables and AMS_BILLING_EMAIL_WHITELIST_REGEX
+// with AMS's names; LoadConfig and ConfigFromEnv read and check them, with
+// one *billing.ConfigError per bad variable. Choosing the provider from
+// AMS_BILLING_SERVICE_CLASS is xero/setup's job.
 package xero
