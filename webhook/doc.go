@@ -3,9 +3,11 @@
 // Handler verifies each delivery's x-xero-signature (base64 HMAC-SHA256 of
 // the raw body under the webhook key; several keys while rotating), keeps the
 // INVOICE UPDATE events of the configured tenant, marks those invoices
-// update-needed in a billing.Store, answers 200 with an empty body once the
-// marks are stored, and then triggers a fetch of the marked invoices
-// (typically billing.FetchInvoiceUpdates) on its own goroutine. A bad or
+// update-needed in a store (a billing.UpdateMarker: any billing.Store),
+// answers 200 with an empty body once the marks are stored, and then
+// triggers a fetch of the marked invoices (typically
+// billing.FetchAllInvoiceUpdates) on its own goroutine, bounded by
+// Config.FetchTimeout. Each delivery is logged at Info with its counts. A bad or
 // missing signature gets 401 with an empty body, which is also how Xero's
 // "intent to receive" check expects an endpoint to answer. A failed store
 // write gets 500, so Xero delivers the events again.

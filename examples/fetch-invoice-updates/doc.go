@@ -1,6 +1,11 @@
 // Command fetch-invoice-updates is AMS's fetch_invoice_updates
-// management command, for cron: it fetches the invoices that webhooks marked
-// as changed and saves their new state (payment status, amounts, dates).
+// management command, for cron. It first resolves the invoice creations a
+// crash or a lost answer left pending, then fetches the invoices that
+// webhooks marked as changed and saves their new state (payment status,
+// amounts, dates), then delivers the app's pending invoice events. With
+// -sweep it also repairs webhooks Xero never delivered. It prints AMS's
+// lines: "Fetching updates to invoices for Xero billing..." first,
+// "Updated N invoice(s):" with each as "  - INV-0001", and "Done" last.
 //
 // It is configured from the environment (see the README's configuration
 // table) plus BILLING_DATABASE_URL, which defaults to the SQLite file
@@ -8,9 +13,11 @@
 //
 //	fetch-invoice-updates            # up to 30 invoices
 //	fetch-invoice-updates -limit 10  # up to 10
-//	fetch-invoice-updates -all       # until nothing is marked
+//	fetch-invoice-updates -all       # until nothing is marked, 50 a request
+//	fetch-invoice-updates -sweep     # also every invoice modified in Xero since the last sweep
 //
 // Exit status: 0 on success (and, with -all, on a clean stop at a rate
-// limit; and for -h), 1 on an error, 2 on a bad configuration or bad flags
-// or arguments.
+// limit; and for -h; with -sweep only when the store is in step with Xero
+// afterwards), 1 on an error, 2 on a bad configuration (an unsupported
+// BILLING_DATABASE_URL included) or bad flags or arguments.
 package main
