@@ -82,7 +82,9 @@ func TestCrashChild(t *testing.T) {
 
 func die() { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL); select {} }
 
-func child(ctx context.Context) error {
+// childSetup opens the store and reads the Xero settings a child was
+// given.
+func childSetup(ctx context.Context) (*sqlstore.Store, xero.Config, error) {
 	var store *sqlstore.Store
 	var err error
 	if schema := os.Getenv(envSchema); schema != "" {
@@ -91,17 +93,27 @@ func child(ctx context.Context) error {
 		store, err = sqlitestore.Open(ctx, os.Getenv(envDB))
 	}
 	if err != nil {
-		return err
+		return nil, xero.Config{}, err
 	}
-	defer store.Close()
 	var env map[string]string
 	if err := json.Unmarshal([]byte(os.Getenv(envXero)), &env); err != nil {
-		return err
+		store.Close()
+		return nil, xero.Config{}, err
 	}
 	cfg, err := xero.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
+		store.Close()
+		return nil, xero.Config{}, err
+	}
+	return store, cfg, nil
+}
+
+func child(ctx context.Context) error {
+	store, cfg, err := childSetup(ctx)
+	if err != nil {
 		return err
 	}
+	defer store.Close()
 	killAt := os.Getenv(envKillAt)
 	client, err := xero.NewClient(cfg,
 		xero.WithHTTPClient(&http.Client{Transport: killTransport{next: http.DefaultTransport, killAt: killAt}}),

@@ -20,9 +20,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/amsbilling/sdk/billing"
-	"github.com/amsbilling/sdk/billing/sqlstore"
-	"github.com/amsbilling/sdk/billing/sqlstore/pgstore"
-	"github.com/amsbilling/sdk/billing/sqlstore/sqlitestore"
 	"github.com/amsbilling/sdk/mock/emulator"
 	"github.com/amsbilling/sdk/xero"
 )
@@ -48,25 +45,11 @@ func TestEventChild(t *testing.T) {
 }
 
 func eventChild(ctx context.Context, mode string) error {
-	var store *sqlstore.Store
-	var err error
-	if schema := os.Getenv(envSchema); schema != "" {
-		store, err = pgstore.Open(ctx, os.Getenv(envDB), pgstore.WithSchema(schema))
-	} else {
-		store, err = sqlitestore.Open(ctx, os.Getenv(envDB))
-	}
+	store, cfg, err := childSetup(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	var env map[string]string
-	if err := json.Unmarshal([]byte(os.Getenv(envXero)), &env); err != nil {
-		return err
-	}
-	cfg, err := xero.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		return err
-	}
 	client, err := xero.NewClient(cfg)
 	if err != nil {
 		return err
