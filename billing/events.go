@@ -45,8 +45,10 @@ type EventQueue interface {
 }
 
 // EventDeliverer is implemented by services that deliver the store's pending
-// events to the app's hook (xero.Service). The fetch job and the sweep call
-// it, so an event whose delivery failed is retried on their next run.
+// events to the app's hook (xero.Service): after every UpdateInvoices, and
+// when asked. The fetch job asks when it refreshed nothing, and the sweep
+// after saving states itself, so an event whose delivery failed is retried
+// on their next run.
 type EventDeliverer interface {
 	DeliverEvents(ctx context.Context) (DeliveryResult, error)
 }

@@ -132,17 +132,15 @@ func fetchInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQu
 	}
 	res.Claimed = len(claims)
 	if len(claims) == 0 {
-		// Nothing to fetch; events whose delivery failed earlier are due
-		// again all the same.
+		// Nothing to fetch, so no refresh delivers events: those whose
+		// delivery failed earlier are due again all the same. (A refresh
+		// delivers them itself; see EventDeliverer.)
 		err = deliverPending(ctx, svc)
 		res.Duration = opts.Now().Sub(start)
 		return res, err
 	}
 	f := fetcher{svc: svc, store: store, opts: opts, res: &res}
 	err = f.run(ctx, claims)
-	if err == nil {
-		err = deliverPending(ctx, svc)
-	}
 	res.Duration = opts.Now().Sub(start)
 	opts.Logger.LogAttrs(ctx, slog.LevelInfo, "billing: fetched invoice updates",
 		slog.Int("claimed", res.Claimed), slog.Int("updated", len(res.Updated)),

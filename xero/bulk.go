@@ -316,7 +316,6 @@ func (s *Service) CreateInvoices(ctx context.Context, params []billing.CreateInv
 		}
 		start = end
 	}
-	s.deliver(ctx)
 	return res, nil
 }
 
@@ -411,6 +410,12 @@ func (s *Service) completeAll(ctx context.Context, cs []billing.Completion, at [
 			res[at[k]] = billing.CreateResult{Outcome: billing.Pending, Err: &billing.PendingError{Key: c.Key, Err: err}}
 		}
 		return fmt.Errorf("xero: saving %d created invoices: %w", len(cs), err)
+	}
+	for _, c := range cs {
+		if !c.Created.SameProviderState(c.Current) {
+			s.deliver(ctx) // an adopted invoice changed meanwhile: its event is due
+			break
+		}
 	}
 	for k, o := range out {
 		if o.Err != nil {

@@ -107,7 +107,9 @@ func (s *Service) complete(ctx context.Context, c billing.Creation, created, cur
 		return billing.Invoice{}, &billing.PendingError{Key: c.Key,
 			Err: fmt.Errorf("xero: invoice %s (%s) was created in Xero but not saved locally: %w", current.Number, current.ProviderID, err)}
 	}
-	s.deliver(ctx)
+	if !created.SameProviderState(current) {
+		s.deliver(ctx) // the store recorded the change as an event
+	}
 	return done[0].Invoice, nil
 }
 
