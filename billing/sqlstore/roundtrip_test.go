@@ -321,4 +321,23 @@ func TestPostgresCreateInvoiceRoundTrips(t *testing.T) {
 	got, writes, what := rt.take()
 	t.Logf("CreateInvoice: %d store round trips (%d socket writes): %q", got, writes, what)
 	assert.Equal(t, 3, got, "ContactLink, BeginCreations, CompleteCreations: no event to deliver")
+
+	// The fetch job through the same service, the state unchanged: the
+	// claim, the save, the refresh's one event claim, the clear.
+	inv, err := s.InvoiceByNumber(ctx, "INV-0002")
+	require.NoError(t, err)
+	fetch := func() {
+		t.Helper()
+		_, err = s.MarkUpdateNeeded(ctx, []string{inv.ProviderID}, time.Now())
+		require.NoError(t, err)
+		rt.take()
+		res, err := billing.FetchInvoiceUpdates(ctx, svc, s, billing.FetchOptions{})
+		require.NoError(t, err)
+		require.Len(t, res.Updated, 1)
+	}
+	fetch() // prepares the fetch's statements
+	fetch()
+	got, _, what = rt.take()
+	t.Logf("FetchInvoiceUpdates through the Xero service, unchanged: %d store round trips: %q", got, what)
+	assert.Equal(t, 4, got, "ClaimUpdates, SaveInvoiceStates, ClaimEvents, CompleteUpdates: events delivered once")
 }
