@@ -32,6 +32,8 @@ func contactFingerprint(c Contact) string {
 // name or account number is taken.
 var duplicateFragments = []string{"is already assigned to another contact", "account number already exists"}
 
+// mentionsAny reports whether any message contains one of the fragments,
+// case-insensitively.
 func mentionsAny(msgs []string, fragments []string) bool {
 	for _, m := range msgs {
 		m = strings.ToLower(m)
@@ -292,12 +294,7 @@ func (s *Service) CreateInvoices(ctx context.Context, params []billing.CreateInv
 				cur := s.local(m[0], c)
 				adopt, adoptAt = append(adopt, billing.Completion{Key: c.Key, Created: asCreated(cur), Current: cur}), append(adoptAt, pendingAt[k])
 			default:
-				names := make([]string, len(m))
-				for j, x := range m {
-					names[j] = fmt.Sprintf("%s (%s)", x.InvoiceNumber, x.InvoiceID)
-				}
-				res[pendingAt[k]] = billing.CreateResult{Outcome: billing.Pending, Err: &billing.PendingError{Key: c.Key,
-					Err: fmt.Errorf("%w: Xero holds %d invoices that match it: %s", billing.ErrConflict, len(m), strings.Join(names, ", "))}}
+				res[pendingAt[k]] = billing.CreateResult{Outcome: billing.Pending, Err: ambiguous(c.Key, m)}
 				prog.step(1, 0)
 			}
 		}

@@ -208,11 +208,17 @@ func (s *Service) resolve(ctx context.Context, c billing.Creation) (billing.Invo
 			slog.String("key", c.Key), slog.String("invoice_number", cur.Number), slog.String("status", cur.Status))
 		return s.complete(ctx, c, asCreated(cur), cur)
 	}
+	return billing.Invoice{}, ambiguous(c.Key, matches)
+}
+
+// ambiguous is the error of a creation two or more of Xero's invoices
+// match: it names them all, and guesses none.
+func ambiguous(key string, matches []Invoice) error {
 	names := make([]string, len(matches))
 	for i, m := range matches {
 		names[i] = fmt.Sprintf("%s (%s)", m.InvoiceNumber, m.InvoiceID)
 	}
-	return billing.Invoice{}, &billing.PendingError{Key: c.Key,
+	return &billing.PendingError{Key: key,
 		Err: fmt.Errorf("%w: Xero holds %d invoices that match it: %s; void the extra one in Xero, then resolve again",
 			billing.ErrConflict, len(matches), strings.Join(names, ", "))}
 }

@@ -115,16 +115,7 @@ func (e *APIError) Is(target error) bool {
 // hasValidation reports whether any message of e contains one of the
 // fragments, case-insensitively.
 func (e *APIError) hasValidation(fragments ...string) bool {
-	msgs := append([]string{e.Message}, e.ValidationErrors...)
-	for _, m := range msgs {
-		m = strings.ToLower(m)
-		for _, f := range fragments {
-			if strings.Contains(m, strings.ToLower(f)) {
-				return true
-			}
-		}
-	}
-	return false
+	return mentionsAny(append([]string{e.Message}, e.ValidationErrors...), fragments)
 }
 
 // errorBody covers Xero's error shapes: the Accounting API's

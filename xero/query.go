@@ -26,6 +26,18 @@ type pagedInvoicesBody struct {
 	Pagination *pagination `json:"pagination"`
 }
 
+// more reports whether another page follows page: Xero's pagination says
+// so when it is there, else a full page does. An empty page ends it.
+func (b pagedInvoicesBody) more(page int) bool {
+	if len(b.Invoices) == 0 {
+		return false
+	}
+	if p := b.Pagination; p != nil && p.PageCount > 0 {
+		return page < p.PageCount
+	}
+	return len(b.Invoices) >= xerolimit.MaxPageSize
+}
+
 // InvoicesModifiedSince returns page (from 1) of the organisation's sales
 // and purchase invoices modified at or after since (GET /Invoices with
 // If-Modified-Since, which Xero reads in UTC to the second), in pages of
@@ -44,11 +56,7 @@ func (c *Client) InvoicesModifiedSince(ctx context.Context, since time.Time, pag
 	if err := c.decode(r, res, &out); err != nil {
 		return nil, false, err
 	}
-	more := len(out.Invoices) >= xerolimit.MaxPageSize
-	if p := out.Pagination; p != nil && p.PageCount > 0 {
-		more = page < p.PageCount
-	}
-	return out.Invoices, more && len(out.Invoices) > 0, nil
+	return out.Invoices, out.more(page), nil
 }
 
 // FindInvoices returns the invoices with this reference of any of the
@@ -77,11 +85,7 @@ func (c *Client) FindInvoices(ctx context.Context, contactIDs []string, referenc
 				return nil, err
 			}
 			all = append(all, out.Invoices...)
-			more := len(out.Invoices) >= xerolimit.MaxPageSize
-			if p := out.Pagination; p != nil && p.PageCount > 0 {
-				more = page < p.PageCount
-			}
-			if !more || len(out.Invoices) == 0 {
+			if !out.more(page) {
 				break
 			}
 		}

@@ -165,13 +165,9 @@ func (s *Service) syncContact(ctx context.Context, account billing.Account, name
 	}
 	defer unlock()
 
-	want := Contact{
-		Name:          ContactName(name, account.OwnerID()),
-		AccountNumber: account.OwnerID(),
-		EmailAddress:  strings.TrimSpace(email),
-	}
-	if err := checkContact(name, want); err != nil {
-		return fmt.Errorf("%w of %s: %w", ErrInvalidContact, account, err)
+	want, err := contactFor(billing.BillingDetails{Account: account, Name: name, Email: email})
+	if err != nil {
+		return err
 	}
 	fp := contactFingerprint(want)
 	record := func() error {
@@ -315,7 +311,7 @@ func isDuplicateContact(err error) bool {
 	if !errors.As(err, &ae) || (ae.StatusCode != 400 && ae.StatusCode != 200) {
 		return false
 	}
-	return ae.hasValidation("is already assigned to another contact", "account number already exists")
+	return ae.hasValidation(duplicateFragments...)
 }
 
 // localInvoice maps Xero's invoice onto the provider-owned fields of the
