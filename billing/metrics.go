@@ -60,62 +60,58 @@ func runOutcome(err error, failed bool, partial string) string {
 	return "error"
 }
 
-// recordFetch counts one FetchInvoiceUpdates run and its invoices.
-func recordFetch(ctx context.Context, mp metric.MeterProvider, res FetchResult, err error) {
-	m := meter(mp)
-	runs, err1 := m.Int64Counter("billing.fetch.runs",
-		metric.WithUnit("{run}"),
-		metric.WithDescription("Runs of the fetch job (FetchInvoiceUpdates, each batch of FetchAllInvoiceUpdates), by outcome."))
-	invoices, err2 := m.Int64Counter("billing.fetch.invoices",
-		metric.WithUnit("{invoice}"),
-		metric.WithDescription("Invoices the fetch job handled: updated and unmarked, remarked (marked again meanwhile) or failed."))
-	handle(err1, err2)
-	runs.Add(ctx, 1, outcome(runOutcome(err, len(res.Failed) > 0, "invoice_failed")))
-	for _, c := range []struct {
-		name string
-		n    int
-	}{{"updated", len(res.Updated)}, {"remarked", len(res.Remarked)}, {"failed", len(res.Failed)}} {
-		if c.n > 0 {
-			invoices.Add(ctx, int64(c.n), outcome(c.name))
+// counter makes one of billing's counters; an instrument error goes to
+// OpenTelemetry's handler and the counter works all the same.
+func counter(mp metric.MeterProvider, name, unit, description string) metric.Int64Counter {
+	c, err := meter(mp).Int64Counter(name, metric.WithUnit(unit), metric.WithDescription(description))
+	handle(err)
+	return c
+}
+
+// count is how many things of one outcome ("" for none) a run saw.
+type count struct {
+	outcome string
+	n       int
+}
+
+// addCounts adds each count that is not zero, under its outcome.
+func addCounts(ctx context.Context, c metric.Int64Counter, counts ...count) {
+	for _, k := range counts {
+		switch {
+		case k.n == 0:
+		case k.outcome == "":
+			c.Add(ctx, int64(k.n))
+		default:
+			c.Add(ctx, int64(k.n), outcome(k.outcome))
 		}
 	}
 }
 
+// recordFetch counts one FetchInvoiceUpdates run and its invoices.
+func recordFetch(ctx context.Context, mp metric.MeterProvider, res FetchResult, err error) {
+	counter(mp, "billing.fetch.runs", "{run}",
+		"Runs of the fetch job (FetchInvoiceUpdates, each batch of FetchAllInvoiceUpdates), by outcome.").
+		Add(ctx, 1, outcome(runOutcome(err, len(res.Failed) > 0, "invoice_failed")))
+	addCounts(ctx, counter(mp, "billing.fetch.invoices", "{invoice}",
+		"Invoices the fetch job handled: updated and unmarked, remarked (marked again meanwhile) or failed."),
+		count{"updated", len(res.Updated)}, count{"remarked", len(res.Remarked)}, count{"failed", len(res.Failed)})
+}
+
 // recordDelivery counts one DeliverEvents run's events.
 func recordDelivery(ctx context.Context, mp metric.MeterProvider, res DeliveryResult) {
-	m := meter(mp)
-	delivered, err1 := m.Int64Counter("billing.events.delivered",
-		metric.WithUnit("{event}"),
-		metric.WithDescription("Invoice events the app's InvoiceHook took."))
-	failed, err2 := m.Int64Counter("billing.events.failed",
-		metric.WithUnit("{event}"),
-		metric.WithDescription("Invoice event deliveries the app's InvoiceHook refused (an error or a panic); the events stay pending."))
-	handle(err1, err2)
-	if res.Delivered > 0 {
-		delivered.Add(ctx, int64(res.Delivered))
-	}
-	if res.Failed > 0 {
-		failed.Add(ctx, int64(res.Failed))
-	}
+	addCounts(ctx, counter(mp, "billing.events.delivered", "{event}",
+		"Invoice events the app's InvoiceHook took."), count{"", res.Delivered})
+	addCounts(ctx, counter(mp, "billing.events.failed", "{event}",
+		"Invoice event deliveries the app's InvoiceHook refused (an error or a panic); the events stay pending."), count{"", res.Failed})
 }
 
 // recordSweep counts one Sweep and the invoices it changed or failed.
 func recordSweep(ctx context.Context, mp metric.MeterProvider, res SweepResult, err error) {
-	m := meter(mp)
-	runs, err1 := m.Int64Counter("billing.sweep.runs",
-		metric.WithUnit("{run}"),
-		metric.WithDescription("Runs of the sweep, by outcome."))
-	invoices, err2 := m.Int64Counter("billing.sweep.invoices",
-		metric.WithUnit("{invoice}"),
-		metric.WithDescription("Invoices the sweep changed (a webhook was missed) or could not bring in step."))
-	handle(err1, err2)
-	runs.Add(ctx, 1, outcome(runOutcome(err, len(res.Failed) > 0, "out_of_step")))
-	if n := len(res.Changed); n > 0 {
-		invoices.Add(ctx, int64(n), outcome("changed"))
-	}
-	if n := len(res.Failed); n > 0 {
-		invoices.Add(ctx, int64(n), outcome("failed"))
-	}
+	counter(mp, "billing.sweep.runs", "{run}", "Runs of the sweep, by outcome.").
+		Add(ctx, 1, outcome(runOutcome(err, len(res.Failed) > 0, "out_of_step")))
+	addCounts(ctx, counter(mp, "billing.sweep.invoices", "{invoice}",
+		"Invoices the sweep changed (a webhook was missed) or could not bring in step."),
+		count{"changed", len(res.Changed)}, count{"failed", len(res.Failed)})
 }
 
 // ObservedStore is what ObserveStore reads. Every Store has it.
