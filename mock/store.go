@@ -23,8 +23,12 @@ type Store struct {
 
 	creations []*billing.Creation // in the order recorded
 	events    []*storedEvent      // in the order recorded
-	eventSeq  int
-	marks     map[string]time.Time
+	// Indexes of the two, so a lookup is not a scan.
+	creationByKey map[string]*billing.Creation
+	creationByFP  map[string]*billing.Creation
+	eventByID     map[string]*storedEvent
+	eventSeq      int
+	marks         map[string]time.Time
 }
 
 type storedInvoice struct {
@@ -41,6 +45,10 @@ func NewStore() *Store {
 		invoices: make(map[string]*storedInvoice),
 		byID:     make(map[string]string),
 		marks:    make(map[string]time.Time),
+
+		creationByKey: make(map[string]*billing.Creation),
+		creationByFP:  make(map[string]*billing.Creation),
+		eventByID:     make(map[string]*storedEvent),
 	}
 }
 

@@ -23,7 +23,7 @@ type storedEvent struct {
 // addEvent records a change. s.mu must be held.
 func (s *Store) addEvent(before, after billing.Invoice) {
 	s.eventSeq++
-	s.events = append(s.events, &storedEvent{
+	e := &storedEvent{
 		ev: billing.InvoiceEvent{
 			ID:        uuid.NewString(),
 			Change:    billing.InvoiceChange{Before: before, After: after},
@@ -31,7 +31,9 @@ func (s *Store) addEvent(before, after billing.Invoice) {
 		},
 		seq:     s.eventSeq,
 		invoice: after.Number,
-	})
+	}
+	s.events = append(s.events, e)
+	s.eventByID[e.ev.ID] = e
 }
 
 func (e *storedEvent) view() billing.InvoiceEvent {
@@ -72,14 +74,7 @@ func (s *Store) ClaimEvents(_ context.Context, now time.Time, limit int, lease t
 	return out, nil
 }
 
-func (s *Store) event(id string) *storedEvent {
-	for _, e := range s.events {
-		if e.ev.ID == id {
-			return e
-		}
-	}
-	return nil
-}
+func (s *Store) event(id string) *storedEvent { return s.eventByID[id] }
 
 // EventDelivered implements billing.Store.
 func (s *Store) EventDelivered(_ context.Context, ids ...string) error {
@@ -143,18 +138,14 @@ func (s *Store) BeginCreations(_ context.Context, cs []billing.Creation) ([]bill
 		// conflict even when the fingerprint is recorded under a third key.
 		found := s.creation(c.Key)
 		if found == nil {
-			for _, ex := range s.creations {
-				if ex.Fingerprint == c.Fingerprint {
-					found = ex
-					break
-				}
-			}
+			found = s.creationByFP[c.Fingerprint]
 		}
 		switch {
 		case found == nil:
 			c.CreatedAt, c.LeaseUntil = normTime(c.CreatedAt), normTime(c.LeaseUntil)
 			c.Params = cloneParams(c.Params)
 			s.creations = append(s.creations, &c)
+			s.creationByKey[c.Key], s.creationByFP[c.Fingerprint] = &c, &c
 			out[i] = billing.Begun{Creation: view(&c), New: true}
 		case found.Key == c.Key && found.Fingerprint != c.Fingerprint:
 			out[i] = billing.Begun{Creation: view(found), Err: fmt.Errorf("idempotency key %q is already used for another invoice: %w", c.Key, billing.ErrConflict)}
@@ -177,14 +168,7 @@ func cloneParams(p billing.CreateInvoiceParams) billing.CreateInvoiceParams {
 	return p
 }
 
-func (s *Store) creation(key string) *billing.Creation {
-	for _, c := range s.creations {
-		if c.Key == key {
-			return c
-		}
-	}
-	return nil
-}
+func (s *Store) creation(key string) *billing.Creation { return s.creationByKey[key] }
 
 // ClaimCreation implements billing.Store.
 func (s *Store) ClaimCreation(_ context.Context, key string, now time.Time, lease time.Duration) (billing.Creation, bool, error) {
@@ -250,7 +234,13 @@ func (s *Store) CompleteCreations(_ context.Context, cs []billing.Completion) ([
 func (s *Store) AbandonCreation(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.creations = slices.DeleteFunc(s.creations, func(c *billing.Creation) bool { return c.Key == key && !c.Done() })
+	c := s.creation(key)
+	if c == nil || c.Done() {
+		return nil
+	}
+	s.creations = slices.DeleteFunc(s.creations, func(x *billing.Creation) bool { return x == c })
+	delete(s.creationByKey, c.Key)
+	delete(s.creationByFP, c.Fingerprint)
 	return nil
 }
 
