@@ -4,7 +4,6 @@ package crashtest
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -104,17 +103,7 @@ func TestEventsSurviveACrash(t *testing.T) {
 	if os.Getenv(envEvents) != "" || os.Getenv(envChild) == "1" {
 		t.Skip("inside a child")
 	}
-	for _, b := range backends(t) {
-		t.Run(b.name, func(t *testing.T) {
-			if b.skipBecause != "" {
-				t.Skip(b.skipBecause)
-			}
-			if b.dropAfterUse != nil {
-				t.Cleanup(b.dropAfterUse)
-			}
-			eventCrash(t, b)
-		})
-	}
+	onBackends(t, eventCrash)
 }
 
 func eventCrash(t *testing.T, b backend) {
@@ -124,13 +113,6 @@ func eventCrash(t *testing.T, b backend) {
 	t.Cleanup(func() { srv.Close() })
 	xeroEnv, err := json.Marshal(srv.Env())
 	require.NoError(t, err)
-	if b.schema != "" {
-		db, err := sql.Open("pgx", b.db)
-		require.NoError(t, err)
-		_, err = db.Exec("CREATE SCHEMA " + b.schema)
-		require.NoError(t, err)
-		require.NoError(t, db.Close())
-	}
 	store, err := b.open(ctx)
 	require.NoError(t, err)
 	cfg, err := xero.LoadConfig(func(k string) (string, bool) { v, ok := srv.Env()[k]; return v, ok })
