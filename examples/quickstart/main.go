@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,12 +55,19 @@ type settings struct {
 }
 
 func run(ctx context.Context, out io.Writer, set settings) (err error) {
-	debug := set.debug
-	if v, ok := os.LookupEnv("XERO_DEBUG"); ok && !debug {
-		// The quickstart takes Xero's settings from its emulator, but an
-		// operator's XERO_DEBUG still asks to see the HTTP exchanges.
-		debug, _ = strconv.ParseBool(v)
+	// The quickstart takes Xero's settings from its emulator, but an
+	// operator's XERO_DEBUG still asks to see the HTTP exchanges; it is read
+	// by the SDK's own rule, so a bad value is the usual configuration error.
+	only, err := setup.LoadConfig(func(k string) (string, bool) {
+		if k == xero.EnvDebug {
+			return os.LookupEnv(k)
+		}
+		return "", false
+	})
+	if err != nil {
+		return err
 	}
+	debug := set.debug || only.Xero.Debug
 	logger := applog.New(cmp.Or[io.Writer](set.logs, os.Stderr), slog.LevelWarn, debug)
 	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	databaseURL := set.databaseURL
