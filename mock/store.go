@@ -29,6 +29,7 @@ type Store struct {
 	eventByID     map[string]*storedEvent
 	eventSeq      int
 	marks         map[string]time.Time
+	emails        map[string]time.Time // provider id -> last emailed
 }
 
 type storedInvoice struct {
@@ -45,6 +46,7 @@ func NewStore() *Store {
 		invoices: make(map[string]*storedInvoice),
 		byID:     make(map[string]string),
 		marks:    make(map[string]time.Time),
+		emails:   make(map[string]time.Time),
 
 		creationByKey: make(map[string]*billing.Creation),
 		creationByFP:  make(map[string]*billing.Creation),

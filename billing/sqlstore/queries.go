@@ -5,6 +5,7 @@ import "strings"
 // queries holds the SQL of one dialect. Both dialects take $n parameters.
 type queries struct {
 	queueQueries
+	bulkQueries
 
 	insertAccount string
 	accountIDUser string
@@ -167,6 +168,7 @@ func queriesFor(d Dialect) *queries {
 	}
 	r := strings.NewReplacer("{now}", now, "{nullsFirst}", nullsFirst, "{link}", link, "{syncs}", syncs)
 	q.queueQueries = queueQueriesFor(d, r, lockRow)
+	q.bulkQueries = bulkQueriesFor(d, r)
 	q.insertAccount = sqlInsertAccount
 	q.accountIDUser = sqlAccountIDUser
 	q.accountIDOrg = sqlAccountIDOrg
