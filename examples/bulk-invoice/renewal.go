@@ -83,15 +83,15 @@ func (r *renewal) op(name string, records int) *opStats {
 }
 
 // run syncs every member's contact, invoices those synced and, with
-// -email, emails each invoice made or found. An operation that stops ends
-// the run.
+// -email, emails each invoice made or found. An operation that stops, or
+// leaves nothing for the next, ends the run.
 func (r *renewal) run(ctx context.Context) {
 	synced := r.syncContacts(ctx)
-	if r.stopped != nil {
+	if r.stopped != nil || len(synced) == 0 {
 		return
 	}
 	invoices := r.createInvoices(ctx, synced)
-	if r.stopped != nil || !r.email {
+	if r.stopped != nil || !r.email || len(invoices) == 0 {
 		return
 	}
 	r.emailInvoices(ctx, invoices)
