@@ -90,8 +90,9 @@ type BulkStore interface {
 	LinkContacts(ctx context.Context, links []ContactLink) ([]ContactLink, error)
 	// RecordContactSyncs is RecordContactSync for each of syncs (its
 	// Account, Fingerprint and Email), atomically: all or none and an
-	// error. Accounts without a link are skipped; it returns how many
-	// syncs were recorded.
+	// error. Accounts without a link are skipped; an account given twice
+	// keeps its last sync. It returns how many accounts it recorded a
+	// sync for.
 	RecordContactSyncs(ctx context.Context, syncs []ContactLink) (int, error)
 	// InvoicesByProviderIDs returns, by provider id, the invoices with
 	// these ids; unknown and empty ids are absent.
@@ -109,8 +110,8 @@ type InvoiceEmail struct {
 type EmailLog interface {
 	// RecordInvoiceEmails records the emails durably, all or none and an
 	// error. Each invoice keeps its latest SentAt (to the microsecond); an
-	// email of an unknown invoice is skipped. It returns how many emails
-	// were recorded.
+	// email of an unknown invoice is skipped, and a zero SentAt is an
+	// error. It returns how many invoices it recorded an email for.
 	RecordInvoiceEmails(ctx context.Context, emails []InvoiceEmail) (int, error)
 	// InvoiceEmails returns, by provider id, when each invoice with one of
 	// these ids was last emailed; invoices never emailed are absent.

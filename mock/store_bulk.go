@@ -63,7 +63,7 @@ func checkLinks(links []billing.ContactLink) error {
 func (s *Store) RecordContactSyncs(_ context.Context, syncs []billing.ContactLink) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	recorded := map[billing.Account]bool{}
 	for _, sy := range syncs {
 		link, ok := s.links[sy.Account]
 		if !ok {
@@ -71,9 +71,9 @@ func (s *Store) RecordContactSyncs(_ context.Context, syncs []billing.ContactLin
 		}
 		link.Fingerprint, link.Email = sy.Fingerprint, sy.Email
 		s.links[sy.Account] = link
-		n++
+		recorded[sy.Account] = true
 	}
-	return n, nil
+	return len(recorded), nil
 }
 
 // InvoicesByProviderIDs implements billing.Store.
@@ -98,7 +98,7 @@ func (s *Store) RecordInvoiceEmails(_ context.Context, emails []billing.InvoiceE
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := 0
+	recorded := map[string]bool{}
 	for _, e := range emails {
 		if s.byProviderID(e.ProviderID) == nil {
 			continue
@@ -106,9 +106,9 @@ func (s *Store) RecordInvoiceEmails(_ context.Context, emails []billing.InvoiceE
 		if at := normTime(e.SentAt); at.After(s.emails[e.ProviderID]) {
 			s.emails[e.ProviderID] = at
 		}
-		n++
+		recorded[e.ProviderID] = true
 	}
-	return n, nil
+	return len(recorded), nil
 }
 
 // InvoiceEmails implements billing.Store.

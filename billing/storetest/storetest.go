@@ -21,7 +21,7 @@ import (
 // register any cleanup with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) billing.Store) {
 	t.Helper()
-	for _, g := range groups() {
+	for _, g := range append(groups(), bulkGroups()...) {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.cases {
 				t.Run(c.name, func(t *testing.T) {
