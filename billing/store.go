@@ -80,10 +80,12 @@ type BulkStore interface {
 	// owner, before reading anything.
 	ContactLinksOf(ctx context.Context, accounts []Account) (map[Account]ContactLink, error)
 	// LinkContacts is LinkContact for each of links (its Account and
-	// ContactID; Fingerprint and Email are ignored): it returns, in order,
-	// the link in force for each, a link already stored winning over the
-	// one given, the first of an account given twice winning over the
-	// second. It fails with ErrInvalidAccount for a bad account and with
+	// ContactID), and for each link it stores now, RecordContactSync of its
+	// Fingerprint and Email (nothing when Fingerprint is empty), so a sync
+	// that created contacts records them in one call. It returns, in
+	// order, the link in force for each, a link already stored winning
+	// over the one given (its sync kept), the first of an account given
+	// twice winning over the second. It fails with ErrInvalidAccount for a bad account and with
 	// an error for an empty ContactID, before storing anything. Otherwise
 	// it is not atomic: after an error some links may be stored, and
 	// calling it again is harmless, as each link is first-wins.

@@ -39,6 +39,9 @@ func (s *Store) LinkContacts(_ context.Context, links []billing.ContactLink) ([]
 		existing, ok := s.links[l.Account]
 		if !ok {
 			existing = billing.ContactLink{Account: l.Account, ContactID: l.ContactID}
+			if l.Fingerprint != "" {
+				existing.Fingerprint, existing.Email = l.Fingerprint, l.Email
+			}
 			s.links[l.Account] = existing
 		}
 		out[i] = existing

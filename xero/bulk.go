@@ -110,7 +110,7 @@ func (o *outage) after(err error) error {
 // updated 50 a call (POST /Contacts), each with its own result. A contact
 // Xero says exists already (another process made it, or a run stopped
 // before linking) is found by its account number and linked. The store is
-// read once and written twice a call (the links, the syncs). It stops
+// read once and written once a call (the links or the syncs). It stops
 // early as BulkOptions.MaxTemporaryFailures says, the rest NotAttempted.
 func (s *Service) SyncContacts(ctx context.Context, details []billing.BillingDetails, opts billing.BulkOptions) ([]billing.SyncResult, error) {
 	res := make([]billing.SyncResult, len(details))
@@ -176,8 +176,7 @@ func (s *Service) SyncContacts(ctx context.Context, details []billing.BillingDet
 		}
 		return res, err
 	}
-	// syncs records what Xero now holds for the items at ks, in one store
-	// call.
+	// recordSyncs records what Xero now holds for its, in one store call.
 	recordSyncs := func(its []item) error {
 		if len(its) == 0 {
 			return nil
@@ -223,23 +222,19 @@ func (s *Service) SyncContacts(ctx context.Context, details []billing.BillingDet
 				prog.step(1, 0)
 			default:
 				made = append(made, it)
-				madeLinks = append(madeLinks, billing.ContactLink{Account: details[it.i].Account, ContactID: el.Contact.ContactID})
+				madeLinks = append(madeLinks, billing.ContactLink{Account: details[it.i].Account, ContactID: el.Contact.ContactID,
+					Fingerprint: it.fp, Email: it.want.EmailAddress})
 			}
 		}
 		if len(made) > 0 {
+			// The links with their syncs, in one store call: a link
+			// another caller stored first stays, with its own sync.
 			inForce, err := s.store.LinkContacts(ctx, madeLinks)
 			if err != nil {
 				return stop(fmt.Errorf("xero: linking %d accounts to their new contacts: %w", len(madeLinks), err))
 			}
-			var synced []item
 			for k, it := range made {
 				res[it.i].ContactID, res[it.i].Outcome = inForce[k].ContactID, billing.Created
-				if inForce[k].ContactID == madeLinks[k].ContactID {
-					synced = append(synced, it)
-				}
-			}
-			if err := recordSyncs(synced); err != nil {
-				return stop(err)
 			}
 			prog.step(len(made), 0)
 		}

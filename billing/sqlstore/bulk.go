@@ -85,8 +85,9 @@ func (s *Store) ContactLinksOf(ctx context.Context, accounts []billing.Account) 
 
 // LinkContacts implements billing.Store: one statement on PostgreSQL
 // (pgLinkContacts), and LinkContact for the rare row it cannot settle (an
-// account or link another transaction has just inserted); on SQLite, one
-// transaction.
+// account or link another transaction has just inserted; its sync is
+// then recorded when the link in force is the one given and has none); on
+// SQLite, one transaction.
 func (s *Store) LinkContacts(ctx context.Context, links []billing.ContactLink) ([]billing.ContactLink, error) {
 	for _, l := range links {
 		if err := l.Account.Validate(); err != nil {
@@ -107,8 +108,16 @@ func (s *Store) LinkContacts(ctx context.Context, links []billing.ContactLink) (
 				if err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, s.q.insertLink, accountID, l.ContactID); err != nil {
+				res, err := tx.ExecContext(ctx, s.q.insertLink, accountID, l.ContactID)
+				if err != nil {
 					return err
+				}
+				if n, err := res.RowsAffected(); err != nil {
+					return err
+				} else if n == 1 && l.Fingerprint != "" {
+					if _, err := tx.ExecContext(ctx, s.q.sqliteSyncByID, accountID, l.Fingerprint, l.Email); err != nil {
+						return err
+					}
 				}
 				out[i].Account = l.Account
 				if err := tx.QueryRowContext(ctx, s.q.linkByAccount, accountID).Scan(&out[i].ContactID, &out[i].Fingerprint, &out[i].Email); err != nil {
@@ -122,13 +131,13 @@ func (s *Store) LinkContacts(ctx context.Context, links []billing.ContactLink) (
 		}
 		return out, nil
 	}
-	cols := [3][]string{}
+	cols := [5][]string{}
 	for _, l := range links {
-		cols[0] = append(cols[0], l.Account.UserID)
-		cols[1] = append(cols[1], l.Account.OrganisationID)
-		cols[2] = append(cols[2], l.ContactID)
+		for k, v := range []string{l.Account.UserID, l.Account.OrganisationID, l.ContactID, l.Fingerprint, l.Email} {
+			cols[k] = append(cols[k], v)
+		}
 	}
-	rows, err := s.db.QueryContext(ctx, s.q.pgLinkContacts, cols[0], cols[1], cols[2])
+	rows, err := s.db.QueryContext(ctx, s.q.pgLinkContacts, cols[0], cols[1], cols[2], cols[3], cols[4])
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: link %d contacts: %w", len(links), err)
 	}
@@ -157,6 +166,13 @@ func (s *Store) LinkContacts(ctx context.Context, links []billing.ContactLink) (
 		}
 		if out[i], err = s.LinkContact(ctx, l.Account, l.ContactID); err != nil {
 			return nil, err
+		}
+		if out[i].ContactID == l.ContactID && out[i].Fingerprint == "" && l.Fingerprint != "" {
+			// Most likely linked by this call: record its sync too.
+			if err := s.RecordContactSync(ctx, l.Account, l.Fingerprint, l.Email); err != nil {
+				return nil, err
+			}
+			out[i].Fingerprint, out[i].Email = l.Fingerprint, l.Email
 		}
 	}
 	return out, nil

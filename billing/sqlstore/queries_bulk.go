@@ -12,6 +12,7 @@ type bulkQueries struct {
 	invoicesByPIDs   string // $1 provider ids
 	emailsByPIDs     string // $1 provider ids
 	recordEmail      string // SQLite: $1 provider id, $2 sent at
+	sqliteSyncByID   string // SQLite: $1 account id, $2 fingerprint, $3 email
 	pgLinkContacts   string
 	pgRecordSyncs    string
 	pgRecordEmails   string
@@ -35,17 +36,26 @@ const sqliteRecordEmail = `INSERT INTO billing_invoice_emails (invoice_id, last_
 	ON CONFLICT (invoice_id) DO UPDATE SET last_sent_at = max(last_sent_at, excluded.last_sent_at),
 		recorded_at = {now}`
 
+// sqliteSyncByID records the sync of a link just inserted.
+const sqliteSyncByID = `INSERT INTO billing_contact_syncs (account_id, fingerprint, email) VALUES ($1, $2, $3)
+	ON CONFLICT (account_id) DO UPDATE SET fingerprint = excluded.fingerprint,
+		email = excluded.email, synced_at = {now}`
+
 // pgLinkContacts stores a batch of links in one statement: the accounts
 // missing are inserted, then the links missing, each in key order (two
 // batches never wait for each other in a cycle), and the link in force is
-// returned for each input row, by ordinal. Parameters: user ids,
-// organisation ids (one of the two empty a row) and contact ids. A row
+// returned for each input row, by ordinal; a link inserted now carries
+// its sync (fingerprint and email; synced when the fingerprint is set).
+// Parameters: user ids, organisation ids (one of the two empty a row),
+// contact ids, fingerprints and emails. A row
 // whose account or link another transaction inserted after this
 // statement's snapshot gets an empty contact id: the caller links it on
 // its own.
 const pgLinkContacts = `WITH u AS (
-		SELECT NULLIF(u.user_id, '') AS user_id, NULLIF(u.organisation_id, '') AS organisation_id, u.contact_id, u.ord
-		FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS u(user_id, organisation_id, contact_id, ord)
+		SELECT NULLIF(u.user_id, '') AS user_id, NULLIF(u.organisation_id, '') AS organisation_id,
+			u.contact_id, u.fingerprint, u.email, u.ord
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+			WITH ORDINALITY AS u(user_id, organisation_id, contact_id, fingerprint, email, ord)
 	),
 	new_accounts AS (
 		INSERT INTO billing_accounts (user_id, organisation_id)
@@ -60,16 +70,20 @@ const pgLinkContacts = `WITH u AS (
 		WHERE a.user_id IN (SELECT user_id FROM u) OR a.organisation_id IN (SELECT organisation_id FROM u)
 	),
 	ua AS (
-		SELECT u.ord, u.contact_id, acc.id AS account_id FROM u JOIN acc
+		SELECT u.ord, u.contact_id, u.fingerprint, u.email, acc.id AS account_id FROM u JOIN acc
 			ON acc.user_id IS NOT DISTINCT FROM u.user_id AND acc.organisation_id IS NOT DISTINCT FROM u.organisation_id
 	),
 	new_links AS (
-		INSERT INTO billing_contact_links (account_id, contact_id)
-		SELECT DISTINCT ON (account_id) account_id, contact_id FROM ua ORDER BY account_id, ord
+		INSERT INTO billing_contact_links (account_id, contact_id, fingerprint, email, synced_at)
+		SELECT DISTINCT ON (account_id) account_id, contact_id, fingerprint,
+			CASE WHEN fingerprint <> '' THEN email ELSE '' END,
+			CASE WHEN fingerprint <> '' THEN now() END
+		FROM ua ORDER BY account_id, ord
 		ON CONFLICT (account_id) DO NOTHING
-		RETURNING account_id, contact_id
+		RETURNING account_id, contact_id, fingerprint, email
 	)
-	SELECT u.ord, coalesce(nl.contact_id, l.contact_id, ''), coalesce(l.fingerprint, ''), coalesce(l.email, '')
+	SELECT u.ord, coalesce(nl.contact_id, l.contact_id, ''), coalesce(nl.fingerprint, l.fingerprint, ''),
+		coalesce(nl.email, l.email, '')
 	FROM u LEFT JOIN ua ON ua.ord = u.ord
 	LEFT JOIN new_links nl ON nl.account_id = ua.account_id
 	LEFT JOIN billing_contact_links l ON l.account_id = ua.account_id
@@ -203,6 +217,7 @@ func bulkQueriesFor(d Dialect, r *strings.Replacer) bulkQueries {
 	}
 	if d == SQLite {
 		q.recordEmail = r.Replace(sqliteRecordEmail)
+		q.sqliteSyncByID = r.Replace(sqliteSyncByID)
 		return q
 	}
 	q.pgLinkContacts = pgLinkContacts

@@ -88,23 +88,27 @@ func testLinkContacts(t *testing.T, s billing.Store) {
 	fresh := billing.OrganisationAccount(accountID(3))
 	noLink := billing.UserAccount(accountID(2))
 
+	noSync := billing.UserAccount(accountID(4))
 	got, err := s.LinkContacts(ctx, []billing.ContactLink{
-		{Account: linked, ContactID: contactID(9)},
-		{Account: noLink, ContactID: contactID(2), Fingerprint: "ignored", Email: "ignored"},
-		{Account: fresh, ContactID: contactID(3)},
-		{Account: fresh, ContactID: contactID(4)},
+		{Account: linked, ContactID: contactID(9), Fingerprint: "fp-9", Email: "not@example.org"},
+		{Account: noLink, ContactID: contactID(2), Fingerprint: "fp-2", Email: "b@example.org"},
+		{Account: fresh, ContactID: contactID(3), Fingerprint: "fp-3"},
+		{Account: fresh, ContactID: contactID(4), Fingerprint: "fp-4", Email: "second@example.org"},
+		{Account: noSync, ContactID: contactID(5), Email: "no-fingerprint@example.org"},
 	})
 	require.NoError(t, err)
-	require.Equal(t, []billing.ContactLink{
+	want := []billing.ContactLink{
 		{Account: linked, ContactID: contactID(1), Fingerprint: "fp-1", Email: "a@example.org"},
-		{Account: noLink, ContactID: contactID(2)},
-		{Account: fresh, ContactID: contactID(3)},
-		{Account: fresh, ContactID: contactID(3)},
-	}, got, "links in force, in order")
-	for a, want := range map[billing.Account]string{linked: contactID(1), noLink: contactID(2), fresh: contactID(3)} {
-		l, err := s.ContactLink(ctx, a)
+		{Account: noLink, ContactID: contactID(2), Fingerprint: "fp-2", Email: "b@example.org"},
+		{Account: fresh, ContactID: contactID(3), Fingerprint: "fp-3"},
+		{Account: fresh, ContactID: contactID(3), Fingerprint: "fp-3"},
+		{Account: noSync, ContactID: contactID(5)},
+	}
+	require.Equal(t, want, got, "links in force, in order, with the syncs of those stored now")
+	for _, w := range want {
+		l, err := s.ContactLink(ctx, w.Account)
 		require.NoError(t, err)
-		require.Equal(t, want, l.ContactID, "stored link of %s", a)
+		require.Equal(t, w, l, "stored link of %s", w.Account)
 	}
 
 	got, err = s.LinkContacts(ctx, nil)
