@@ -46,8 +46,12 @@
 // it. On PostgreSQL the fetch job's batch calls are one statement, so one
 // round trip, each: ClaimUpdates, SaveInvoiceStates (all the states and
 // their events), CompleteUpdates and ClaimEvents; a statement is atomic on
-// its own, so none of them needs BEGIN and COMMIT. On SQLite they are
-// transactions of several statements.
+// its own, so none of them needs BEGIN and COMMIT. So are the bulk run's
+// batch calls (ContactLinksOf, LinkContacts, RecordContactSyncs,
+// InvoicesByProviderIDs, BeginCreations of linked accounts,
+// CompleteCreations, RecordInvoiceEmails, InvoiceEmails): a few round
+// trips for a run of any size, and one write a Xero call. On SQLite they
+// are transactions of several statements.
 //
 // Migrations run when a store is opened unless the driver package's
 // WithoutMigrate option is given; [Store.Migrate] runs them on demand. They

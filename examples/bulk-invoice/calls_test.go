@@ -154,6 +154,11 @@ func TestCallsPerThousand(t *testing.T) {
 			require.Equal(t, billing.Emailed, r.Outcome)
 		}
 	})
+	measure("the same 1,000 emails again (a rerun)", "0", exactly(0), func() {
+		res, err := svc.EmailInvoices(ctx, invs, billing.BulkOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, n, countOutcome(res, func(r billing.EmailResult) billing.Outcome { return r.Outcome }, billing.AlreadyEmailed))
+	})
 
 	var b strings.Builder
 	b.WriteString("Xero calls per 1,000 records (counted by the emulator's CallCounts; token requests excluded):\n\n")
