@@ -406,8 +406,19 @@ func TestPostgresBulkRoundTrips(t *testing.T) {
 		rt.take()
 		fn()
 		got, _, what := rt.take()
+		// database/sql pings a connection idle for over a second before
+		// reusing it (a slow machine between two Xero calls): not the
+		// store's work, so counted apart.
+		pings := 0
+		for _, w := range what {
+			if w == "ping" {
+				pings++
+			}
+		}
+		got -= pings
 		max := n/50 + 2
-		t.Logf("%s of %d members: %d store round trips (%.3f a member; at most %d allowed)", name, n, got, float64(got)/n, max)
+		t.Logf("%s of %d members: %d store round trips (%.3f a member; at most %d allowed), and %d idle pings",
+			name, n, got, float64(got)/n, max, pings)
 		if got > max {
 			t.Logf("what: %q", what)
 		}
