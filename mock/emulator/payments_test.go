@@ -577,3 +577,41 @@ func TestMoneyCallsAreCounted(t *testing.T) {
 	assert.Equal(t, 1, after["PUT /CreditNotes/{CreditNoteID}/Allocations"]-before["PUT /CreditNotes/{CreditNoteID}/Allocations"])
 	assert.Equal(t, 1, after["PUT /Payments"]-before["PUT /Payments"])
 }
+
+// Options.MaxBatch and Options.PartialBatchOnError hold for the new writes
+// as for invoices.
+func TestMoneyWriteBatchOptions(t *testing.T) {
+	a := newAPI(t, emulator.Options{MaxBatch: 2, PartialBatchOnError: true, SequentialIDs: true})
+	contact := a.createContact("Ann", "", "")
+	inv := a.createInvoice(contact)
+	cn := a.createCreditNote(creditNote(contact, "10"))
+	assert.Equal(t, "00000000-0000-4000-b000-000000000001", cn.CreditNoteID, "credit notes have sequential ids of their own")
+
+	three := []struct {
+		path string
+		body any
+	}{
+		{"/Payments", paymentsBody(payment(inv.InvoiceID, "1"), payment(inv.InvoiceID, "1"), payment(inv.InvoiceID, "1"))},
+		{"/CreditNotes", creditNotesBody(creditNote(contact, "1"), creditNote(contact, "1"), creditNote(contact, "1"))},
+		{"/CreditNotes/" + cn.CreditNoteID + "/Allocations", map[string]any{"Allocations": []map[string]any{
+			{"Invoice": map[string]any{"InvoiceID": inv.InvoiceID}, "Amount": 1, "Date": "2026-02-04"},
+			{"Invoice": map[string]any{"InvoiceID": inv.InvoiceID}, "Amount": 1, "Date": "2026-02-04"},
+			{"Invoice": map[string]any{"InvoiceID": inv.InvoiceID}, "Amount": 1, "Date": "2026-02-04"},
+		}}},
+	}
+	for _, tt := range three {
+		resp, raw := a.raw(http.MethodPut, tt.path, tt.body)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode, tt.path)
+		assert.Contains(t, string(raw), "at most 2 records", tt.path)
+	}
+	assert.Empty(t, a.e.Payments())
+	assert.Len(t, a.e.CreditNotes(), 1)
+
+	// A 400 that saved the valid payment all the same, as Xero has been
+	// reported to.
+	resp, _ := a.raw(http.MethodPut, "/Payments", paymentsBody(payment(inv.InvoiceID, "1"), payment(inv.InvoiceID, "100")))
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Len(t, a.e.Payments(), 1)
+	assert.Equal(t, "00000000-0000-4000-a000-000000000003", a.e.Payments()[0].PaymentID, "after the two line items")
+	assert.Equal(t, "22.00", a.getInvoice(inv.InvoiceID).AmountDue.String())
+}
