@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -652,4 +653,39 @@ func (e *Emulator) CreditNote(idOrNumber string) (CreditNote, bool) {
 		return CreditNote{}, false
 	}
 	return cn.clone(), true
+}
+
+// AllocateCreditNote allocates amount of a credit note to an invoice on
+// date (zero means today), as someone working in Xero would, by the rules
+// of PUT /CreditNotes/{id}/Allocations, and returns the allocation. It
+// queues INVOICE and CREDITNOTE UPDATE webhooks. It fails with ErrNotFound
+// for an unknown credit note or invoice (ids or numbers) and ErrInvalid,
+// saying why, for an allocation Xero would refuse.
+func (e *Emulator) AllocateCreditNote(ctx context.Context, creditNoteID, invoiceID string, amount decimal.Decimal, date billing.Date) (Allocation, error) {
+	if err := ctx.Err(); err != nil {
+		return Allocation{}, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	cn := e.findCreditNote(strings.TrimSpace(creditNoteID))
+	if cn == nil {
+		return Allocation{}, fmt.Errorf("%w: credit note %q", ErrNotFound, creditNoteID)
+	}
+	inv := e.findInvoice(strings.TrimSpace(invoiceID))
+	if inv == nil {
+		return Allocation{}, fmt.Errorf("%w: invoice %q", ErrNotFound, invoiceID)
+	}
+	in := allocationIn{Invoice: &docRefIn{InvoiceID: &inv.InvoiceID}, Amount: &amount}
+	if !date.IsZero() {
+		d := date.String()
+		in.Date = &d
+	}
+	w, bad := e.buildAllocation(cn, in, decimal.Zero, map[string]decimal.Decimal{})
+	if bad != nil {
+		return Allocation{}, fmt.Errorf("%w: %s", ErrInvalid, bad.body)
+	}
+	if len(w.problems) > 0 {
+		return Allocation{}, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(w.problems, "; "))
+	}
+	return e.saveAllocation(cn, w), nil
 }

@@ -519,3 +519,38 @@ func TestCreditNoteWebhooks(t *testing.T) {
 	require.NotEmpty(t, last.Events)
 	assert.Equal(t, "https://api.xero.com/api.xro/2.0/CreditNotes/"+cn.CreditNoteID, last.Events[0].ResourceURL)
 }
+
+// A credit note allocated in Xero by hand.
+func TestAllocateCreditNoteByHand(t *testing.T) {
+	a := newAPI(t, emulator.Options{})
+	contact := a.createContact("Ann", "", "")
+	inv := a.createInvoice(contact)
+	cn := a.createCreditNote(creditNote(contact, "30"))
+	ctx := t.Context()
+
+	got, err := a.e.AllocateCreditNote(ctx, cn.CreditNoteNumber, inv.InvoiceNumber, decimal.NewFromInt(20), billing.NewDate(2026, 2, 6))
+	require.NoError(t, err)
+	assert.NotEmpty(t, got.AllocationID)
+	assert.Equal(t, inv.InvoiceID, got.InvoiceID)
+	assert.Equal(t, "3.00", a.getInvoice(inv.InvoiceID).AmountDue.String())
+	stored, _ := a.e.Invoice(inv.InvoiceID)
+	require.Len(t, stored.Allocations, 1)
+	assert.Equal(t, "20.00", stored.AmountCredited.StringFixed(2))
+
+	for _, tt := range []struct {
+		name            string
+		creditNote, inv string
+		amount          string
+		want            error
+	}{
+		{"more than is due", cn.CreditNoteID, inv.InvoiceID, "3.01", emulator.ErrInvalid},
+		{"unknown credit note", "CN-9999", inv.InvoiceID, "1", emulator.ErrNotFound},
+		{"unknown invoice", cn.CreditNoteID, "INV-9999", "1", emulator.ErrNotFound},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := a.e.AllocateCreditNote(ctx, tt.creditNote, tt.inv, decimal.RequireFromString(tt.amount), billing.Date{})
+			assert.ErrorIs(t, err, tt.want)
+		})
+	}
+	assert.Equal(t, "10.00", a.getCreditNote(cn.CreditNoteID).RemainingCredit.String())
+}
