@@ -29,6 +29,7 @@ type Store struct {
 	eventByID     map[string]*storedEvent
 	eventSeq      int
 	marks         map[string]time.Time
+	money         moneyState // payments, credit notes and money operations (store_money.go)
 }
 
 type storedInvoice struct {

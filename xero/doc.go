@@ -123,6 +123,13 @@
 //   - emails honouring XERO_EMAIL_INVOICES and the whitelist (checked against
 //     the synced address), and online invoice URLs.
 //
+// The Client's money calls (CreatePayments, DeletePayment, GetPayment,
+// FindPayments, PaymentsModifiedSince, CreateCreditNotes, AllocateCreditNote,
+// GetCreditNote, FindCreditNotes, CreditNotesModifiedSince, VoidInvoice)
+// carry an Idempotency-Key on every write and read list answers record by
+// record (MoneyRecordError). To move money exactly once, record the
+// operation as a billing.MoneyOp in the store before the call.
+//
 // # Configuration
 //
 // Config holds the XERO_* variables and AMS_BILLING_EMAIL_WHITELIST_REGEX

@@ -165,6 +165,10 @@ func (m *clientMetrics) operation(r request) (string, []attribute.KeyValue) {
 			b.WriteString("{ContactID}")
 		case prev == "Accounts":
 			b.WriteString("{AccountID}")
+		case prev == "Payments":
+			b.WriteString("{PaymentID}")
+		case prev == "CreditNotes":
+			b.WriteString("{CreditNoteID}")
 		default:
 			b.WriteString("{id}")
 		}
@@ -177,7 +181,8 @@ func (m *clientMetrics) operation(r request) (string, []attribute.KeyValue) {
 // the Client uses.
 func isAPIWord(seg string) bool {
 	switch seg {
-	case "Invoices", "Contacts", "Accounts", "Currencies", "Organisation", "Email", "OnlineInvoice":
+	case "Invoices", "Contacts", "Accounts", "Currencies", "Organisation", "Email", "OnlineInvoice",
+		"Payments", "CreditNotes", "Allocations":
 		return true
 	}
 	return false

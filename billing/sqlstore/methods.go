@@ -115,7 +115,10 @@ func (s *Store) CreateInvoice(ctx context.Context, inv billing.Invoice) error {
 			dateArg(inv.IssueDate), dateArg(inv.DueDate), dateArg(inv.PaidDate),
 			moneyArg(inv.Amount), moneyArg(inv.Paid), moneyArg(inv.Due),
 			inv.UpdateNeeded, s.timeArg(inv.UpdateRequestedAt), inv.UpdateAttempts, inv.UpdateError, inv.SetAside)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.setCredited(ctx, tx, inv)
 	})
 	if s.dialect.isUniqueViolation(err) {
 		return fmt.Errorf("%w: invoice number %q or provider id %q is taken: %w", billing.ErrConflict, inv.Number, inv.ProviderID, err)

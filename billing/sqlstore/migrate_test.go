@@ -13,7 +13,7 @@ import (
 )
 
 // newestVersion is the version of the newest embedded migration.
-const newestVersion = 2
+const newestVersion = 4
 
 func TestMigrateTwice(t *testing.T) {
 	t.Parallel()
@@ -86,7 +86,7 @@ func TestMigrateSchemaTooNew(t *testing.T) {
 			err = s.Migrate(ctx)
 			require.ErrorIs(t, err, sqlstore.ErrSchemaTooNew)
 			assert.Contains(t, err.Error(), "database is at version 42")
-			assert.Contains(t, err.Error(), "up to 2")
+			assert.Contains(t, err.Error(), "up to 4")
 
 			s2, err := b.OpenAgain(t, s)
 			require.ErrorIs(t, err, sqlstore.ErrSchemaTooNew, "Open migrates and must refuse too")

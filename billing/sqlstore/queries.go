@@ -5,6 +5,7 @@ import "strings"
 // queries holds the SQL of one dialect. Both dialects take $n parameters.
 type queries struct {
 	queueQueries
+	moneyQueries
 
 	insertAccount string
 	accountIDUser string
@@ -29,13 +30,14 @@ type queries struct {
 
 const invoiceColumns = `a.user_id, a.organisation_id, i.invoice_number, i.provider_invoice_id,
 	i.reference, i.status, i.currency, i.issue_date, i.due_date, i.paid_date,
-	i.amount, i.paid, i.due,
+	i.amount, i.paid, i.due, {credited},
 	i.update_needed, i.update_requested_at, i.update_attempts, i.update_error, i.set_aside`
 
 const selectInvoices = `SELECT ` + invoiceColumns + `
 	FROM billing_invoices i JOIN billing_accounts a ON a.id = i.account_id`
 
-// Shared SQL. {now} is the dialect's current time, {ids} a condition on
+// Shared SQL. {credited} is the invoice's AmountCredited (a column on
+// PostgreSQL, a table of its own on SQLite: see its migration 00004), {now} is the dialect's current time, {ids} a condition on
 // provider_invoice_id matching the list in parameter $1, {nullsFirst} the
 // dialect's way to sort a missing mark time before all others.
 const (
@@ -149,6 +151,7 @@ const (
 
 func queriesFor(d Dialect) *queries {
 	now, nullsFirst := "now()", "NULLS FIRST"
+	credited := "i.credited"
 	link, syncs := "l.contact_id, l.fingerprint, l.email", ""
 	q := &queries{
 		mark:    pgMark,
@@ -159,14 +162,16 @@ func queriesFor(d Dialect) *queries {
 	if d == SQLite {
 		// SQLite sorts NULL first in ascending order already.
 		now, nullsFirst = sqliteNow, ""
+		credited = sqliteCredited
 		link = "l.contact_id, coalesce(s.fingerprint, ''), coalesce(s.email, '')"
 		syncs = "LEFT JOIN billing_contact_syncs s ON s.account_id = l.account_id"
 		q.mark, q.claim, q.release = sqliteMark, sqliteClaim, sqliteRelease
 		// A write transaction on SQLite excludes every other writer.
 		lockSuffix, lockRow = "", ""
 	}
-	r := strings.NewReplacer("{now}", now, "{nullsFirst}", nullsFirst, "{link}", link, "{syncs}", syncs)
+	r := strings.NewReplacer("{credited}", credited, "{now}", now, "{nullsFirst}", nullsFirst, "{link}", link, "{syncs}", syncs)
 	q.queueQueries = queueQueriesFor(d, r, lockRow)
+	q.moneyQueries = moneyQueriesFor(d, r, lockRow)
 	q.insertAccount = sqlInsertAccount
 	q.accountIDUser = sqlAccountIDUser
 	q.accountIDOrg = sqlAccountIDOrg
@@ -175,8 +180,8 @@ func queriesFor(d Dialect) *queries {
 	q.linkByUser = r.Replace(sqlLinkByUser)
 	q.linkByOrg = r.Replace(sqlLinkByOrg)
 	q.insertInvoice = sqlInsertInvoice
-	q.invoiceByNum = selectInvoices + ` WHERE i.invoice_number = $1`
-	q.invoiceByPID = selectInvoices + ` WHERE i.provider_invoice_id = $1`
+	q.invoiceByNum = r.Replace(selectInvoices + ` WHERE i.invoice_number = $1`)
+	q.invoiceByPID = r.Replace(selectInvoices + ` WHERE i.provider_invoice_id = $1`)
 	q.lockInvoice = q.invoiceByPID + lockSuffix
 	q.saveState = r.Replace(sqlSaveState)
 	q.mark = r.Replace(q.mark)
