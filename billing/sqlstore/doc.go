@@ -47,7 +47,10 @@
 // round trip, each: ClaimUpdates, SaveInvoiceStates (all the states and
 // their events), CompleteUpdates and ClaimEvents; a statement is atomic on
 // its own, so none of them needs BEGIN and COMMIT. On SQLite they are
-// transactions of several statements.
+// transactions of several statements. Concurrent MarkUpdateNeeded calls
+// on PostgreSQL share one statement and its commit: the calls that arrive
+// while a round of marks commits go together in the next round, and each
+// returns once its round committed, or with that round's error.
 //
 // Migrations run when a store is opened unless the driver package's
 // WithoutMigrate option is given; [Store.Migrate] runs them on demand. They

@@ -94,14 +94,36 @@ const (
 const (
 	pgIDs = `provider_invoice_id = ANY($1::text[])`
 
-	// GREATEST ignores NULL, so a first mark stores $2.
-	pgMark = `WITH target AS (
-		SELECT id FROM billing_invoices WHERE ` + pgIDs + ` ORDER BY id FOR UPDATE
+	// pgMark is one round of grouped marks (see markGroup): parallel
+	// arrays of provider id, mark time and caller, each caller's ids
+	// distinct, callers in arrival order. For an invoice that k marks of
+	// the round name, the token is the one those marks leave applied one
+	// after another: GREATEST(stored + k µs, each mark's time + 1 µs per
+	// later mark). GREATEST ignores NULL, so on a first mark the stored
+	// time counts for nothing. It returns how many invoices each caller
+	// marked; a caller that marked none is absent.
+	pgMark = `WITH u AS (
+		SELECT u.pid, u.at, u.caller, u.ord
+		FROM unnest($1::text[], $2::timestamptz[], $3::int[]) WITH ORDINALITY AS u(pid, at, caller, ord)
+	),
+	m AS (
+		SELECT w.pid, count(*) AS marks, max(w.at + w.later * interval '1 microsecond') AS at
+		FROM (SELECT u.pid, u.at, row_number() OVER (PARTITION BY u.pid ORDER BY u.ord DESC) - 1 AS later FROM u) w
+		GROUP BY w.pid
+	),
+	target AS (
+		SELECT i.id, m.marks, m.at FROM billing_invoices i JOIN m ON m.pid = i.provider_invoice_id
+		ORDER BY i.id
+		FOR UPDATE OF i
+	),
+	marked AS (
+		UPDATE billing_invoices i SET update_needed = TRUE,
+			update_requested_at = GREATEST(target.at, i.update_requested_at + target.marks * interval '1 microsecond'),
+			update_attempts = 0, update_error = '', set_aside = FALSE, updated_at = now()
+		FROM target WHERE i.id = target.id
+		RETURNING i.provider_invoice_id AS pid
 	)
-	UPDATE billing_invoices i SET update_needed = TRUE,
-		update_requested_at = GREATEST($2::timestamptz, i.update_requested_at + interval '1 microsecond'),
-		update_attempts = 0, update_error = '', set_aside = FALSE, updated_at = now()
-	FROM target WHERE i.id = target.id`
+	SELECT u.caller, count(*) FROM u JOIN marked ON marked.pid = u.pid GROUP BY u.caller`
 
 	// SKIP LOCKED: concurrent claimers pass over each other's rows instead of
 	// waiting, and the statement commits on its own before ClaimUpdates
