@@ -49,12 +49,7 @@ type Options struct {
 // limits (60 a minute, 5 at once, 5,000 a day), a 60 s pause and time.Now.
 func (o Options) withDefaults() Options {
 	xerolimit.FillDefaults(&o.PerMinute, &o.Window, &o.Concurrent, &o.PerDay, &o.DayWindow, &o.DefaultPause)
-	switch {
-	case o.Margin < 0:
-		o.Margin = 0
-	case o.Margin == 0 && o.Wait:
-		o.Margin = o.Window / 60
-	}
+	o.Margin = xerolimit.Margin(o.Margin, o.Window, o.Wait)
 	if o.Now == nil {
 		o.Now = time.Now
 	}

@@ -65,6 +65,23 @@ func Pauses(status int, problem string, retryAfter time.Duration, left Left, def
 	return ps
 }
 
+// Margin is how much wider than window a limiter counts its minute, given
+// Options.Margin, the window and whether Acquire waits: margin when above
+// zero, none when negative, and by default window/60 when waiting (a second
+// a minute) and none when failing fast. A limiter counts a call when it
+// grants it and Xero when the request arrives; the margin keeps a call
+// granted the instant an old one leaves the counted window from arriving
+// inside Xero's window, however late the grant reached the caller.
+func Margin(margin, window time.Duration, wait bool) time.Duration {
+	switch {
+	case margin < 0:
+		return 0
+	case margin == 0 && wait:
+		return window / 60
+	}
+	return margin
+}
+
 // FillDefaults sets each limit that is zero or negative to Xero's: 60 calls
 // a minute window, 5 at once, 5,000 a day window, and a minute's pause after
 // a 429 that does not say how long. Every Limiter's options use it.

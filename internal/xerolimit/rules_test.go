@@ -58,3 +58,23 @@ func TestFillDefaults(t *testing.T) {
 	assert.Equal(t, 24*time.Hour, day)
 	assert.Equal(t, time.Minute, pause)
 }
+
+func TestMargin(t *testing.T) {
+	tests := []struct {
+		name   string
+		margin time.Duration
+		wait   bool
+		want   time.Duration
+	}{
+		{"fail fast: none", 0, false, 0},
+		{"waiting: a second a minute", 0, true, time.Second},
+		{"explicit, fail fast", 3 * time.Second, false, 3 * time.Second},
+		{"explicit, waiting", 3 * time.Second, true, 3 * time.Second},
+		{"negative: none, even waiting", -1, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Margin(tt.margin, time.Minute, tt.wait))
+		})
+	}
+}

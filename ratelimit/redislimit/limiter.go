@@ -42,9 +42,10 @@ const (
 // Xero's limits as in ratelimit.Options. Every process sharing a tenant's
 // budget must use the same limits and KeyPrefix.
 type Options struct {
-	// Limits are the per-tenant limits, the waiting mode and the pause
-	// after a 429, as for ratelimit.Local; zero fields take Xero's. Its Now
-	// is not used: Redis's clock counts, so every process agrees.
+	// Limits are the per-tenant limits, the waiting mode, the Margin and
+	// the pause after a 429, as for ratelimit.Local; zero fields take
+	// Xero's, and the Margin the same default (Window/60 when waiting). Its
+	// Now is not used: Redis's clock counts, so every process agrees.
 	Limits ratelimit.Options
 	// KeyPrefix starts every key; default DefaultKeyPrefix. Xero's limits
 	// are per app, so Xero apps sharing one Redis need different prefixes.
@@ -74,6 +75,7 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	l := &o.Limits
 	xerolimit.FillDefaults(&l.PerMinute, &l.Window, &l.Concurrent, &l.PerDay, &l.DayWindow, &l.DefaultPause)
+	l.Margin = xerolimit.Margin(l.Margin, l.Window, l.Wait)
 	if o.KeyPrefix == "" {
 		o.KeyPrefix = DefaultKeyPrefix
 	}
@@ -129,6 +131,10 @@ func New(client redis.UniversalClient, opts Options) *Limiter {
 // When Redis cannot be asked, Acquire returns an *UnavailableError, or with
 // Options.FailOpen allows the call. A context that ends first gives its
 // error.
+// span is the minute window as counted, as ratelimit.Local counts it:
+// Window plus Margin.
+func (l *Limiter) span() time.Duration { return l.opts.Limits.Window + l.opts.Limits.Margin }
+
 func (l *Limiter) Acquire(ctx context.Context, tenant string) (func(), error) {
 	poll := minPoll
 	for {
@@ -212,7 +218,7 @@ func (l *Limiter) tryOnce(ctx context.Context, tenant string) (func(), *ratelimi
 	id := rand.Text()
 	res, err := acquireScript.Run(ctx, l.client,
 		[]string{k.minute, k.day, k.slots, k.pause},
-		l.opts.Limits.PerMinute, l.opts.Limits.Window.Microseconds(),
+		l.opts.Limits.PerMinute, l.span().Microseconds(),
 		l.opts.Limits.PerDay, l.opts.Limits.DayWindow.Microseconds(),
 		l.opts.Limits.Concurrent, l.opts.SlotTTL.Microseconds(),
 		id, appMS*1000,
@@ -362,7 +368,7 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 			var window int64
 			if p.UntilWindowFrees {
 				keys = append(keys, k.minute)
-				window = l.opts.Limits.Window.Microseconds()
+				window = l.span().Microseconds()
 			}
 			ms := (p.For + time.Millisecond - 1) / time.Millisecond
 			value := encodePause(ratelimit.Problem(p.Problem), info.Remaining)

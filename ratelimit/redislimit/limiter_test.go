@@ -447,3 +447,50 @@ func TestCanceledContext(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Nil(t, release)
 }
+
+// The shared minute window is counted Margin wider than Window, by
+// ratelimit.Local's rule: by default Window/60 in waiting mode and none
+// when failing fast.
+func TestMarginWidensMinuteWindow(t *testing.T) {
+	const window = 6 * time.Second
+	tests := []struct {
+		name string
+		opts ratelimit.Options
+		span time.Duration // when the second call may go, after the first
+	}{
+		{"fail fast: none", ratelimit.Options{}, window},
+		{"fail fast, explicit", ratelimit.Options{Margin: 3 * time.Second}, window + 3*time.Second},
+		{"waiting: Window/60", ratelimit.Options{Wait: true}, window + 100*time.Millisecond},
+		{"waiting, explicit", ratelimit.Options{Wait: true, Margin: 2 * time.Second}, window + 2*time.Second},
+		{"waiting, none", ratelimit.Options{Wait: true, Margin: -1}, window},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.PerMinute, tt.opts.Window = 1, window
+			a, b := pair(t, redislimit.Options{Limits: tt.opts})
+			acquireOK(t, a, tenant)
+			// A context too short to wait shows when the budget returns.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+			defer cancel()
+			_, err := b.Acquire(ctx, tenant)
+			var rle *ratelimit.RateLimitError
+			require.ErrorAs(t, err, &rle)
+			assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+			assert.LessOrEqual(t, rle.RetryAfter, tt.span)
+			assert.Greater(t, rle.RetryAfter, tt.span-50*time.Millisecond, "counted from the first call's grant")
+		})
+	}
+}
+
+// A pause for "no minute calls left" lasts until the oldest call leaves the
+// window as counted, Margin included.
+func TestObservedZeroMinuteCountsMargin(t *testing.T) {
+	const window = 6 * time.Second
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{PerMinute: 10, Window: window, Margin: 3 * time.Second}})
+	acquireOK(t, a, tenant)
+	a.Observe(tenant, http.StatusOK, header("X-MinLimit-Remaining", "0"))
+	rle := refused(t, b, tenant)
+	assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+	assert.Greater(t, rle.RetryAfter, window+3*time.Second-500*time.Millisecond)
+	assert.LessOrEqual(t, rle.RetryAfter, window+3*time.Second)
+}

@@ -13,7 +13,7 @@ import "github.com/redis/go-redis/v9"
 //
 // KEYS: 1 minute window (zset), 2 day window (zset), 3 concurrency slots
 // (zset scored by expiry), 4 tenant pause (string with PX).
-// ARGV: 1 per minute, 2 window µs, 3 per day, 4 day window µs, 5 concurrent,
+// ARGV: 1 per minute, 2 minute window µs as counted (Window plus Margin), 3 per day, 4 day window µs, 5 concurrent,
 // 6 slot TTL µs, 7 call id, 8 app-wide pause left in µs (0 when none).
 //
 // Returns {0} when granted, {1, wait µs, kind, pause value} when refused for
@@ -72,7 +72,7 @@ return {0}
 // ends later.
 //
 // KEYS: 1 pause key, 2 the tenant's minute window (only when ARGV[3] > 0).
-// ARGV: 1 pause ms, 2 value to store, 3 window µs: when above zero the pause
+// ARGV: 1 pause ms, 2 value to store, 3 minute window µs as counted: when above zero the pause
 // lasts until the oldest call in the minute window leaves it, or ARGV[1]
 // when the window is empty.
 //
