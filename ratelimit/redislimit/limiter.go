@@ -338,15 +338,20 @@ func (l *Limiter) wake() {
 // through Redis: after a 429 the tenant is paused for Xero's Retry-After, or
 // Options.DefaultPause when Xero gave none, and a 429 for the app-wide limit
 // pauses every tenant. On any other response a reported count of zero pauses
-// before Xero has to refuse: no daily calls left pauses the tenant for
-// DefaultPause, no minute calls left pauses it until the oldest call in the
-// shared window leaves it (DefaultPause when there is none), and no app-wide
-// calls left pauses every tenant for DefaultPause. A pause never shortens a
-// longer one.
+// before Xero has to refuse: no daily calls left pauses the tenant for an
+// hour (DefaultPause when longer), no minute calls left pauses it until the
+// oldest call in the shared window leaves it (DefaultPause when there is
+// none), and no app-wide calls left pauses every tenant for DefaultPause. A
+// pause never shortens a longer one. On any response but a 429, when Xero
+// reports fewer minute or day calls left than the shared window thinks, the
+// window's count is raised to match, as ratelimit.Local does: raised minute
+// calls stay a whole window as counted, raised day calls an hour (at most
+// DayWindow).
 //
-// Observe writes only when a pause is due, synchronously and bounded by
-// Options.Timeout (see Bounds in the package documentation); a failure is
-// logged.
+// Observe writes when a pause is due or when Xero reports a count below the
+// limit (nearly every answer: one script call), synchronously and bounded
+// by Options.Timeout (see Bounds in the package documentation); a failure
+// is logged.
 func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 	if l.client == nil {
 		return
@@ -354,7 +359,11 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 	info := ratelimit.ParseHeaders(h, time.Now())
 	left := xerolimit.Left{Minute: info.Remaining.Minute, Day: info.Remaining.Day, AppMinute: info.Remaining.AppMinute}
 	pauses := xerolimit.Pauses(status, string(info.Problem), info.RetryAfter, left, l.opts.Limits.DefaultPause)
-	if len(pauses) == 0 {
+	align := xerolimit.Aligning(status, left)
+	lim := l.opts.Limits
+	// A count of the whole limit or more cannot raise ours: no call to make.
+	mayRaise := (align.Minute >= 0 && align.Minute < lim.PerMinute) || (align.Day >= 0 && align.Day < lim.PerDay)
+	if len(pauses) == 0 && !mayRaise {
 		return
 	}
 	k := l.keys(tenant)
@@ -376,10 +385,22 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 				errs = append(errs, fmt.Errorf("%s pause of %v: %w", p.Problem, p.For, err))
 			}
 		}
+		// After the pauses, as Local does: a pause until the window frees
+		// reads the window as it was.
+		if mayRaise {
+			err := alignScript.Run(ctx, l.client, []string{k.minute, k.day},
+				lim.PerMinute, l.span().Microseconds(), align.Minute,
+				lim.PerDay, lim.DayWindow.Microseconds(), align.Day,
+				xerolimit.RaisedDayLife(lim.DayWindow).Microseconds(), "raised:"+rand.Text(),
+			).Err()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("aligning with Xero's counts: %w", err))
+			}
+		}
 		return struct{}{}, errors.Join(errs...)
 	}, nil)
 	if err != nil {
-		l.log.Warn("redislimit: recording a rate-limit pause failed",
+		l.log.Warn("redislimit: recording what Xero's answer said failed",
 			slog.String("tenant", tenant), slog.String("error", err.Error()))
 	}
 }
