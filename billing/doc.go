@@ -18,6 +18,15 @@
 // Money is always a decimal.Decimal and calendar dates are Date values, never
 // time.Time, so an invoice's due date can never move through a time zone.
 //
+// Money that moves after an invoice is billed (a payment recorded, reversed
+// or refunded, a credit note raised and allocated, an invoice voided) is a
+// MoneyOp: recorded in the MoneyStore before the provider is called,
+// completed from the provider's answer together with the payments, credit
+// notes and invoice states it produced, and resolved, never repeated
+// blindly, when the answer is lost, as an invoice Creation is. The invoice's
+// amounts paid, due and credited are always the provider's, never computed
+// locally.
+//
 // # Conventions across the SDK
 //
 //   - Long-lived clients that grow settings over time (xero.Client,

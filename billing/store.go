@@ -25,6 +25,7 @@ type Store interface {
 	InvoiceFinder
 	UpdateQueue
 	CreationStore
+	MoneyStore
 	EventQueue
 	SweepStore
 	MarkCounter

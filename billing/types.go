@@ -102,6 +102,7 @@ type Invoice struct {
 	Amount     decimal.Decimal
 	Paid       decimal.Decimal
 	Due        decimal.Decimal
+	Credited   decimal.Decimal // credit notes allocated to it (Xero's AmountCredited)
 
 	// UpdateNeeded is set when the provider said the invoice changed (a
 	// webhook) and cleared when the change has been fetched.
@@ -120,7 +121,8 @@ type Invoice struct {
 }
 
 // WithProviderState returns inv with the provider-owned fields (Reference,
-// Status, Currency, IssueDate, DueDate, PaidDate, Amount, Paid, Due) taken
+// Status, Currency, IssueDate, DueDate, PaidDate, Amount, Paid, Due,
+// Credited) taken
 // from src: what Store.SaveInvoiceState writes. Account, Number, ProviderID
 // and the update fields stay inv's.
 func (inv Invoice) WithProviderState(src Invoice) Invoice {
@@ -133,6 +135,7 @@ func (inv Invoice) WithProviderState(src Invoice) Invoice {
 	inv.Amount = src.Amount
 	inv.Paid = src.Paid
 	inv.Due = src.Due
+	inv.Credited = src.Credited
 	return inv
 }
 
@@ -141,7 +144,8 @@ func (inv Invoice) WithProviderState(src Invoice) Invoice {
 func (inv Invoice) SameProviderState(o Invoice) bool {
 	return inv.Reference == o.Reference && inv.Status == o.Status && inv.Currency == o.Currency &&
 		inv.IssueDate == o.IssueDate && inv.DueDate == o.DueDate && inv.PaidDate == o.PaidDate &&
-		inv.Amount.Equal(o.Amount) && inv.Paid.Equal(o.Paid) && inv.Due.Equal(o.Due)
+		inv.Amount.Equal(o.Amount) && inv.Paid.Equal(o.Paid) && inv.Due.Equal(o.Due) &&
+		inv.Credited.Equal(o.Credited)
 }
 
 // IsOpen reports whether the invoice may still change by payment: it is

@@ -30,6 +30,7 @@ type Store struct {
 	eventSeq      int
 	marks         map[string]time.Time
 	emails        map[string]time.Time // provider id -> last emailed
+	money         moneyState           // payments, credit notes and money operations (store_money.go)
 }
 
 type storedInvoice struct {

@@ -49,12 +49,7 @@ type Options struct {
 // limits (60 a minute, 5 at once, 5,000 a day), a 60 s pause and time.Now.
 func (o Options) withDefaults() Options {
 	xerolimit.FillDefaults(&o.PerMinute, &o.Window, &o.Concurrent, &o.PerDay, &o.DayWindow, &o.DefaultPause)
-	switch {
-	case o.Margin < 0:
-		o.Margin = 0
-	case o.Margin == 0 && o.Wait:
-		o.Margin = o.Window / 60
-	}
+	o.Margin = xerolimit.Margin(o.Margin, o.Window, o.Wait)
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -211,10 +206,19 @@ func (l *Local) refusal(tenant string, st *tenantState, now time.Time) (*RateLim
 // Retry-After, or Options.DefaultPause when Xero gave none (or zero); a 429
 // for the app-wide limit pauses every tenant. On any other response a
 // reported count of zero pauses before Xero has to refuse: no daily calls
-// left pauses the tenant for DefaultPause, no minute calls left pauses it
-// until the oldest call in the local window leaves it (DefaultPause when
-// there is none), and no app-wide calls left pauses every tenant for
-// DefaultPause.
+// left pauses the tenant for an hour (DefaultPause when longer), no minute
+// calls left pauses it until the oldest call in the local window leaves it
+// (DefaultPause when there is none), and no app-wide calls left pauses
+// every tenant for DefaultPause.
+//
+// On any response but a 429 (whose Retry-After says when Xero's window
+// resets), when X-MinLimit-Remaining or X-DayLimit-Remaining says fewer
+// calls are left than the tenant's window thinks, the window's count is
+// raised to match, since Xero counts calls this limiter never saw
+// in windows that reset at times of their own. Raised minute calls are
+// counted for a whole window as counted (Window plus Margin), raised day
+// calls for an hour (at most DayWindow), after which the next answer says
+// again what Xero counts. A higher count from Xero changes nothing.
 func (l *Local) Observe(tenant string, status int, h http.Header) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -235,6 +239,21 @@ func (l *Local) Observe(tenant string, status int, h http.Header) {
 		} else {
 			st.pause(until, Problem(p.Problem), info.Remaining)
 		}
+	}
+	l.align(st, xerolimit.Aligning(status, info.Remaining.left()), now)
+}
+
+// align raises the tenant's counts to what Xero reported, when Xero counts
+// more: the added calls stay a whole minute window as counted, and
+// xerolimit.RaisedDayLife in the day window. l.mu must be held.
+func (l *Local) align(st *tenantState, left xerolimit.Left, now time.Time) {
+	st.minute.prune(now, l.span())
+	if k := xerolimit.Raise(l.opts.PerMinute, st.minute.n, left.Minute); k > 0 {
+		st.minute.add(now, k)
+	}
+	st.day.prune(now, l.opts.DayWindow)
+	if k := xerolimit.Raise(l.opts.PerDay, st.day.n, left.Day); k > 0 {
+		st.day.add(now.Add(xerolimit.RaisedDayLife(l.opts.DayWindow)-l.opts.DayWindow), k)
 	}
 }
 

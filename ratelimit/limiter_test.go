@@ -244,11 +244,13 @@ func TestLocalObserveRemainingZero(t *testing.T) {
 	})
 	t.Run("minute remaining zero without local calls uses the default pause", func(t *testing.T) {
 		clk := newClock()
-		l := ratelimit.NewLocal(ratelimit.Options{DefaultPause: 20 * time.Second, Now: clk.Now})
+		// Longer than the window, which Xero's count of 60 fills (see
+		// TestLocalAlignsWithXerosCount).
+		l := ratelimit.NewLocal(ratelimit.Options{DefaultPause: 2 * time.Minute, Now: clk.Now})
 		l.Observe("org", http.StatusOK, headers("X-MinLimit-Remaining", "0"))
 		rle := refused(t, l, "org")
 		assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
-		assert.Equal(t, 20*time.Second, rle.RetryAfter)
+		assert.Equal(t, 2*time.Minute, rle.RetryAfter)
 	})
 	t.Run("counts above zero do not pause", func(t *testing.T) {
 		l := ratelimit.NewLocal(ratelimit.Options{Now: newClock().Now})
@@ -496,7 +498,8 @@ func TestLocalHammerRefusing(t *testing.T) {
 					continue
 				}
 				granted.Add(1)
-				l.Observe("org", http.StatusOK, headers("X-MinLimit-Remaining", "50"))
+				// More than the limiter counts left: no pause, no raise.
+				l.Observe("org", http.StatusOK, headers("X-MinLimit-Remaining", "100"))
 				release()
 			}
 		})
@@ -546,4 +549,115 @@ func TestLocalMargin(t *testing.T) {
 			assert.Equal(t, tt.want, rle.RetryAfter)
 		})
 	}
+}
+
+// When Xero's X-MinLimit-Remaining or X-DayLimit-Remaining says fewer calls
+// are left than the tenant's window thinks, the window counts Xero's
+// number: the calls added stay a whole minute window (Margin included), and
+// an hour (at most DayWindow) in the day window. A higher count from Xero,
+// or none, changes nothing.
+func TestLocalAlignsWithXerosCount(t *testing.T) {
+	t.Run("minute: raised to Xero's count for a window", func(t *testing.T) {
+		clk := newClock()
+		l := ratelimit.NewLocal(ratelimit.Options{PerMinute: 10, Concurrent: 100, Now: clk.Now})
+		acquireOK(t, l, "org")
+		acquireOK(t, l, "org")
+		clk.Advance(10 * time.Second)
+		l.Observe("org", http.StatusOK, headers("X-MinLimit-Remaining", "3"))
+		assert.Equal(t, 7, l.Status("org").UsedMinute, "Xero counts 7 of 10")
+		assert.True(t, l.Status("org").PausedUntil.IsZero(), "a count, not a pause")
+		for range 3 {
+			acquireOK(t, l, "org")
+		}
+		rle := refused(t, l, "org")
+		assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+		assert.Equal(t, 50*time.Second, rle.RetryAfter, "until the first local call leaves")
+
+		clk.Advance(50 * time.Second) // the two local calls leave; the raised five stay
+		acquireOK(t, l, "org")
+		acquireOK(t, l, "org")
+		rle = refused(t, l, "org")
+		assert.Equal(t, 10*time.Second, rle.RetryAfter, "the raised calls leave a window after Xero's answer")
+		clk.Advance(10 * time.Second)
+		assert.Equal(t, 2, l.Status("org").UsedMinute)
+	})
+	t.Run("minute: the window is counted with its Margin", func(t *testing.T) {
+		clk := newClock()
+		l := ratelimit.NewLocal(ratelimit.Options{PerMinute: 10, Wait: true, Now: clk.Now})
+		l.Observe("org", http.StatusOK, headers("X-MinLimit-Remaining", "0"))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
+		defer cancel()
+		_, err := l.Acquire(ctx, "org")
+		var rle *ratelimit.RateLimitError
+		require.ErrorAs(t, err, &rle)
+		assert.Equal(t, time.Minute+time.Second, rle.RetryAfter)
+	})
+	t.Run("minute: Xero at zero outlasts a shorter default pause", func(t *testing.T) {
+		clk := newClock()
+		l := ratelimit.NewLocal(ratelimit.Options{DefaultPause: 20 * time.Second, Now: clk.Now})
+		l.Observe("org", http.StatusOK, headers("X-MinLimit-Remaining", "0"))
+		rle := refused(t, l, "org")
+		assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+		assert.Equal(t, time.Minute, rle.RetryAfter, "Xero's window may have just opened")
+		clk.Advance(time.Minute)
+		acquireOK(t, l, "org")
+	})
+	t.Run("day: raised to Xero's count for an hour", func(t *testing.T) {
+		clk := newClock()
+		l := ratelimit.NewLocal(ratelimit.Options{PerDay: 100, Now: clk.Now})
+		acquireOK(t, l, "org")
+		l.Observe("org", http.StatusOK, headers("X-DayLimit-Remaining", "1"))
+		assert.Equal(t, 99, l.Status("org").UsedDay)
+		acquireOK(t, l, "org")
+		clk.Advance(time.Minute) // the minute window has room; the day has none
+		rle := refused(t, l, "org")
+		assert.Equal(t, ratelimit.ProblemDay, rle.Problem)
+		assert.Equal(t, 59*time.Minute, rle.RetryAfter, "the raised calls leave an hour after Xero's answer")
+		clk.Advance(59 * time.Minute)
+		assert.Equal(t, 2, l.Status("org").UsedDay, "the local calls stay for the day")
+		acquireOK(t, l, "org")
+	})
+	t.Run("day: a day window shorter than an hour", func(t *testing.T) {
+		clk := newClock()
+		l := ratelimit.NewLocal(ratelimit.Options{PerDay: 100, DayWindow: 10 * time.Minute, Now: clk.Now})
+		l.Observe("org", http.StatusOK, headers("X-DayLimit-Remaining", "1"))
+		assert.Equal(t, 99, l.Status("org").UsedDay)
+		clk.Advance(10 * time.Minute)
+		assert.Zero(t, l.Status("org").UsedDay)
+	})
+	t.Run("a higher count, or none, changes nothing", func(t *testing.T) {
+		clk := newClock()
+		l := ratelimit.NewLocal(ratelimit.Options{PerMinute: 10, PerDay: 100, Now: clk.Now})
+		for range 4 {
+			acquireOK(t, l, "org")
+		}
+		l.Observe("org", http.StatusOK, headers("X-MinLimit-Remaining", "9", "X-DayLimit-Remaining", "99"))
+		l.Observe("org", http.StatusOK, headers("X-MinLimit-Remaining", "junk"))
+		l.Observe("org", http.StatusInternalServerError, nil)
+		s := l.Status("org")
+		assert.Equal(t, 4, s.UsedMinute)
+		assert.Equal(t, 4, s.UsedDay)
+	})
+	t.Run("day: none left is the hour's pause, not a count", func(t *testing.T) {
+		l := ratelimit.NewLocal(ratelimit.Options{PerDay: 100, Now: newClock().Now})
+		l.Observe("org", http.StatusOK, headers("X-DayLimit-Remaining", "0"))
+		s := l.Status("org")
+		assert.Zero(t, s.UsedDay)
+		assert.Equal(t, ratelimit.ProblemDay, s.Problem)
+		assert.Equal(t, testNow.Add(time.Hour), s.PausedUntil)
+	})
+	t.Run("a 429 pauses for its Retry-After instead", func(t *testing.T) {
+		clk := newClock()
+		l := ratelimit.NewLocal(ratelimit.Options{PerMinute: 10, Now: clk.Now})
+		l.Observe("org", http.StatusTooManyRequests, headers("Retry-After", "1", "X-Rate-Limit-Problem", "minute", "X-MinLimit-Remaining", "0"))
+		assert.Zero(t, l.Status("org").UsedMinute)
+		clk.Advance(time.Second)
+		acquireOK(t, l, "org")
+	})
+	t.Run("tenants apart", func(t *testing.T) {
+		l := ratelimit.NewLocal(ratelimit.Options{PerMinute: 10, Now: newClock().Now})
+		l.Observe("org", http.StatusOK, headers("X-MinLimit-Remaining", "0"))
+		acquireOK(t, l, "other")
+		assert.Equal(t, 1, l.Status("other").UsedMinute)
+	})
 }

@@ -23,6 +23,37 @@ func (w *window) push(t time.Time) {
 	w.n++
 }
 
+// add counts k more calls at t, keeping the order: t may be earlier than
+// calls already counted.
+func (w *window) add(t time.Time, k int) {
+	i := w.n
+	for i > 0 && w.at(i-1).After(t) {
+		i--
+	}
+	if i == w.n {
+		for range k {
+			w.push(t)
+		}
+		return
+	}
+	buf := make([]time.Time, w.n+k, max(8, 2*(w.n+k)))
+	for j := range i {
+		buf[j] = w.at(j)
+	}
+	for j := range k {
+		buf[i+j] = t
+	}
+	for j := i; j < w.n; j++ {
+		buf[k+j] = w.at(j)
+	}
+	w.buf, w.head, w.n = buf[:cap(buf)], 0, w.n+k
+}
+
+// at is the i-th call counted, oldest first; i < n.
+func (w *window) at(i int) time.Time {
+	return w.buf[(w.head+i)%len(w.buf)]
+}
+
 // oldest is the earliest grant still counted; only valid when n > 0.
 func (w *window) oldest() time.Time {
 	return w.buf[w.head]

@@ -49,7 +49,9 @@ type Config struct {
 	// answered, typically wrapping billing.FetchInvoiceUpdates. It runs on
 	// its own goroutine with a context that Shutdown cancels. Runs are
 	// coalesced: at most one at a time, plus one queued. Errors and panics
-	// are logged.
+	// are logged: a temporary error (billing.IsTemporary, a rate limit
+	// among them) as one warning a minute however many fetches fail, any
+	// other as an error.
 	Fetch func(ctx context.Context) error
 	// MaxBodyBytes limits the request body (default 1 MiB).
 	MaxBodyBytes int64
@@ -102,7 +104,17 @@ type Handler struct {
 	running chan struct{} // closed when the running fetch loop ends; nil when idle
 	pending bool          // a trigger arrived while a fetch was running
 	closed  bool
+
+	// Only the one fetch loop running at a time touches these; h.mu
+	// orders one loop before the next.
+	quietUntil time.Time // temporary failures before then are logged at debug
+	quieted    int       // failures logged at debug since the last warning
 }
+
+// fetchQuiet is how long one warning about temporary fetch failures (a rate
+// limit pause, Xero unreachable) stands for the ones that follow: a burst of
+// deliveries during a pause would otherwise log an error per delivery.
+const fetchQuiet = time.Minute
 
 // buffer is the pooled per-request memory.
 type buffer struct {
@@ -406,8 +418,30 @@ func (h *Handler) runFetch() {
 				slog.String("panic", fmt.Sprint(v)), slog.String("stack", string(debug.Stack())))
 		}
 	}()
-	if err := h.fetch(ctx); err != nil {
+	h.fetchDone(ctx, h.fetch(ctx))
+}
+
+// fetchDone logs the outcome of a fetch. A temporary failure (billing.IsTemporary:
+// a rate limit, a timeout, Xero unreachable) is a warning once per fetchQuiet,
+// and debug in between, since the marks stay and a later fetch takes them;
+// any other failure is an error every time.
+func (h *Handler) fetchDone(ctx context.Context, err error) {
+	switch {
+	case err == nil:
+		if !h.quietUntil.IsZero() {
+			h.log.LogAttrs(ctx, slog.LevelInfo, "webhook: fetch works again",
+				slog.Int("failed_runs_not_logged", h.quieted))
+		}
+		h.quietUntil, h.quieted = time.Time{}, 0
+	case !billing.IsTemporary(err):
 		h.log.LogAttrs(ctx, slog.LevelError, "webhook: fetch failed", slog.Any("error", err))
+	case h.now().Before(h.quietUntil):
+		h.quieted++
+		h.debug(ctx, "webhook: fetch failed", slog.Any("error", err))
+	default:
+		h.log.LogAttrs(ctx, slog.LevelWarn, "webhook: fetch failed; the marks stay for the next fetch",
+			slog.Any("error", err), slog.Int("failed_runs_not_logged", h.quieted))
+		h.quietUntil, h.quieted = h.now().Add(fetchQuiet), 0
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -766,4 +767,73 @@ func TestDeliveryIsLoggedWithCounts(t *testing.T) {
 	assert.NotContains(t, out, testKey)
 	assert.NotContains(t, out, sig)
 	assert.NotContains(t, strings.ToLower(out), "x-xero-signature")
+}
+
+// pausedErr is a temporary failure, as a rate limit or an unreachable
+// Xero is.
+type pausedErr struct{}
+
+func (pausedErr) Error() string   { return "billing system busy, try again in 30s" }
+func (pausedErr) Temporary() bool { return true }
+
+// TestTemporaryFetchFailuresLogOncePerPause: a burst of deliveries during a
+// rate-limit pause logs one warning, not an error per fetch; the warning
+// comes again after fetchQuiet, a working fetch says how many went unlogged,
+// and any other failure is an error every time.
+func TestTemporaryFetchFailuresLogOncePerPause(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	steps := []struct {
+		advance time.Duration
+		err     error
+	}{
+		{0, pausedErr{}},                    // warn
+		{time.Second, pausedErr{}},          // debug
+		{time.Second, pausedErr{}},          // debug
+		{time.Second, errors.New("bad id")}, // error
+		{time.Second, errors.New("bad id")}, // error
+		{2 * time.Minute, pausedErr{}},      // warn again: the quiet minute is over
+		{time.Second, nil},                  // info: works again, 0 unlogged
+		{time.Second, pausedErr{}},          // warn: a new pause
+		{time.Second, pausedErr{}},          // debug
+		{time.Second, nil},                  // info: works again, 1 unlogged
+	}
+	var logs syncBuffer
+	var run atomic.Int32
+	done := make(chan struct{}, len(steps))
+	h := newHandler(t, webhook.Config{
+		Store:  newStore(t, invoiceIDs...),
+		Now:    clock,
+		Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Fetch: func(ctx context.Context) error {
+			defer func() { done <- struct{}{} }()
+			return steps[run.Add(1)-1].err
+		},
+	})
+	for _, st := range steps {
+		mu.Lock()
+		now = now.Add(st.advance)
+		mu.Unlock()
+		require.Equal(t, http.StatusOK, serve(h, signed(body(t, invoiceUpdate(invoiceIDs[0])))).Code)
+		receive(t, done, "a fetch")
+	}
+	require.NoError(t, h.Close())
+
+	levels := map[string]int{}
+	var unlogged []float64
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
+		msg, _ := rec["msg"].(string)
+		if !strings.HasPrefix(msg, "webhook: fetch") {
+			continue
+		}
+		levels[rec["level"].(string)]++
+		if msg == "webhook: fetch works again" {
+			unlogged = append(unlogged, rec["failed_runs_not_logged"].(float64))
+		}
+	}
+	assert.Equal(t, map[string]int{"WARN": 3, "ERROR": 2, "INFO": 2}, levels)
+	assert.Equal(t, []float64{0, 1}, unlogged, "the first recovery followed a warning only; the second, one unlogged failure")
 }

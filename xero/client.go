@@ -234,7 +234,7 @@ func NewClient(cfg Config, opts ...Option) (*Client, error) {
 		next = http.DefaultTransport
 	}
 	apiBase := strings.TrimRight(apiURL.String(), "/")
-	m := newClientMetrics(o.meters, apiBase, connURL)
+	m := newClientMetrics(o.meters, apiBase, connURL, cfg.TenantID)
 	red := newRedactor(cfg.ClientID, cfg.ClientSecret.Reveal())
 	hc.Transport = &transport{next: next, userAgent: ua, debug: cfg.Debug, log: o.log, redact: red}
 

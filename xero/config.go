@@ -18,19 +18,23 @@ import (
 // Environment variable names. They are AMS's names, so an existing
 // deployment's environment works unchanged.
 const (
-	EnvClientID       = "XERO_CLIENT_ID"
-	EnvClientSecret   = "XERO_CLIENT_SECRET"
-	EnvTenantID       = "XERO_TENANT_ID"
-	EnvWebhookKey     = "XERO_WEBHOOK_KEY"
-	EnvAccountCode    = "XERO_ACCOUNT_CODE"
-	EnvAmountType     = "XERO_AMOUNT_TYPE"
-	EnvCurrencyCode   = "XERO_CURRENCY_CODE"
-	EnvEmailWhitelist = "AMS_BILLING_EMAIL_WHITELIST_REGEX"
-	EnvEmailInvoices  = "XERO_EMAIL_INVOICES"
-	EnvDebug          = "XERO_DEBUG"
-	EnvScopes         = "XERO_SCOPES"
-	EnvAPIURL         = "XERO_API_URL"
-	EnvTokenURL       = "XERO_TOKEN_URL"
+	EnvClientID     = "XERO_CLIENT_ID"
+	EnvClientSecret = "XERO_CLIENT_SECRET"
+	EnvTenantID     = "XERO_TENANT_ID"
+	EnvWebhookKey   = "XERO_WEBHOOK_KEY"
+	EnvAccountCode  = "XERO_ACCOUNT_CODE"
+	// EnvPaymentAccountCode is optional: the account payments are recorded
+	// to when the caller names none (a BANK account, or one with
+	// EnablePaymentsToAccount).
+	EnvPaymentAccountCode = "XERO_PAYMENT_ACCOUNT_CODE"
+	EnvAmountType         = "XERO_AMOUNT_TYPE"
+	EnvCurrencyCode       = "XERO_CURRENCY_CODE"
+	EnvEmailWhitelist     = "AMS_BILLING_EMAIL_WHITELIST_REGEX"
+	EnvEmailInvoices      = "XERO_EMAIL_INVOICES"
+	EnvDebug              = "XERO_DEBUG"
+	EnvScopes             = "XERO_SCOPES"
+	EnvAPIURL             = "XERO_API_URL"
+	EnvTokenURL           = "XERO_TOKEN_URL"
 )
 
 // Xero's production endpoints, the defaults of XERO_API_URL and XERO_TOKEN_URL.
@@ -73,9 +77,12 @@ type Config struct {
 	// WebhookKeys verify webhook signatures (XERO_WEBHOOK_KEY; several keys
 	// separated by commas while one is being rotated).
 	WebhookKeys []billing.Secret
-	AccountCode string     // XERO_ACCOUNT_CODE, default account code for line items
-	AmountType  AmountType // XERO_AMOUNT_TYPE
-	Currency    string     // XERO_CURRENCY_CODE, ISO 4217
+	AccountCode string // XERO_ACCOUNT_CODE, default account code for line items
+	// PaymentAccountCode is XERO_PAYMENT_ACCOUNT_CODE, optional: the
+	// account a payment is recorded to when the caller names none.
+	PaymentAccountCode string
+	AmountType         AmountType // XERO_AMOUNT_TYPE
+	Currency           string     // XERO_CURRENCY_CODE, ISO 4217
 	// EmailWhitelist, when set, lets EmailInvoice send only to matching
 	// addresses (AMS_BILLING_EMAIL_WHITELIST_REGEX).
 	EmailWhitelist *regexp.Regexp
@@ -116,6 +123,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 	x.AccountCode = get(EnvAccountCode)
+	x.PaymentAccountCode = get(EnvPaymentAccountCode)
 	x.AmountType = AmountType(strings.ToUpper(get(EnvAmountType)))
 	x.Currency = strings.ToUpper(get(EnvCurrencyCode))
 	if re := get(EnvEmailWhitelist); re != "" {
@@ -178,6 +186,9 @@ func (c *Config) problems() []error {
 			bad(r.name, "contains a control character")
 		}
 	}
+	if strings.ContainsFunc(c.PaymentAccountCode, unicode.IsControl) {
+		bad(EnvPaymentAccountCode, "contains a control character")
+	}
 	if len(c.WebhookKeys) == 0 {
 		errs = append(errs, &billing.ConfigError{Var: EnvWebhookKey, Problem: "required", Missing: true})
 	}
@@ -232,9 +243,9 @@ func (c Config) String() string {
 	if c.EmailWhitelist != nil {
 		whitelist = c.EmailWhitelist.String()
 	}
-	return fmt.Sprintf("xero.Config{ClientID:%q ClientSecret:%s TenantID:%q WebhookKeys:%d×%s AccountCode:%q AmountType:%s Currency:%s EmailWhitelist:%q EmailInvoices:%t Debug:%t Scopes:%q APIURL:%s TokenURL:%s}",
+	return fmt.Sprintf("xero.Config{ClientID:%q ClientSecret:%s TenantID:%q WebhookKeys:%d×%s AccountCode:%q PaymentAccountCode:%q AmountType:%s Currency:%s EmailWhitelist:%q EmailInvoices:%t Debug:%t Scopes:%q APIURL:%s TokenURL:%s}",
 		c.ClientID, c.ClientSecret, c.TenantID, len(c.WebhookKeys), billing.NewSecret("x"),
-		c.AccountCode, c.AmountType, c.Currency, whitelist, c.EmailInvoices, c.Debug,
+		c.AccountCode, c.PaymentAccountCode, c.AmountType, c.Currency, whitelist, c.EmailInvoices, c.Debug,
 		c.Scopes, urlcheck.Redact(c.APIURL), urlcheck.Redact(c.TokenURL))
 }
 
@@ -249,6 +260,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tenant_id", c.TenantID),
 		slog.Int("webhook_keys", len(c.WebhookKeys)),
 		slog.String("account_code", c.AccountCode),
+		slog.String("payment_account_code", c.PaymentAccountCode),
 		slog.String("amount_type", string(c.AmountType)),
 		slog.String("currency", c.Currency),
 		slog.Bool("email_invoices", c.EmailInvoices),

@@ -31,7 +31,7 @@ func lookup(env map[string]string) func(string) (string, bool) {
 // credential or the account code (a pasted line break, an escape) is
 // refused at start, naming the variable and never quoting its value.
 func TestLoadConfigRefusesControlCharacters(t *testing.T) {
-	for _, name := range []string{xero.EnvClientID, xero.EnvClientSecret, xero.EnvAccountCode, xero.EnvTenantID} {
+	for _, name := range []string{xero.EnvClientID, xero.EnvClientSecret, xero.EnvAccountCode, xero.EnvTenantID, xero.EnvPaymentAccountCode} {
 		for _, bad := range []string{"\x00", "\n", "\r", "\t", "\x1b", "\x7f", "\u0085"} {
 			env := validEnv()
 			value := "abc" + bad + "def-value"
@@ -47,6 +47,20 @@ func TestLoadConfigRefusesControlCharacters(t *testing.T) {
 	}
 	_, err := xero.LoadConfig(lookup(validEnv()))
 	require.NoError(t, err)
+}
+
+// TestPaymentAccountCodeIsOptional: XERO_PAYMENT_ACCOUNT_CODE is read when
+// set and not required when unset.
+func TestPaymentAccountCodeIsOptional(t *testing.T) {
+	cfg, err := xero.LoadConfig(lookup(validEnv()))
+	require.NoError(t, err)
+	assert.Empty(t, cfg.PaymentAccountCode)
+	env := validEnv()
+	env[xero.EnvPaymentAccountCode] = " 090 "
+	cfg, err = xero.LoadConfig(lookup(env))
+	require.NoError(t, err)
+	assert.Equal(t, "090", cfg.PaymentAccountCode)
+	assert.Contains(t, cfg.String(), `PaymentAccountCode:"090"`)
 }
 
 // TestNewClientRefusesControlCharacters: a Config filled in code and given

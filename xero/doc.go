@@ -63,8 +63,8 @@
 // until the app sets a global provider). The instruments are made once,
 // in NewClient, under the scope "github.com/amsbilling/sdk/xero". Names,
 // units and the HTTP attributes follow OpenTelemetry's semantic
-// conventions; no attribute holds a secret, a token, a tenant or a
-// record's id.
+// conventions; no attribute holds a secret, a token or a record's id, and
+// only xero.rate_limit.remaining names the tenant.
 //
 //   - http.client.request.duration (histogram, s): every HTTP request to
 //     the Accounting API and the connections list, one per attempt (a
@@ -90,7 +90,9 @@
 //   - xero.rate_limit.remaining (gauge, {call}): what the latest answer
 //     that reported it said the tenant has left, with
 //     xero.rate_limit.window minute (X-MinLimit-Remaining) or day
-//     (X-DayLimit-Remaining); LastRateInfo reads the same headers.
+//     (X-DayLimit-Remaining) and xero.tenant.id, the Client's tenant, so
+//     Clients of several tenants on one provider keep their counts apart;
+//     LastRateInfo reads the same headers.
 //   - xero.token.refreshes (counter, {request}): access token requests to
 //     the identity service, with outcome ok or error.
 //
@@ -125,6 +127,13 @@
 //     1,000);
 //   - emails honouring XERO_EMAIL_INVOICES and the whitelist (checked against
 //     the synced address), and online invoice URLs.
+//
+// The Client's money calls (CreatePayments, DeletePayment, GetPayment,
+// FindPayments, PaymentsModifiedSince, CreateCreditNotes, AllocateCreditNote,
+// GetCreditNote, FindCreditNotes, CreditNotesModifiedSince, VoidInvoice)
+// carry an Idempotency-Key on every write and read list answers record by
+// record (MoneyRecordError). To move money exactly once, record the
+// operation as a billing.MoneyOp in the store before the call.
 //
 // # Configuration
 //

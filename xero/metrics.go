@@ -31,6 +31,7 @@ const (
 	keyOperation = attribute.Key("xero.operation")
 	keyProblem   = attribute.Key("xero.rate_limit.problem")
 	keyWindow    = attribute.Key("xero.rate_limit.window")
+	keyTenant    = attribute.Key("xero.tenant.id")
 	keyOutcome   = attribute.Key("outcome")
 )
 
@@ -60,7 +61,8 @@ type clientMetrics struct {
 	tokenFailed     []metric.AddOption
 }
 
-func newClientMetrics(mp metric.MeterProvider, apiURL, connURL string) *clientMetrics {
+// newClientMetrics makes the instruments of a Client calling tenant.
+func newClientMetrics(mp metric.MeterProvider, apiURL, connURL, tenant string) *clientMetrics {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
@@ -80,7 +82,7 @@ func newClientMetrics(mp metric.MeterProvider, apiURL, connURL string) *clientMe
 		metric.WithDescription("Calls refused locally, before any request was sent, because a rate limit would be exceeded."))
 	m.remaining, errs[3] = meter.Int64Gauge("xero.rate_limit.remaining",
 		metric.WithUnit("{call}"),
-		metric.WithDescription("Calls the tenant has left in Xero's minute and day windows, from the latest answer that said."))
+		metric.WithDescription("Calls the tenant (xero.tenant.id) has left in Xero's minute and day windows, from the latest answer that said."))
 	m.refreshes, errs[4] = meter.Int64Counter("xero.token.refreshes",
 		metric.WithUnit("{request}"),
 		metric.WithDescription("Access token requests to Xero's identity service, by outcome."))
@@ -94,8 +96,10 @@ func newClientMetrics(mp metric.MeterProvider, apiURL, connURL string) *clientMe
 	if u, err := url.Parse(connURL); err == nil {
 		m.connServer = serverAttrs(u)
 	}
-	m.minute = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(keyWindow.String("minute")))}
-	m.day = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(keyWindow.String("day")))}
+	// The remaining counts are the tenant's: Clients of several tenants on
+	// one provider must not overwrite each other's.
+	m.minute = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(keyWindow.String("minute"), keyTenant.String(tenant)))}
+	m.day = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(keyWindow.String("day"), keyTenant.String(tenant)))}
 	m.tokenOK = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(keyOutcome.String("ok")))}
 	m.tokenFailed = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(keyOutcome.String("error")))}
 	return m
@@ -165,6 +169,10 @@ func (m *clientMetrics) operation(r request) (string, []attribute.KeyValue) {
 			b.WriteString("{ContactID}")
 		case prev == "Accounts":
 			b.WriteString("{AccountID}")
+		case prev == "Payments":
+			b.WriteString("{PaymentID}")
+		case prev == "CreditNotes":
+			b.WriteString("{CreditNoteID}")
 		default:
 			b.WriteString("{id}")
 		}
@@ -177,7 +185,8 @@ func (m *clientMetrics) operation(r request) (string, []attribute.KeyValue) {
 // the Client uses.
 func isAPIWord(seg string) bool {
 	switch seg {
-	case "Invoices", "Contacts", "Accounts", "Currencies", "Organisation", "Email", "OnlineInvoice":
+	case "Invoices", "Contacts", "Accounts", "Currencies", "Organisation", "Email", "OnlineInvoice",
+		"Payments", "CreditNotes", "Allocations":
 		return true
 	}
 	return false
@@ -212,7 +221,8 @@ func (m *clientMetrics) refusal(ctx context.Context, err error) {
 	}
 }
 
-// observe records the tenant's remaining calls an answer's headers report.
+// observe records the remaining calls an answer's headers report for the
+// Client's tenant.
 func (m *clientMetrics) observe(ctx context.Context, h http.Header) {
 	rem := ratelimit.ParseHeaders(h, time.Time{}).Remaining
 	if rem.Minute >= 0 {

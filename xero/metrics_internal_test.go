@@ -16,7 +16,7 @@ import (
 func TestOperation(t *testing.T) {
 	const api = "https://api.xero.com/api.xro/2.0"
 	const conn = "https://api.xero.com/connections"
-	m := newClientMetrics(nil, api, conn)
+	m := newClientMetrics(nil, api, conn, "")
 	id := "4f9c1a3e-2b7d-4c1e-9a8f-0e6d5c4b3a21"
 	tests := []struct {
 		method, url string
@@ -35,7 +35,11 @@ func TestOperation(t *testing.T) {
 		{"GET", api + "/Accounts/" + id, "GET /Accounts/{AccountID}"},
 		{"GET", api + "/Organisation", "GET /Organisation"},
 		{"GET", api + "/Currencies", "GET /Currencies"},
-		{"GET", api + "/Payments/" + id, "GET /{id}/{id}"},
+		{"GET", api + "/Journals/" + id, "GET /{id}/{id}"},
+		{"POST", api + "/Payments/" + id, "POST /Payments/{PaymentID}"},
+		{"PUT", api + "/Payments?summarizeErrors=false", "PUT /Payments"},
+		{"PUT", api + "/CreditNotes/" + id + "/Allocations", "PUT /CreditNotes/{CreditNoteID}/Allocations"},
+		{"GET", api + "/CreditNotes?page=1", "GET /CreditNotes"},
 		{"GET", api + "/", "GET /"},
 		{"GET", conn, "GET /connections"},
 		{"GET", "https://elsewhere.test/Invoices/" + id, "GET other"},
@@ -64,7 +68,7 @@ func TestServerAttrs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.url, func(t *testing.T) {
-			m := newClientMetrics(nil, tt.url, "")
+			m := newClientMetrics(nil, tt.url, "", "")
 			assert.Equal(t, tt.host, m.apiServer[0].Value.AsString())
 			assert.Equal(t, tt.port, m.apiServer[1].Value.AsInt64())
 		})

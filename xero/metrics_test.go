@@ -94,10 +94,45 @@ func TestClientMetrics(t *testing.T) {
 	assert.Equal(t, map[string]float64{"xero.rate_limit.problem=minute": 1}, s.Series("xero.rate_limit.exceeded"))
 	assert.Equal(t, map[string]float64{"xero.rate_limit.problem=minute": 1}, s.Series("xero.rate_limit.refused"))
 	assert.Equal(t, map[string]float64{"outcome=ok": 1}, s.Series("xero.token.refreshes"))
+	tenant := ",xero.tenant.id=" + emu.TenantID()
 	assert.Equal(t, map[string]float64{
-		"xero.rate_limit.window=minute": 0, // the 429's X-MinLimit-Remaining
-		"xero.rate_limit.window=day":    98,
+		"xero.rate_limit.window=minute" + tenant: 0, // the 429's X-MinLimit-Remaining
+		"xero.rate_limit.window=day" + tenant:    98,
 	}, s.Series("xero.rate_limit.remaining"), "a count the 429 left out keeps its last value")
+}
+
+// Clients of two tenants on one MeterProvider report each tenant's
+// remaining calls apart, under xero.tenant.id.
+func TestRemainingGaugePerTenant(t *testing.T) {
+	r := metrictest.New(t)
+	const base = "http://xero.emulator"
+	calls := map[string]int{"1c5e7a9b-2d4f-4a6c-8e0b-3d5f7a9c1e2b": 1, "2d6f8b0c-3e5a-4b7d-9f1c-4e6a8b0d2f3c": 3}
+	for tenant, n := range calls {
+		emu := emulator.New(emulator.Options{TenantID: tenant, RateLimit: emulator.Limits{PerMinute: 10, PerDay: 100}})
+		t.Cleanup(func() { _ = emu.Close() })
+		client, err := xero.NewClient(xero.Config{
+			ClientID:     emu.ClientID(),
+			ClientSecret: billing.NewSecret(emu.ClientSecret()),
+			TenantID:     tenant,
+			APIURL:       base + emulator.APIPath,
+			TokenURL:     base + emulator.TokenPath,
+		}, xero.WithHTTPClient(emu.Client()), xero.WithMeterProvider(r))
+		require.NoError(t, err)
+		for range n {
+			_, err = client.Organisation(t.Context())
+			require.NoError(t, err)
+		}
+	}
+	s := r.Collect(t)
+	for tenant, n := range calls {
+		minute, ok := s.Gauge("xero.rate_limit.remaining", attribute.String("xero.rate_limit.window", "minute"), attribute.String("xero.tenant.id", tenant))
+		require.True(t, ok, tenant)
+		assert.Equal(t, float64(10-n), minute, tenant)
+		day, ok := s.Gauge("xero.rate_limit.remaining", attribute.String("xero.rate_limit.window", "day"), attribute.String("xero.tenant.id", tenant))
+		require.True(t, ok, tenant)
+		assert.Equal(t, float64(100-n), day, tenant)
+	}
+	assert.Len(t, s.Points("xero.rate_limit.remaining"), 4, "a minute and a day series per tenant")
 }
 
 // Failed requests carry error.type: the status of an error answer, or a

@@ -33,6 +33,20 @@ type Account struct {
 	Class     string `json:"Class"`  // ASSET, EQUITY, EXPENSE, LIABILITY or REVENUE
 	Status    string `json:"Status"` // ACTIVE, ARCHIVED or DELETED
 	TaxType   string `json:"TaxType"`
+	// EnablePaymentsToAccount lets an account other than a bank account
+	// receive payments.
+	EnablePaymentsToAccount bool `json:"EnablePaymentsToAccount"`
+}
+
+// AccountTypeBank is the Type of a bank account, which always takes
+// payments.
+const AccountTypeBank = "BANK"
+
+// TakesPayments reports whether payments may be recorded to the account
+// (XERO_PAYMENT_ACCOUNT_CODE names one): an active bank account, or an
+// active one with payments enabled.
+func (a Account) TakesPayments() bool {
+	return a.Status == AccountStatusActive && (a.Type == AccountTypeBank || a.EnablePaymentsToAccount)
 }
 
 // Currency is one of the organisation's currencies (schema Currency).

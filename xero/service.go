@@ -329,6 +329,7 @@ func localInvoice(x Invoice) billing.Invoice {
 		Amount:     x.Total,
 		Paid:       x.AmountPaid,
 		Due:        x.AmountDue,
+		Credited:   x.AmountCredited,
 	}
 }
 

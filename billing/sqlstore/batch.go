@@ -81,7 +81,7 @@ func (s *Store) pgSaveStates(ctx context.Context, q querier, invs []billing.Invo
 // pgSaveRound runs pgSaveStates for the invoices at idx, whose provider
 // ids are distinct, and fills their results in out.
 func (s *Store) pgSaveRound(ctx context.Context, q querier, invs []billing.Invoice, idx []int, out []billing.Saved) error {
-	cols := make([][]string, 11)
+	cols := make([][]string, 12)
 	for c := range cols {
 		cols[c] = make([]string, len(idx))
 	}
@@ -90,7 +90,7 @@ func (s *Store) pgSaveRound(ctx context.Context, q querier, invs []billing.Invoi
 		for c, v := range []string{
 			inv.ProviderID, inv.Reference, inv.Status, inv.Currency,
 			inv.IssueDate.String(), inv.DueDate.String(), inv.PaidDate.String(),
-			moneyArg(inv.Amount), moneyArg(inv.Paid), moneyArg(inv.Due),
+			moneyArg(inv.Amount), moneyArg(inv.Paid), moneyArg(inv.Due), moneyArg(inv.Credited),
 			uuid.NewString(),
 		} {
 			cols[c][k] = v
@@ -156,6 +156,9 @@ func (s *Store) sqliteSaveStates(ctx context.Context, q querier, invs []billing.
 			dateArg(inv.IssueDate), dateArg(inv.DueDate), dateArg(inv.PaidDate),
 			moneyArg(inv.Amount), moneyArg(inv.Paid), moneyArg(inv.Due))
 		if err != nil {
+			return nil, err
+		}
+		if _, err := q.ExecContext(ctx, s.q.setCredited, before.Number, moneyArg(inv.Credited)); err != nil {
 			return nil, err
 		}
 		after, err := s.invoiceByPID(ctx, q, s.q.invoiceByPID, inv.ProviderID)

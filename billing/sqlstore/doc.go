@@ -51,7 +51,10 @@
 // InvoicesByProviderIDs, BeginCreations of linked accounts,
 // CompleteCreations, RecordInvoiceEmails, InvoiceEmails): a few round
 // trips for a run of any size, and one write a Xero call. On SQLite they
-// are transactions of several statements.
+// are transactions of several statements. Concurrent MarkUpdateNeeded calls
+// on PostgreSQL share one statement and its commit: the calls that arrive
+// while a round of marks commits go together in the next round, and each
+// returns once its round committed, or with that round's error.
 //
 // Migrations run when a store is opened unless the driver package's
 // WithoutMigrate option is given; [Store.Migrate] runs them on demand. They

@@ -67,10 +67,10 @@ const sqlCompleteOne = `WITH c AS (
 SELECT count(*), max(a.user_id), max(a.organisation_id) FROM fin JOIN billing_accounts a ON a.id = fin.account_id`
 
 // completeCreationFast tries sqlCompleteOne for a completion whose states agree (no
-// event to record); ok reports whether it saved it.
+// event to record) and that has no credit yet; ok reports whether it saved it.
 func (s *Store) completeCreationFast(ctx context.Context, comp billing.Completion) (inv billing.Invoice, ok bool, err error) {
 	created := comp.Created
-	if created.ProviderID == "" || !created.SameProviderState(comp.Current) {
+	if created.ProviderID == "" || !created.SameProviderState(comp.Current) || !created.Credited.IsZero() {
 		return billing.Invoice{}, false, nil
 	}
 	var (

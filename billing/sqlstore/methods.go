@@ -115,7 +115,10 @@ func (s *Store) CreateInvoice(ctx context.Context, inv billing.Invoice) error {
 			dateArg(inv.IssueDate), dateArg(inv.DueDate), dateArg(inv.PaidDate),
 			moneyArg(inv.Amount), moneyArg(inv.Paid), moneyArg(inv.Due),
 			inv.UpdateNeeded, s.timeArg(inv.UpdateRequestedAt), inv.UpdateAttempts, inv.UpdateError, inv.SetAside)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.setCredited(ctx, tx, inv)
 	})
 	if s.dialect.isUniqueViolation(err) {
 		return fmt.Errorf("%w: invoice number %q or provider id %q is taken: %w", billing.ErrConflict, inv.Number, inv.ProviderID, err)
@@ -170,14 +173,22 @@ func (s *Store) SaveInvoiceState(ctx context.Context, inv billing.Invoice) (befo
 	return saved[0].Before, saved[0].After, nil
 }
 
-// MarkUpdateNeeded implements billing.Store with one UPDATE statement, so
-// all the invoices are marked or none. The token rule (a mark never reuses
-// or goes below the stored time) is computed by the database, atomically
-// with the write: GREATEST(at, stored + 1µs) on PostgreSQL, the same with
-// integer microseconds on SQLite.
+// MarkUpdateNeeded implements billing.Store with one statement, so all the
+// invoices are marked or none. The token rule (a mark never reuses or goes
+// below the stored time) is computed by the database, atomically with the
+// write: GREATEST(at, stored + 1µs) on PostgreSQL, the same with integer
+// microseconds on SQLite. On PostgreSQL concurrent calls share that
+// statement and its commit (markGroup): each returns once the statement
+// holding its ids committed, or with the statement's error.
 func (s *Store) MarkUpdateNeeded(ctx context.Context, providerIDs []string, at time.Time) (int, error) {
 	if at.IsZero() {
 		return 0, errors.New("sqlstore: mark update needed: zero time")
+	}
+	if s.dialect == Postgres {
+		if !pgTimeInRange(at) {
+			return 0, fmt.Errorf("sqlstore: mark update needed: time %s is outside PostgreSQL's range", at.Format(time.RFC3339Nano))
+		}
+		return s.markGrouped(ctx, providerIDs, at)
 	}
 	ids, ok, err := s.idsArg(providerIDs)
 	if err != nil || !ok {

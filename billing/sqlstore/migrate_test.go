@@ -14,7 +14,7 @@ import (
 )
 
 // newestVersion is the version of the newest embedded migration.
-const newestVersion = 3
+const newestVersion = 4
 
 func TestMigrateTwice(t *testing.T) {
 	t.Parallel()

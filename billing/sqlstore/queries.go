@@ -6,6 +6,7 @@ import "strings"
 type queries struct {
 	queueQueries
 	bulkQueries
+	moneyQueries
 
 	insertAccount string
 	accountIDUser string
@@ -30,13 +31,14 @@ type queries struct {
 
 const invoiceColumns = `a.user_id, a.organisation_id, i.invoice_number, i.provider_invoice_id,
 	i.reference, i.status, i.currency, i.issue_date, i.due_date, i.paid_date,
-	i.amount, i.paid, i.due,
+	i.amount, i.paid, i.due, {credited},
 	i.update_needed, i.update_requested_at, i.update_attempts, i.update_error, i.set_aside`
 
 const selectInvoices = `SELECT ` + invoiceColumns + `
 	FROM billing_invoices i JOIN billing_accounts a ON a.id = i.account_id`
 
-// Shared SQL. {now} is the dialect's current time, {ids} a condition on
+// Shared SQL. {credited} is the invoice's AmountCredited (a column on
+// PostgreSQL, a table of its own on SQLite: see its migration 00004), {now} is the dialect's current time, {ids} a condition on
 // provider_invoice_id matching the list in parameter $1, {nullsFirst} the
 // dialect's way to sort a missing mark time before all others.
 const (
@@ -93,14 +95,36 @@ const (
 const (
 	pgIDs = `provider_invoice_id = ANY($1::text[])`
 
-	// GREATEST ignores NULL, so a first mark stores $2.
-	pgMark = `WITH target AS (
-		SELECT id FROM billing_invoices WHERE ` + pgIDs + ` ORDER BY id FOR UPDATE
+	// pgMark is one round of grouped marks (see markGroup): parallel
+	// arrays of provider id, mark time and caller, each caller's ids
+	// distinct, callers in arrival order. For an invoice that k marks of
+	// the round name, the token is the one those marks leave applied one
+	// after another: GREATEST(stored + k µs, each mark's time + 1 µs per
+	// later mark). GREATEST ignores NULL, so on a first mark the stored
+	// time counts for nothing. It returns how many invoices each caller
+	// marked; a caller that marked none is absent.
+	pgMark = `WITH u AS (
+		SELECT u.pid, u.at, u.caller, u.ord
+		FROM unnest($1::text[], $2::timestamptz[], $3::int[]) WITH ORDINALITY AS u(pid, at, caller, ord)
+	),
+	m AS (
+		SELECT w.pid, count(*) AS marks, max(w.at + w.later * interval '1 microsecond') AS at
+		FROM (SELECT u.pid, u.at, row_number() OVER (PARTITION BY u.pid ORDER BY u.ord DESC) - 1 AS later FROM u) w
+		GROUP BY w.pid
+	),
+	target AS (
+		SELECT i.id, m.marks, m.at FROM billing_invoices i JOIN m ON m.pid = i.provider_invoice_id
+		ORDER BY i.id
+		FOR UPDATE OF i
+	),
+	marked AS (
+		UPDATE billing_invoices i SET update_needed = TRUE,
+			update_requested_at = GREATEST(target.at, i.update_requested_at + target.marks * interval '1 microsecond'),
+			update_attempts = 0, update_error = '', set_aside = FALSE, updated_at = now()
+		FROM target WHERE i.id = target.id
+		RETURNING i.provider_invoice_id AS pid
 	)
-	UPDATE billing_invoices i SET update_needed = TRUE,
-		update_requested_at = GREATEST($2::timestamptz, i.update_requested_at + interval '1 microsecond'),
-		update_attempts = 0, update_error = '', set_aside = FALSE, updated_at = now()
-	FROM target WHERE i.id = target.id`
+	SELECT u.caller, count(*) FROM u JOIN marked ON marked.pid = u.pid GROUP BY u.caller`
 
 	// SKIP LOCKED: concurrent claimers pass over each other's rows instead of
 	// waiting, and the statement commits on its own before ClaimUpdates
@@ -150,6 +174,7 @@ const (
 
 func queriesFor(d Dialect) *queries {
 	now, nullsFirst := "now()", "NULLS FIRST"
+	credited := "i.credited"
 	link, syncs := "l.contact_id, l.fingerprint, l.email", ""
 	q := &queries{
 		mark:    pgMark,
@@ -160,15 +185,17 @@ func queriesFor(d Dialect) *queries {
 	if d == SQLite {
 		// SQLite sorts NULL first in ascending order already.
 		now, nullsFirst = sqliteNow, ""
+		credited = sqliteCredited
 		link = "l.contact_id, coalesce(s.fingerprint, ''), coalesce(s.email, '')"
 		syncs = "LEFT JOIN billing_contact_syncs s ON s.account_id = l.account_id"
 		q.mark, q.claim, q.release = sqliteMark, sqliteClaim, sqliteRelease
 		// A write transaction on SQLite excludes every other writer.
 		lockSuffix, lockRow = "", ""
 	}
-	r := strings.NewReplacer("{now}", now, "{nullsFirst}", nullsFirst, "{link}", link, "{syncs}", syncs)
+	r := strings.NewReplacer("{credited}", credited, "{now}", now, "{nullsFirst}", nullsFirst, "{link}", link, "{syncs}", syncs)
 	q.queueQueries = queueQueriesFor(d, r, lockRow)
 	q.bulkQueries = bulkQueriesFor(d, r)
+	q.moneyQueries = moneyQueriesFor(d, r, lockRow)
 	q.insertAccount = sqlInsertAccount
 	q.accountIDUser = sqlAccountIDUser
 	q.accountIDOrg = sqlAccountIDOrg
@@ -177,8 +204,8 @@ func queriesFor(d Dialect) *queries {
 	q.linkByUser = r.Replace(sqlLinkByUser)
 	q.linkByOrg = r.Replace(sqlLinkByOrg)
 	q.insertInvoice = sqlInsertInvoice
-	q.invoiceByNum = selectInvoices + ` WHERE i.invoice_number = $1`
-	q.invoiceByPID = selectInvoices + ` WHERE i.provider_invoice_id = $1`
+	q.invoiceByNum = r.Replace(selectInvoices + ` WHERE i.invoice_number = $1`)
+	q.invoiceByPID = r.Replace(selectInvoices + ` WHERE i.provider_invoice_id = $1`)
 	q.lockInvoice = q.invoiceByPID + lockSuffix
 	q.saveState = r.Replace(sqlSaveState)
 	q.mark = r.Replace(q.mark)

@@ -212,7 +212,7 @@ func bulkQueriesFor(d Dialect, r *strings.Replacer) bulkQueries {
 	lists := strings.NewReplacer("{in1}", in1, "{in2}", in2)
 	q := bulkQueries{
 		linksByOwners:  r.Replace(lists.Replace(sqlLinksByOwners)),
-		invoicesByPIDs: selectInvoices + ` WHERE i.provider_invoice_id ` + in1,
+		invoicesByPIDs: r.Replace(selectInvoices + ` WHERE i.provider_invoice_id ` + in1),
 		emailsByPIDs:   lists.Replace(sqlEmailsByPIDs),
 	}
 	if d == SQLite {

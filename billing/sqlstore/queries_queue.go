@@ -49,7 +49,7 @@ const pgInvoiceJSON = `jsonb_build_object(
 		'IssueDate', coalesce(to_char(i.issue_date, 'YYYY-MM-DD'), ''),
 		'DueDate', coalesce(to_char(i.due_date, 'YYYY-MM-DD'), ''),
 		'PaidDate', coalesce(to_char(i.paid_date, 'YYYY-MM-DD'), ''),
-		'Amount', i.amount::text, 'Paid', i.paid::text, 'Due', i.due::text,
+		'Amount', i.amount::text, 'Paid', i.paid::text, 'Due', i.due::text, 'Credited', i.credited::text,
 		'UpdateNeeded', i.update_needed,
 		'UpdateRequestedAt', to_char(i.update_requested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
 		'UpdateAttempts', i.update_attempts,
@@ -61,14 +61,14 @@ const pgInvoiceJSON = `jsonb_build_object(
 // value (1.0 = 1.00) and NULL dates equal each other, as
 // billing.Invoice.SameProviderState does.
 const (
-	pgProviderState = `(i.reference, i.status, i.currency, i.issue_date, i.due_date, i.paid_date, i.amount, i.paid, i.due)`
-	pgInputState    = `(u.reference, u.status, u.currency, u.issue_date, u.due_date, u.paid_date, u.amount, u.paid, u.due)`
+	pgProviderState = `(i.reference, i.status, i.currency, i.issue_date, i.due_date, i.paid_date, i.amount, i.paid, i.due, i.credited)`
+	pgInputState    = `(u.reference, u.status, u.currency, u.issue_date, u.due_date, u.paid_date, u.amount, u.paid, u.due, u.credited)`
 )
 
 // pgSaveStates saves a batch of provider states and records an event for
 // each invoice whose state changed, in one statement (so atomically, and in
 // one round trip). The parameters are parallel text arrays: provider id,
-// the nine provider-owned fields (an empty string for no date), and an
+// the ten provider-owned fields (an empty string for no date), and an
 // event id for each.
 // prior locks the invoices in id order (no deadlock with another batch) and
 // reads them as they are once locked, which is the state before; the
@@ -80,11 +80,11 @@ const pgSaveStates = `WITH u AS (
 			NULLIF(u.due_date, '')::date AS due_date,
 			NULLIF(u.paid_date, '')::date AS paid_date,
 			u.amount::numeric AS amount, u.paid::numeric AS paid, u.due::numeric AS due,
-			u.event_id
+			u.credited::numeric AS credited, u.event_id
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-			$7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
+			$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
 			WITH ORDINALITY AS u(pid, reference, status, currency, issue_date, due_date,
-				paid_date, amount, paid, due, event_id, ord)
+				paid_date, amount, paid, due, credited, event_id, ord)
 	),
 	prior AS (
 		SELECT i.id, u.ord, u.event_id, ` + pgInvoiceJSON + ` AS state,
@@ -98,7 +98,7 @@ const pgSaveStates = `WITH u AS (
 	saved AS (
 		UPDATE billing_invoices i SET reference = u.reference, status = u.status, currency = u.currency,
 			issue_date = u.issue_date, due_date = u.due_date, paid_date = u.paid_date,
-			amount = u.amount, paid = u.paid, due = u.due, updated_at = now()
+			amount = u.amount, paid = u.paid, due = u.due, credited = u.credited, updated_at = now()
 		FROM prior, u, billing_accounts a
 		WHERE i.id = prior.id AND u.ord = prior.ord AND a.id = i.account_id
 		RETURNING i.id, ` + pgInvoiceJSON + ` AS state
@@ -286,7 +286,7 @@ func queueQueriesFor(d Dialect, r *strings.Replacer, lockSuffix string) queueQue
 	q.pendingCreations = r.Replace(sqlPendingCreation)
 	q.lockInvoiceID = sqlLockInvoiceID + lockSuffix
 	q.insertInvoiceID = sqlInsertInvoice + ` RETURNING id`
-	q.invoiceByID = selectInvoices + ` WHERE i.id = $1`
+	q.invoiceByID = r.Replace(selectInvoices + ` WHERE i.id = $1`)
 
 	q.sweepMark = sqlSweepMark
 	q.setSweepMark = r.Replace(sqlSetSweepMark)

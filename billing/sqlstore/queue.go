@@ -364,6 +364,9 @@ func (s *Store) completeCreation(ctx context.Context, comp billing.Completion) (
 				return recordError{fmt.Errorf("%w: invoice number %q or provider id %q is taken: %w",
 					billing.ErrConflict, created.Number, created.ProviderID, err)}
 			}
+			if err == nil {
+				err = s.setCredited(ctx, tx, created)
+			}
 		}
 		if err != nil {
 			return err

@@ -27,6 +27,7 @@ type Store struct {
 	dialect Dialect
 	ownsDB  bool // Close closes db (OwnDB)
 	q       *queries
+	marks   *markGroup // PostgreSQL's group commit of MarkUpdateNeeded
 }
 
 var _ billing.Store = (*Store)(nil)
@@ -56,7 +57,7 @@ func New(db *sql.DB, dialect Dialect, opts ...Option) (*Store, error) {
 	if !dialect.valid() {
 		return nil, fmt.Errorf("sqlstore: unknown dialect %q: want %q or %q", string(dialect), Postgres, SQLite)
 	}
-	s := &Store{db: db, dialect: dialect, q: queriesFor(dialect)}
+	s := &Store{db: db, dialect: dialect, q: queriesFor(dialect), marks: &markGroup{}}
 	for _, opt := range opts {
 		opt(s)
 	}

@@ -123,7 +123,7 @@ func scanInvoice(row rowScanner) (billing.Invoice, error) {
 	)
 	err := row.Scan(&userID, &orgID, &inv.Number, &providerID,
 		&inv.Reference, &inv.Status, &inv.Currency, &inv.IssueDate, &inv.DueDate, &inv.PaidDate,
-		money{&inv.Amount}, money{&inv.Paid}, money{&inv.Due},
+		money{&inv.Amount}, money{&inv.Paid}, money{&inv.Due}, money{&inv.Credited},
 		&inv.UpdateNeeded, nullTime{&inv.UpdateRequestedAt}, &attempts, &inv.UpdateError, &inv.SetAside)
 	if err != nil {
 		return billing.Invoice{}, err

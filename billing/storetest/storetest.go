@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,7 +22,7 @@ import (
 // register any cleanup with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) billing.Store) {
 	t.Helper()
-	for _, g := range append(groups(), bulkGroups()...) {
+	for _, g := range slices.Concat(groups(), moneyGroups(), bulkGroups()) {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.cases {
 				t.Run(c.name, func(t *testing.T) {
@@ -316,6 +317,7 @@ func requireInvoice(t *testing.T, want, got billing.Invoice) {
 	requireDecimal(t, want.Amount, got.Amount, "Amount")
 	requireDecimal(t, want.Paid, got.Paid, "Paid")
 	requireDecimal(t, want.Due, got.Due, "Due")
+	requireDecimal(t, want.Credited, got.Credited, "Credited")
 	require.Equal(t, want.UpdateNeeded, got.UpdateNeeded, "UpdateNeeded")
 	requireTime(t, want.UpdateRequestedAt, got.UpdateRequestedAt, "UpdateRequestedAt")
 	require.Equal(t, want.UpdateAttempts, got.UpdateAttempts, "UpdateAttempts")

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
@@ -105,6 +106,17 @@ func TestCallsPerThousand(t *testing.T) {
 		res, err := svc.UpdateInvoices(ctx, ids)
 		require.NoError(t, err)
 		assert.Len(t, res.Updated, n)
+		assert.Empty(t, res.Failed)
+	})
+	// The fetch job takes the marked invoices DefaultFetchAllLimit (50) a
+	// request, fewer than UpdateInvoices' 53, for the URL's margin.
+	measure("the fetch job over 1,000 marked invoices", "20", exactly(20), func() {
+		marked, err := store.MarkUpdateNeeded(ctx, ids, time.Now())
+		require.NoError(t, err)
+		require.Equal(t, n, marked)
+		res, err := billing.FetchAllInvoiceUpdates(ctx, svc, store, billing.FetchOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, n, res.Claimed)
 		assert.Empty(t, res.Failed)
 	})
 

@@ -5,5 +5,6 @@
 // the Xero client, the webhook handler, the fetch job and ObserveStore,
 // and checks every metric the SDK records against what happened: the
 // client's requests against the emulator's own log, and no attribute
-// holding a secret or an id.
+// holding a secret or an id (but the tenant's, on the one gauge of its
+// remaining calls).
 package metricscheck

@@ -175,7 +175,10 @@ func TestScriptedDay(t *testing.T) {
 	}{
 		{"xero.rate_limit.exceeded", map[string]float64{"xero.rate_limit.problem=minute": 1}},
 		{"xero.rate_limit.refused", map[string]float64{"xero.rate_limit.problem=minute": 1}},
-		{"xero.rate_limit.remaining", map[string]float64{"xero.rate_limit.window=minute": 0, "xero.rate_limit.window=day": float64(d.dayLeft)}},
+		{"xero.rate_limit.remaining", map[string]float64{
+			"xero.rate_limit.window=minute,xero.tenant.id=" + d.emu.TenantID(): 0,
+			"xero.rate_limit.window=day,xero.tenant.id=" + d.emu.TenantID():    float64(d.dayLeft),
+		}},
 		{"xero.token.refreshes", map[string]float64{"outcome=ok": 1}},
 		{"webhook.deliveries", map[string]float64{"outcome=ok": 1, "outcome=bad_signature": 1}},
 		{"webhook.delivery.duration", map[string]float64{"outcome=ok": 1, "outcome=bad_signature": 1}},
@@ -232,8 +235,10 @@ var (
 
 // No attribute value holds a secret, the client id, the webhook key, a
 // tenant, a member, an invoice or contact id, an invoice number or a
-// query; xero.operation is a template. (The emulator's log redacts the
-// access token, so it is not listed: no attribute is built from a header.)
+// query; xero.operation is a template. The one exception is the tenant's
+// id as xero.tenant.id on xero.rate_limit.remaining, whose counts are the
+// tenant's. (The emulator's log redacts the access token, so it is not
+// listed: no attribute is built from a header.)
 func TestNoSecretOrIDInAttributes(t *testing.T) {
 	r := metrictest.New(t)
 	d := runDay(t, r)
@@ -246,8 +251,24 @@ func TestNoSecretOrIDInAttributes(t *testing.T) {
 	for _, c := range d.emu.Contacts() {
 		forbidden = append(forbidden, c.ContactID)
 	}
-	values := s.AttributeValues()
+	var values []string
+	tenants := 0
+	for name := range s {
+		for _, p := range s.Points(name) {
+			for _, kv := range p.Attributes.ToSlice() {
+				if kv.Key == "xero.tenant.id" {
+					assert.Equal(t, "xero.rate_limit.remaining", name, "only the remaining gauge carries the tenant")
+					assert.Equal(t, d.emu.TenantID(), kv.Value.AsString())
+					tenants++
+					continue
+				}
+				values = append(values, kv.Value.String())
+			}
+		}
+	}
+	assert.Equal(t, 2, tenants, "the minute's and the day's remaining")
 	require.NotEmpty(t, values)
+	assert.Len(t, values, len(s.AttributeValues())-tenants, "every other value is checked")
 	for _, v := range values {
 		assert.False(t, guid.MatchString(v), "attribute value %q holds an id", v)
 		for _, f := range forbidden {

@@ -58,3 +58,56 @@ func TestFillDefaults(t *testing.T) {
 	assert.Equal(t, 24*time.Hour, day)
 	assert.Equal(t, time.Minute, pause)
 }
+
+func TestMargin(t *testing.T) {
+	tests := []struct {
+		name   string
+		margin time.Duration
+		wait   bool
+		want   time.Duration
+	}{
+		{"fail fast: none", 0, false, 0},
+		{"waiting: a second a minute", 0, true, time.Second},
+		{"explicit, fail fast", 3 * time.Second, false, 3 * time.Second},
+		{"explicit, waiting", 3 * time.Second, true, 3 * time.Second},
+		{"negative: none, even waiting", -1, true, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Margin(tt.margin, time.Minute, tt.wait))
+		})
+	}
+}
+
+func TestRaise(t *testing.T) {
+	tests := []struct {
+		name                      string
+		limit, counted, remaining int
+		want                      int
+	}{
+		{"Xero counts more", 60, 10, 20, 30},
+		{"Xero counts the same", 60, 40, 20, 0},
+		{"Xero counts fewer", 60, 50, 20, 0},
+		{"none left", 60, 10, 0, 50},
+		{"not reported", 60, 10, -1, 0},
+		{"more left than the limit", 50, 0, 60, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Raise(tt.limit, tt.counted, tt.remaining))
+		})
+	}
+}
+
+func TestAligning(t *testing.T) {
+	none := Left{Minute: -1, Day: -1, AppMinute: -1}
+	assert.Equal(t, Left{Minute: 3, Day: 40, AppMinute: 9}, Aligning(http.StatusOK, Left{Minute: 3, Day: 40, AppMinute: 9}))
+	assert.Equal(t, Left{Minute: 0, Day: -1, AppMinute: 5}, Aligning(http.StatusOK, Left{Minute: 0, Day: 0, AppMinute: 5}), "a day at zero is the pause's")
+	assert.Equal(t, none, Aligning(http.StatusTooManyRequests, Left{Minute: 0, Day: 3, AppMinute: 5}), "a 429 is the pause's")
+	assert.Equal(t, Left{Minute: 2, Day: 7, AppMinute: -1}, Aligning(http.StatusInternalServerError, Left{Minute: 2, Day: 7, AppMinute: -1}))
+}
+
+func TestRaisedDayLife(t *testing.T) {
+	assert.Equal(t, DayPause, RaisedDayLife(Day))
+	assert.Equal(t, 10*time.Minute, RaisedDayLife(10*time.Minute))
+}

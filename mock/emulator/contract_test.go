@@ -460,6 +460,12 @@ func TestOpenAPIContractCatchesBadAnswers(t *testing.T) {
 		{"bad element of a 400", req(http.MethodPut, invoices), 400, `{"ErrorNumber":10,"Elements":[{"InvoiceID":""}]}`},
 		{"string for a boolean", req(http.MethodGet, emulator.APIPath+"/Organisation"), 200, `{"Organisations":[{"IsDemoCompany":"yes"}]}`},
 		{"not JSON", req(http.MethodGet, emulator.APIPath+"/Accounts"), 200, `{"Accounts":[`},
+		{"payment type outside the enum", req(http.MethodGet, emulator.APIPath+"/Payments"), 200, `{"Payments":[{"PaymentType":"CASH"}]}`},
+		{"payment amount as a string", req(http.MethodPut, emulator.APIPath+"/Payments"), 200, `{"Payments":[{"Amount":"10.00"}]}`},
+		{"payment id that is not a GUID", req(http.MethodGet, emulator.APIPath+"/Payments/"+emulator.DefaultTenantID), 200, `{"Payments":[{"PaymentID":"p-1"}]}`},
+		{"credit note id that is not a GUID", req(http.MethodGet, emulator.APIPath+"/CreditNotes"), 200, `{"CreditNotes":[{"CreditNoteID":"CN-0001"}]}`},
+		{"remaining credit as a string", req(http.MethodGet, emulator.APIPath+"/CreditNotes/"+emulator.DefaultTenantID), 200, `{"CreditNotes":[{"RemainingCredit":"5.00"}]}`},
+		{"allocation without its invoice", req(http.MethodPut, emulator.APIPath+"/CreditNotes/"+emulator.DefaultTenantID+"/Allocations"), 200, `{"Allocations":[{"Amount":1.00,"Date":"/Date(0+0000)/"}]}`},
 	}
 	if c.identity != nil {
 		tests = append(tests, struct {
@@ -508,6 +514,8 @@ var servedOperations = []string{
 	"GET /Invoices", "PUT /Invoices", "POST /Invoices",
 	"GET /Invoices/{InvoiceID}", "POST /Invoices/{InvoiceID}",
 	"POST /Invoices/{InvoiceID}/Email", "GET /Invoices/{InvoiceID}/OnlineInvoice",
+	"GET /Payments", "PUT /Payments", "POST /Payments", "GET /Payments/{PaymentID}", "POST /Payments/{PaymentID}",
+	"GET /CreditNotes", "PUT /CreditNotes", "GET /CreditNotes/{CreditNoteID}", "PUT /CreditNotes/{CreditNoteID}/Allocations",
 	"GET /Accounts", "GET /Accounts/{AccountID}", "GET /Currencies", "GET /Organisation",
 }
 
@@ -597,6 +605,63 @@ func TestOpenAPIContractEveryOperation(t *testing.T) {
 	delta.Header.Set("If-Modified-Since", clk.Now().Format(time.RFC3339))
 	ok(a.send(delta))
 	refused(get("/Invoices?" + url.Values{"where": {`Reference>"x"`}}.Encode()))
+
+	// Payments: made, refused, listed, deleted.
+	payable := a.createInvoice(annID)
+	ok(a.raw(http.MethodPut, "/Payments", paymentsBody(payment(payable.InvoiceID, "10"))))
+	ok(a.raw(http.MethodPost, "/Payments", payment(payable.InvoiceID, "1")))
+	refused(a.raw(http.MethodPut, "/Payments", paymentsBody(payment(payable.InvoiceID, "100"))))
+	notPayable := payment(payable.InvoiceID, "1")
+	notPayable["Account"] = map[string]any{"Code": "200"}
+	refused(a.raw(http.MethodPut, "/Payments", paymentsBody(notPayable)))
+	ok(a.raw(http.MethodPut, "/Payments?summarizeErrors=false", paymentsBody(payment(payable.InvoiceID, "1"), payment(payable.InvoiceID, "100"), notPayable)))
+	var made paymentsJSON
+	require.Equal(t, http.StatusOK, a.call(http.MethodPut, "/Payments", paymentsBody(payment(payable.InvoiceID, "2")), &made).StatusCode)
+	madeID := made.Payments[0].PaymentID
+	ok(get("/Payments"))
+	ok(get("/Payments?page=1&pageSize=2&order=Amount%20DESC&" + url.Values{
+		"where": {`Reference=="Stripe ch_1" AND Invoice.InvoiceID==Guid("` + payable.InvoiceID + `")`},
+	}.Encode()))
+	ok(get("/Payments/" + madeID))
+	refused(get("/Payments/" + uuid.NewString()))
+	refused(get("/Payments?" + url.Values{"where": {`Colour=="red"`}}.Encode()))
+	ok(a.raw(http.MethodPost, "/Payments/"+madeID, map[string]any{"Status": "DELETED"}))
+	refused(a.raw(http.MethodPost, "/Payments/"+madeID, map[string]any{"Status": "DELETED"}))
+	paymentDelta := a.request(t.Context(), http.MethodGet, "/Payments", nil)
+	paymentDelta.Header.Set("If-Modified-Since", clk.Now().Format(time.RFC3339))
+	ok(a.send(paymentDelta))
+	// A void refused with money applied, and one without.
+	refused(a.raw(http.MethodPost, "/Invoices/"+payable.InvoiceID, invoicesBody(map[string]any{"InvoiceID": payable.InvoiceID, "Status": "VOIDED"})))
+	toVoid := a.createInvoice(annID)
+	ok(a.raw(http.MethodPost, "/Invoices/"+toVoid.InvoiceID, invoicesBody(map[string]any{"InvoiceID": toVoid.InvoiceID, "Status": "VOIDED"})))
+
+	// Credit notes: created, refused, listed, allocated, refunded.
+	cn := a.createCreditNote(creditNote(annID, "5"))
+	badNote := creditNote(annID, "5")
+	badNote["Status"] = "PAID"
+	refused(a.raw(http.MethodPut, "/CreditNotes", creditNotesBody(badNote)))
+	taxedNote := creditNote(annID, "4")
+	taxedNote["LineAmountTypes"] = "Inclusive"
+	ok(a.raw(http.MethodPut, "/CreditNotes?summarizeErrors=false&unitdp=4", creditNotesBody(taxedNote, badNote)))
+	ok(get("/CreditNotes"))
+	ok(get("/CreditNotes?page=1&pageSize=1&order=Total&" + url.Values{"where": {`Status=="AUTHORISED" AND Contact.ContactID==Guid("` + annID + `")`}}.Encode()))
+	ok(get("/CreditNotes/" + cn.CreditNoteID))
+	refused(get("/CreditNotes/" + uuid.NewString()))
+	refused(get("/CreditNotes?" + url.Values{"where": {`Colour=="red"`}}.Encode()))
+	creditDelta := a.request(t.Context(), http.MethodGet, "/CreditNotes", nil)
+	creditDelta.Header.Set("If-Modified-Since", clk.Now().Format(time.RFC3339))
+	ok(a.send(creditDelta))
+	allocations := "/CreditNotes/" + cn.CreditNoteID + "/Allocations"
+	ok(a.raw(http.MethodPut, allocations, allocationsBody(payable.InvoiceID, "1")))
+	refused(a.raw(http.MethodPut, allocations, allocationsBody(payable.InvoiceID, "1000")))
+	ok(a.raw(http.MethodPut, allocations+"?summarizeErrors=false", map[string]any{"Allocations": []map[string]any{
+		{"Invoice": map[string]any{"InvoiceID": payable.InvoiceID}, "Amount": 1, "Date": "2026-02-04"},
+		{"Invoice": map[string]any{"InvoiceID": voided.InvoiceID}, "Amount": 1, "Date": "2026-02-04"},
+	}}))
+	ok(a.raw(http.MethodPut, "/Payments", paymentsBody(refund(cn.CreditNoteID, "1"))))
+	ok(get("/CreditNotes/" + cn.CreditNoteID))
+	ok(get("/Invoices/" + payable.InvoiceID))
+	ok(get("/Payments"))
 
 	// Settings.
 	ok(get("/Accounts"))

@@ -21,6 +21,11 @@
 //	GET|POST /api.xro/2.0/Invoices/{id}       read (by InvoiceID or InvoiceNumber) | update
 //	POST /api.xro/2.0/Invoices/{id}/Email     204
 //	GET  /api.xro/2.0/Invoices/{id}/OnlineInvoice
+//	PUT|POST|GET /api.xro/2.0/Payments        pay invoices or refund credit notes (both) | list
+//	GET|POST /api.xro/2.0/Payments/{id}       read | delete, with {"Status":"DELETED"}
+//	PUT|GET /api.xro/2.0/CreditNotes          create | list
+//	GET  /api.xro/2.0/CreditNotes/{id}        read (by CreditNoteID or CreditNoteNumber)
+//	PUT  /api.xro/2.0/CreditNotes/{id}/Allocations   allocate to invoices
 //	GET  /api.xro/2.0/Accounts                the chart of accounts (also /Accounts/{AccountID})
 //	GET  /api.xro/2.0/Currencies              the base currency and Options.Currencies
 //	GET  /api.xro/2.0/Organisation            the one organisation (Options.DemoCompany)
@@ -70,7 +75,8 @@
 // The demo organisation's revenue accounts are 200 Sales and 260 Other
 // Revenue (tax type OUTPUT2, 15%) and 270 Interest Income (NONE, 0%), plus
 // Options.AccountCodes (OUTPUT2); its chart also has 090 Business Bank
-// Account and 610 Accounts Receivable, which invoice lines cannot use. A
+// Account and 610 Accounts Receivable, which invoice lines cannot use, and
+// Options.PaymentAccountCodes (EnablePaymentsToAccount). A
 // line on an unknown, archived (Options.ArchivedAccountCodes,
 // ArchiveAccount) or unusable account is refused with Xero's "Account code
 // '999' is not a valid code for this document." An invoice must be in the
@@ -81,11 +87,12 @@
 //	Inclusive: TaxAmount = LineAmount × rate / (1 + rate); Total = Σ LineAmount; SubTotal = Total − TotalTax
 //	NoTax:     TaxAmount = 0, TaxType NONE; Total = SubTotal = Σ LineAmount
 //
-// AmountDue is Total − AmountPaid (zero once VOIDED). Dates are written as
-// Xero writes them: "/Date(1769817600000+0000)/" (midnight UTC of the
-// calendar date) with DateString "2026-01-31T00:00:00". UpdatedDateUTC
+// AmountDue is Total − AmountPaid − AmountCredited (zero once VOIDED).
+// Dates are written as Xero writes them: "/Date(1769817600000+0000)/"
+// (midnight UTC of the calendar date) with DateString
+// "2026-01-31T00:00:00". UpdatedDateUTC
 // (with UpdatedDateUTCString, "2026-01-31T09:30:00Z") moves on every
-// change: create, edit, email, payment, void.
+// change: create, edit, email, payment, allocation, void.
 //
 // GET /Invoices filters by IDs, InvoiceNumbers, ContactIDs, Statuses,
 // where, searchTerm and If-Modified-Since, which compares to the second,
@@ -100,6 +107,48 @@
 // DateTime(2026, 01, 31) dates, Guid("..."), true, false and null, joined
 // with AND/OR/NOT (see where.go); string comparisons ignore case. So
 // Reference=="x" AND Date==DateTime(2026,01,31) AND Total==115.00 works.
+//
+// # Payments, credit notes and voids
+//
+// A payment (PUT /Payments, an array; POST /Payments the same) names an
+// invoice (Invoice.InvoiceID or InvoiceNumber) or, for a refund, a credit
+// note (CreditNote.CreditNoteID or CreditNoteNumber), an account
+// (Account.AccountID or Account.Code), an Amount (rounded to cents), a
+// Date (default today) and a Reference. The document must be AUTHORISED
+// and the amount in (0, what is outstanding], counting the payments before
+// it in the same request; the account must be active and a BANK account or
+// have EnablePaymentsToAccount. A payment to an invoice raises its
+// AmountPaid; when nothing is due it is PAID with FullyPaidOnDate the
+// payment's date. A refund lowers the credit note's RemainingCredit; it is
+// PAID at zero. POST /Payments/{id} with Status DELETED reverses one (not a
+// reconciled one): the document gets the amount back and is AUTHORISED
+// again. GET /Payments lists deleted payments too, and filters with where
+// (Reference, Amount, Status, Invoice.InvoiceID, CreditNote.CreditNoteID,
+// Account.Code...), order, paging and If-Modified-Since; a refund names its
+// credit note under Invoice (Type ACCRECCREDIT), as Xero's answers do, and
+// under CreditNote.
+//
+// Credit notes are sales ones (ACCRECCREDIT), numbered CN-0001..., their
+// lines and totals computed as an invoice's; DRAFT unless a Status is sent.
+// PUT /CreditNotes/{id}/Allocations allocates an AUTHORISED credit note to
+// AUTHORISED invoices of its contact and currency: each allocation takes
+// Amount off the invoice's AmountDue (into AmountCredited, and its
+// CreditNotes list) and off RemainingCredit, up to the smaller of the two.
+// An invoice with payments or credit allocated cannot be voided or have its
+// lines changed.
+//
+// Refusals follow the rules for invoices (a 400 ValidationException, or
+// per record with summarizeErrors=false). These messages are Xero's own:
+// "Payment amount exceeds the amount outstanding on this document" (its
+// OpenAPI description), "Payments can only be made against Authorised
+// documents" and "You must specify an Account code or Account ID for the
+// payment" (reported by integrations), "This document cannot be edited as
+// it has a payment or credit note allocated to it." (Xero-NetStandard #84),
+// "The invoice you are trying to allocate to has already been paid off" and
+// "Credit Note cannot be allocated as amount is greater than amount
+// outstanding" (xeroizer #320). The others, among them "Account type is
+// invalid for making a payment to/from" for an account that cannot take
+// payments, are approximations.
 //
 // A write carrying an Idempotency-Key (per tenant, at most 128 characters)
 // is answered once; the same key again within Options.IdempotencyTTL (6
@@ -120,9 +169,14 @@
 //
 // # Simulation, faults and inspection
 //
-// PayInvoice and VoidInvoice change an invoice as someone working in Xero
-// would. Every invoice change (API create or update, payment, void) queues
-// an INVOICE event for Options.WebhookURL; a goroutine posts the queued
+// PayInvoice, RecordPayment, DeletePayment, AllocateCreditNote and
+// VoidInvoice change an invoice or a credit note as someone working in
+// Xero would;
+// SetAccountPayable switches an account's EnablePaymentsToAccount.
+// Every invoice change (API create or update, payment, allocation, void)
+// queues an INVOICE event for Options.WebhookURL, and every credit note
+// change (create, allocation, refund) a CREDITNOTE event whose data
+// carries its Type and Status; a goroutine posts the queued
 // events in batches, signed with x-xero-signature (webhook.Sign with
 // Options.WebhookKey), retrying anything but 200 after
 // Options.WebhookRetryDelay up to Options.WebhookMaxAttempts times.
@@ -138,7 +192,8 @@
 // Xero has the change and the client does not know; or carry Xero's
 // Warnings (Fault.Warnings).
 //
-// Requests, Invoices, Contacts and Emails show what happened; recorded
+// Requests, Invoices, Contacts, Payments, CreditNotes and Emails show what
+// happened; recorded
 // requests have their Authorization header and client secret redacted.
 // Each recorded request names its Operation ("GET /Invoices", "POST
 // /connect/token") and whether it is an API call; CallCounts and APICalls

@@ -168,10 +168,19 @@ type Options struct {
 	// Request.ResponseValidationError. The OpenAPI contract test uses it.
 	ResponseValidator func(r *http.Request, status int, header http.Header, body []byte) error
 
+	// PaymentAccountCodes are accounts of the chart with
+	// EnablePaymentsToAccount set, so payments may be made to them besides
+	// the BANK accounts (090 Business Bank Account); codes the chart lacks
+	// are added as current asset accounts ("Payments 880"), like the
+	// clearing account a card processor pays into. SetAccountPayable
+	// changes it while the emulator runs.
+	PaymentAccountCodes []string
+
 	// SequentialIDs hands out predictable ids instead of random ones:
 	// contacts 00000000-0000-4000-8000-000000000001, ...; invoices
-	// 00000000-0000-4000-9000-000000000001, ...; line items and payments
-	// 00000000-0000-4000-a000-000000000001, ... (each a valid GUID).
+	// 00000000-0000-4000-9000-000000000001, ...; line items, payments and
+	// allocations 00000000-0000-4000-a000-000000000001, ...; credit notes
+	// 00000000-0000-4000-b000-000000000001, ... (each a valid GUID).
 	SequentialIDs bool
 
 	// Now is the emulator's clock; default time.Now.
@@ -213,15 +222,22 @@ type Emulator struct {
 	invoiceByID map[string]*Invoice
 	onlineByTok map[string]*Invoice
 	nextNumber  int
-	idCounters  [3]int // see entityID
-	emails      []Email
-	idem        map[idemKey]idemEntry
-	idemOrder   []idemRef // oldest first
-	faults      []*Fault
-	requests    []Request
-	reqDropped  int            // requests dropped from the front of requests
-	callCounts  map[string]int // requests by Operation, since New
-	apiCalls    int            // Accounting API requests, since New
+	// payments are every payment made, deleted ones too, in creation
+	// order; creditNotes every credit note.
+	payments       []*Payment
+	paymentByID    map[string]*Payment
+	creditNotes    []*CreditNote
+	creditNoteByID map[string]*CreditNote
+	nextCreditNote int
+	idCounters     [4]int // see entityID
+	emails         []Email
+	idem           map[idemKey]idemEntry
+	idemOrder      []idemRef // oldest first
+	faults         []*Fault
+	requests       []Request
+	reqDropped     int            // requests dropped from the front of requests
+	callCounts     map[string]int // requests by Operation, since New
+	apiCalls       int            // Accounting API requests, since New
 
 	// webhook queue
 	webhooksOff   bool // SetWebhooksEnabled(false)
@@ -286,15 +302,17 @@ func New(opts Options) *Emulator {
 	opts.BaseURL = strings.TrimRight(opts.BaseURL, "/")
 
 	e := &Emulator{
-		opts:        opts,
-		log:         opts.Logger,
-		tokens:      make(map[string]time.Time),
-		contactByID: make(map[string]*Contact),
-		invoiceByID: make(map[string]*Invoice),
-		onlineByTok: make(map[string]*Invoice),
-		idem:        make(map[idemKey]idemEntry),
-		callCounts:  make(map[string]int),
-		webhook:     opts.WebhookClient,
+		opts:           opts,
+		log:            opts.Logger,
+		tokens:         make(map[string]time.Time),
+		contactByID:    make(map[string]*Contact),
+		invoiceByID:    make(map[string]*Invoice),
+		onlineByTok:    make(map[string]*Invoice),
+		paymentByID:    make(map[string]*Payment),
+		creditNoteByID: make(map[string]*CreditNote),
+		idem:           make(map[idemKey]idemEntry),
+		callCounts:     make(map[string]int),
+		webhook:        opts.WebhookClient,
 		bounds: bounds{
 			requests:        maxRecordedRequests,
 			idempotencyKeys: maxIdempotencyKeys,
@@ -390,13 +408,18 @@ type Invoice struct {
 	SubTotal        decimal.Decimal
 	TotalTax        decimal.Decimal
 	Total           decimal.Decimal
-	AmountPaid      decimal.Decimal
-	AmountDue       decimal.Decimal
-	Payments        []Payment
-	SentToContact   bool
-	UpdatedDateUTC  time.Time
+	AmountPaid      decimal.Decimal // Σ its payments not deleted
+	AmountCredited  decimal.Decimal // Σ its credit note allocations
+	AmountDue       decimal.Decimal // Total − AmountPaid − AmountCredited; zero once VOIDED
+	// Payments are the payments applied to it and not deleted, oldest
+	// first; Allocations the credit notes allocated to it.
+	Payments       []Payment
+	Allocations    []Allocation
+	SentToContact  bool
+	UpdatedDateUTC time.Time
 
 	onlineToken string
+	payments    []*Payment // every payment made to it, deleted ones too
 }
 
 // LineItem is one line of an Invoice, with its computed amounts.
@@ -412,11 +435,93 @@ type LineItem struct {
 	LineAmount  decimal.Decimal
 }
 
-// Payment is a payment applied to an Invoice (see PayInvoice).
+// Payment statuses and the types of payment the emulator makes.
+const (
+	PaymentAuthorised = "AUTHORISED"
+	PaymentDeleted    = "DELETED"
+	// PaymentTypeInvoice is a payment received against a sales invoice;
+	// PaymentTypeRefund money paid back out of a sales credit note.
+	PaymentTypeInvoice = "ACCRECPAYMENT"
+	PaymentTypeRefund  = "ARCREDITPAYMENT"
+)
+
+// Payment is a payment applied to an Invoice (PUT /Payments, PayInvoice),
+// or a refund paid out of a CreditNote (PUT /Payments naming the credit
+// note).
 type Payment struct {
-	PaymentID string
-	Date      billing.Date
-	Amount    decimal.Decimal
+	PaymentID    string
+	PaymentType  string // PaymentTypeInvoice or PaymentTypeRefund
+	Status       string // PaymentAuthorised, or PaymentDeleted once reversed
+	InvoiceID    string // the invoice paid, for PaymentTypeInvoice
+	CreditNoteID string // the credit note refunded, for PaymentTypeRefund
+	AccountID    string
+	AccountCode  string
+	Date         billing.Date
+	Amount       decimal.Decimal
+	Reference    string
+	IsReconciled bool
+	// ByHand is set for a payment made "in Xero" (PayInvoice, RecordPayment)
+	// rather than through the API.
+	ByHand         bool
+	UpdatedDateUTC time.Time
+}
+
+// Allocation is an amount of a CreditNote allocated to an Invoice.
+type Allocation struct {
+	AllocationID     string
+	CreditNoteID     string
+	CreditNoteNumber string
+	InvoiceID        string
+	InvoiceNumber    string
+	Amount           decimal.Decimal
+	Date             billing.Date
+}
+
+// CreditNote is the emulator's record of a Xero sales credit note
+// (ACCRECCREDIT).
+type CreditNote struct {
+	CreditNoteID     string
+	CreditNoteNumber string
+	Type             string // ACCRECCREDIT
+	Status           string // DRAFT, SUBMITTED, AUTHORISED, PAID, VOIDED, DELETED
+	Reference        string
+	CurrencyCode     string
+	LineAmountTypes  string
+	ContactID        string
+	Date             billing.Date
+	FullyPaidOnDate  billing.Date // zero until no credit remains
+	LineItems        []LineItem
+	SubTotal         decimal.Decimal
+	TotalTax         decimal.Decimal
+	Total            decimal.Decimal
+	// RemainingCredit is Total less its allocations and refunds.
+	RemainingCredit decimal.Decimal
+	Allocations     []Allocation
+	// Payments are its refunds not deleted, oldest first.
+	Payments       []Payment
+	UpdatedDateUTC time.Time
+
+	payments []*Payment // every refund, deleted ones too
+}
+
+func (cn *CreditNote) clone() CreditNote {
+	c := *cn
+	c.LineItems = slices.Clone(cn.LineItems)
+	c.Allocations = slices.Clone(cn.Allocations)
+	c.Payments = livePayments(cn.payments)
+	c.payments = slices.Clone(cn.payments)
+	return c
+}
+
+// livePayments copies the payments that are not deleted.
+func livePayments(ps []*Payment) []Payment {
+	out := make([]Payment, 0, len(ps))
+	for _, p := range ps {
+		if p.Status != PaymentDeleted {
+			out = append(out, *p)
+		}
+	}
+	return out
 }
 
 // Email is an invoice the emulator was asked to email.
@@ -430,7 +535,9 @@ type Email struct {
 func (inv *Invoice) clone() Invoice {
 	c := *inv
 	c.LineItems = slices.Clone(inv.LineItems)
-	c.Payments = slices.Clone(inv.Payments)
+	c.Allocations = slices.Clone(inv.Allocations)
+	c.Payments = livePayments(inv.payments)
+	c.payments = slices.Clone(inv.payments)
 	return c
 }
 
@@ -477,16 +584,18 @@ const (
 	idContact = iota
 	idInvoice
 	idOther
+	idCreditNote
 )
 
-// entityID returns a new id for a contact, an invoice or another record.
+// entityID returns a new id for a contact, an invoice, a credit note or
+// another record.
 // e.mu must be held.
 func (e *Emulator) entityID(kind int) string {
 	if !e.opts.SequentialIDs {
 		return newID()
 	}
 	e.idCounters[kind]++
-	return fmt.Sprintf("00000000-0000-4000-%c000-%012d", "89a"[kind], e.idCounters[kind])
+	return fmt.Sprintf("00000000-0000-4000-%c000-%012d", "89ab"[kind], e.idCounters[kind])
 }
 
 // Format prints an Emulator without its client secret or webhook key,

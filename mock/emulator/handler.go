@@ -431,6 +431,16 @@ func (e *Emulator) route(method string, segs []string) (apiHandler, []string) {
 		eps = []ep{{http.MethodPost, e.emailInvoice}}
 	case "/Invoices/{InvoiceID}/OnlineInvoice":
 		eps = []ep{{http.MethodGet, e.onlineInvoice}}
+	case "/Payments":
+		eps = []ep{{http.MethodGet, e.getPayments}, {http.MethodPut, e.putPayments}, {http.MethodPost, e.putPayments}}
+	case "/Payments/{PaymentID}":
+		eps = []ep{{http.MethodGet, e.getPayment}, {http.MethodPost, e.postPayment}}
+	case "/CreditNotes":
+		eps = []ep{{http.MethodGet, e.getCreditNotes}, {http.MethodPut, e.putCreditNotes}}
+	case "/CreditNotes/{CreditNoteID}":
+		eps = []ep{{http.MethodGet, e.getCreditNote}}
+	case "/CreditNotes/{CreditNoteID}/Allocations":
+		eps = []ep{{http.MethodPut, e.putAllocations}}
 	case "/Accounts":
 		eps = []ep{{http.MethodGet, e.getAccounts}}
 	case "/Accounts/{AccountID}":

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/amsbilling/sdk/billing"
 	"github.com/amsbilling/sdk/internal/currency"
@@ -67,6 +68,7 @@ func (e *Emulator) invoiceFields() map[string]func(*Invoice) string {
 		"Total":           func(i *Invoice) string { return i.Total.String() },
 		"AmountDue":       func(i *Invoice) string { return i.AmountDue.String() },
 		"AmountPaid":      func(i *Invoice) string { return i.AmountPaid.String() },
+		"AmountCredited":  func(i *Invoice) string { return i.AmountCredited.String() },
 		"SentToContact":   func(i *Invoice) string { return fmt.Sprint(i.SentToContact) },
 		"SubTotal":        func(i *Invoice) string { return i.SubTotal.String() },
 		"TotalTax":        func(i *Invoice) string { return i.TotalTax.String() },
@@ -260,8 +262,8 @@ func (e *Emulator) buildInvoice(in invoiceIn, base *Invoice, places int32, earli
 		case newStatus == base.Status:
 		case newStatus == billing.StatusVoided && base.Status != billing.StatusAuthorised:
 			problem("Only AUTHORISED invoices can be voided; delete a %s invoice instead.", base.Status)
-		case newStatus == billing.StatusVoided && base.AmountPaid.IsPositive():
-			problem("This invoice has payments applied to it and cannot be voided.")
+		case newStatus == billing.StatusVoided && moneyApplied(base):
+			problem(msgMoneyApplied)
 		case newStatus == billing.StatusDeleted && base.Status == billing.StatusAuthorised:
 			problem("An AUTHORISED invoice cannot be deleted; void it instead.")
 		case newStatus == billing.StatusPaid:
@@ -306,8 +308,8 @@ func (e *Emulator) buildInvoice(in invoiceIn, base *Invoice, places int32, earli
 				AccountCode: ptr(li.AccountCode), TaxType: ptr(li.TaxType), ItemCode: ptr(li.ItemCode),
 			})
 		}
-	} else if in.LineItems != nil && base != nil && base.AmountPaid.IsPositive() {
-		problem("Line items cannot be changed on an invoice with payments applied.")
+	} else if in.LineItems != nil && base != nil && moneyApplied(base) {
+		problem(msgMoneyApplied)
 	}
 	if len(lines) == 0 && inv.Status != billing.StatusDraft && inv.Status != billing.StatusDeleted {
 		problem("Invoices must have at least one line item.")
@@ -326,6 +328,15 @@ func (e *Emulator) buildInvoice(in invoiceIn, base *Invoice, places int32, earli
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// msgMoneyApplied is Xero's refusal to void, or change the lines of, an
+// invoice with payments or credit allocated (Xero-NetStandard #84).
+const msgMoneyApplied = "This document cannot be edited as it has a payment or credit note allocated to it."
+
+// moneyApplied reports whether payments or credit notes are applied to inv.
+func moneyApplied(inv *Invoice) bool {
+	return inv.AmountPaid.IsPositive() || inv.AmountCredited.IsPositive()
+}
 
 // resolveInvoiceContact finds the invoice's contact: by ContactID, or by
 // name, creating a new contact for an unknown name as Xero does.
@@ -461,7 +472,7 @@ func computeTotals(inv *Invoice) {
 		inv.SubTotal = lines
 		inv.Total = lines.Add(tax)
 	}
-	inv.AmountDue = inv.Total.Sub(inv.AmountPaid)
+	inv.AmountDue = inv.Total.Sub(inv.AmountPaid).Sub(inv.AmountCredited)
 	if inv.Status == billing.StatusVoided || inv.Status == billing.StatusDeleted {
 		inv.AmountDue = decimal.Zero
 	}
@@ -523,22 +534,7 @@ func (e *Emulator) commitInvoices(call *apiCall, writes []*invoiceWrite) reply {
 // its webhook. e.mu must be held.
 func (e *Emulator) saveInvoice(w *invoiceWrite) *Invoice {
 	now := e.now()
-	if w.newContact && w.contact.ContactID == "" {
-		w.contact.ContactID = e.entityID(idContact)
-		w.contact.UpdatedDateUTC = now
-		e.contacts = append(e.contacts, w.contact)
-		e.contactByID[w.contact.ContactID] = w.contact
-	}
-	w.inv.ContactID = w.contact.ContactID
-	for i := range w.inv.LineItems {
-		if w.inv.LineItems[i].LineItemID == "" {
-			w.inv.LineItems[i].LineItemID = e.entityID(idOther)
-		}
-	}
-	if !w.contact.IsCustomer && w.inv.Status != billing.StatusDraft {
-		w.contact.IsCustomer = true
-		w.contact.UpdatedDateUTC = now
-	}
+	e.saveWriteContactAndLines(w, now)
 	w.inv.UpdatedDateUTC = now
 	var saved *Invoice
 	eventType := "UPDATE"
@@ -558,6 +554,28 @@ func (e *Emulator) saveInvoice(w *invoiceWrite) *Invoice {
 	}
 	e.queueEvent(saved.InvoiceID, eventType, now)
 	return saved
+}
+
+// saveWriteContactAndLines saves the contact a valid write creates, marks
+// its contact a customer once the document is approved, and gives new
+// lines their ids. e.mu must be held.
+func (e *Emulator) saveWriteContactAndLines(w *invoiceWrite, now time.Time) {
+	if w.newContact && w.contact.ContactID == "" {
+		w.contact.ContactID = e.entityID(idContact)
+		w.contact.UpdatedDateUTC = now
+		e.contacts = append(e.contacts, w.contact)
+		e.contactByID[w.contact.ContactID] = w.contact
+	}
+	w.inv.ContactID = w.contact.ContactID
+	for i := range w.inv.LineItems {
+		if w.inv.LineItems[i].LineItemID == "" {
+			w.inv.LineItems[i].LineItemID = e.entityID(idOther)
+		}
+	}
+	if !w.contact.IsCustomer && w.inv.Status != billing.StatusDraft {
+		w.contact.IsCustomer = true
+		w.contact.UpdatedDateUTC = now
+	}
 }
 
 // nextInvoiceNumber hands out INV-0001, INV-0002... skipping numbers in use.

@@ -38,6 +38,16 @@ func apiTemplate(segs []string) string {
 		return "/Invoices/{InvoiceID}/Email"
 	case len(segs) == 3 && is(0, "Invoices") && is(2, "OnlineInvoice"):
 		return "/Invoices/{InvoiceID}/OnlineInvoice"
+	case len(segs) == 1 && is(0, "Payments"):
+		return "/Payments"
+	case len(segs) == 2 && is(0, "Payments"):
+		return "/Payments/{PaymentID}"
+	case len(segs) == 1 && is(0, "CreditNotes"):
+		return "/CreditNotes"
+	case len(segs) == 2 && is(0, "CreditNotes"):
+		return "/CreditNotes/{CreditNoteID}"
+	case len(segs) == 3 && is(0, "CreditNotes") && is(2, "Allocations"):
+		return "/CreditNotes/{CreditNoteID}/Allocations"
 	case len(segs) == 1 && is(0, "Accounts"):
 		return "/Accounts"
 	case len(segs) == 2 && is(0, "Accounts"):

@@ -27,7 +27,14 @@ type account struct {
 	id, code, name, typ, class, taxType, status, description string
 	systemAccount, bankAccountNumber                         string
 	sales                                                    bool // may code a sales invoice line
+	enablePayments                                           bool // EnablePaymentsToAccount
 	updated                                                  time.Time
+}
+
+// payable reports whether payments may be made to the account, as Xero
+// allows: an active BANK account, or one with EnablePaymentsToAccount.
+func (a *account) payable() bool {
+	return a.status == accountActive && (a.typ == "BANK" || a.enablePayments)
 }
 
 // demoChart is the demo organisation's chart of accounts: the revenue
@@ -65,6 +72,18 @@ func buildChart(opts Options, created time.Time) []*account {
 		case !chart[i].sales:
 			chart[i] = revenueAccount(code)
 		}
+	}
+	for _, code := range opts.PaymentAccountCodes {
+		code = strings.TrimSpace(code)
+		if code == "" {
+			continue
+		}
+		i := find(code)
+		if i < 0 {
+			chart = append(chart, &account{code: code, name: "Payments " + code, typ: "CURRENT", class: "ASSET", taxType: taxNone})
+			i = len(chart) - 1
+		}
+		chart[i].enablePayments = true
 	}
 	for _, code := range opts.ArchivedAccountCodes {
 		code = strings.TrimSpace(code)
@@ -117,6 +136,52 @@ func (e *Emulator) ArchiveAccount(code string) error {
 	return nil
 }
 
+// SetAccountPayable sets the EnablePaymentsToAccount of the account with
+// this code, as someone might in Xero's chart of accounts: with it, or for
+// a BANK account (always payable), payments may be made to the account;
+// without it they are refused. It fails with ErrNotFound for an unknown
+// code.
+func (e *Emulator) SetAccountPayable(code string, enabled bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.accountByCode(strings.TrimSpace(code))
+	if a == nil {
+		return fmt.Errorf("%w: account code %q", ErrNotFound, code)
+	}
+	if a.enablePayments != enabled {
+		a.enablePayments = enabled
+		a.updated = e.now()
+	}
+	return nil
+}
+
+// AccountPayable reports whether payments may be made to the account with
+// this code: it is active and a BANK account or has
+// EnablePaymentsToAccount. ok is false for an unknown code.
+func (e *Emulator) AccountPayable(code string) (payable, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	a := e.accountByCode(strings.TrimSpace(code))
+	if a == nil {
+		return false, false
+	}
+	return a.payable(), true
+}
+
+// accountByID finds an account by its AccountID. e.mu must be held.
+func (e *Emulator) accountByID(id string) *account {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return nil
+	}
+	for _, a := range e.accounts {
+		if a.id == u.String() {
+			return a
+		}
+	}
+	return nil
+}
+
 func accountFields() map[string]func(*account) string {
 	return map[string]func(*account) string{
 		"AccountID":               func(a *account) string { return a.id },
@@ -129,7 +194,7 @@ func accountFields() map[string]func(*account) string {
 		"Description":             func(a *account) string { return a.description },
 		"SystemAccount":           func(a *account) string { return a.systemAccount },
 		"BankAccountNumber":       func(a *account) string { return a.bankAccountNumber },
-		"EnablePaymentsToAccount": func(*account) string { return "false" },
+		"EnablePaymentsToAccount": func(a *account) string { return strconv.FormatBool(a.enablePayments) },
 		"ShowInExpenseClaims":     func(*account) string { return "false" },
 		"UpdatedDateUTC":          func(a *account) string { return a.updated.UTC().Format(whereTimeLayout) },
 	}
@@ -148,6 +213,8 @@ func (e *Emulator) toWireAccount(a *account) wireAccount {
 		SystemAccount:     a.systemAccount,
 		BankAccountNumber: a.bankAccountNumber,
 		UpdatedDateUTC:    msDate(a.updated),
+
+		EnablePaymentsToAccount: a.enablePayments,
 	}
 	if a.typ == "BANK" {
 		w.BankAccountType = "BANK"
@@ -184,14 +251,8 @@ func (e *Emulator) getAccounts(call *apiCall) reply {
 
 // GET /Accounts/{AccountID}
 func (e *Emulator) getAccount(call *apiCall) reply {
-	u, err := uuid.Parse(call.segs[1])
-	if err != nil {
-		return notFound()
-	}
-	for _, a := range e.accounts {
-		if a.id == u.String() {
-			return jsonReply(http.StatusOK, accountsOut{envelope: e.envelope(), Accounts: []wireAccount{e.toWireAccount(a)}})
-		}
+	if a := e.accountByID(call.segs[1]); a != nil {
+		return jsonReply(http.StatusOK, accountsOut{envelope: e.envelope(), Accounts: []wireAccount{e.toWireAccount(a)}})
 	}
 	return notFound()
 }

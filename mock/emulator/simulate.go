@@ -16,42 +16,20 @@ import (
 )
 
 // PayInvoice applies a payment of amount on date to an AUTHORISED invoice,
-// as if the customer paid and someone reconciled it in Xero. A payment that
-// covers what is due makes the invoice PAID with FullyPaidOnDate = date. A
-// zero date means today. It queues an INVOICE UPDATE webhook. It fails with
-// ErrNotFound for an unknown invoice and ErrInvalid when the invoice is not
-// AUTHORISED or amount is not in (0, AmountDue].
+// as if the customer paid and someone reconciled it in Xero: a payment to
+// the Business Bank Account (DefaultPaymentAccountCode) without a
+// reference, which GET /Payments lists (RecordPayment chooses them). A
+// payment that covers what is due makes the invoice PAID with
+// FullyPaidOnDate = date. A zero date means today. It queues an INVOICE
+// UPDATE webhook. It fails with ErrNotFound for an unknown invoice and
+// ErrInvalid when the invoice is not AUTHORISED or amount, rounded to
+// cents, is not in (0, AmountDue].
 func (e *Emulator) PayInvoice(ctx context.Context, invoiceID string, amount decimal.Decimal, date billing.Date) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	if invoiceID == "" {
+		return fmt.Errorf("%w: invoice %q", ErrNotFound, invoiceID)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	inv, err := e.authorisedInvoice(invoiceID, "take payments")
-	if err != nil {
-		return err
-	}
-	// Money moves in cents: round first, so a payment that rounds to
-	// nothing is refused and one that rounds to what is due pays it.
-	amount = amount.Round(2)
-	if !amount.IsPositive() || amount.GreaterThan(inv.AmountDue) {
-		return fmt.Errorf("%w: payment %s is not between 0 and the %s due on invoice %s", ErrInvalid, amount.StringFixed(2), inv.AmountDue.StringFixed(2), inv.InvoiceNumber)
-	}
-	now := e.now()
-	if date.IsZero() {
-		date = billing.DateOf(now)
-	}
-	inv.Payments = append(inv.Payments, Payment{PaymentID: e.entityID(idOther), Date: date, Amount: amount})
-	inv.AmountPaid = inv.AmountPaid.Add(amount)
-	inv.AmountDue = inv.Total.Sub(inv.AmountPaid)
-	if !inv.AmountDue.IsPositive() {
-		inv.AmountDue = decimal.Zero
-		inv.Status = billing.StatusPaid
-		inv.FullyPaidOnDate = date
-	}
-	inv.UpdatedDateUTC = now
-	e.queueEvent(inv.InvoiceID, "UPDATE", now)
-	return nil
+	_, err := e.RecordPayment(ctx, ManualPayment{InvoiceID: invoiceID, Amount: amount, Date: date})
+	return err
 }
 
 // authorisedInvoice finds the invoice a simulated change applies to, which
@@ -67,7 +45,7 @@ func (e *Emulator) authorisedInvoice(invoiceID, action string) (*Invoice, error)
 	return inv, nil
 }
 
-// VoidInvoice voids an AUTHORISED invoice with no payments, as if someone
+// VoidInvoice voids an AUTHORISED invoice with no payments or credit, as if someone
 // voided it in Xero; AmountDue becomes zero. It queues an INVOICE UPDATE
 // webhook. It fails with ErrNotFound or ErrInvalid.
 func (e *Emulator) VoidInvoice(ctx context.Context, invoiceID string) error {
@@ -80,8 +58,8 @@ func (e *Emulator) VoidInvoice(ctx context.Context, invoiceID string) error {
 	if err != nil {
 		return err
 	}
-	if inv.AmountPaid.IsPositive() {
-		return fmt.Errorf("%w: invoice %s has payments applied", ErrInvalid, inv.InvoiceNumber)
+	if moneyApplied(inv) {
+		return fmt.Errorf("%w: invoice %s: %s", ErrInvalid, inv.InvoiceNumber, msgMoneyApplied)
 	}
 	now := e.now()
 	inv.Status = billing.StatusVoided

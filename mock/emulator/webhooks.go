@@ -21,10 +21,25 @@ type WebhookEvent struct {
 	ResourceID    string `json:"resourceId"`
 	EventDateUTC  string `json:"eventDateUtc"`  // "2026-01-31T01:15:39.902", UTC
 	EventType     string `json:"eventType"`     // CREATE or UPDATE
-	EventCategory string `json:"eventCategory"` // INVOICE
+	EventCategory string `json:"eventCategory"` // INVOICE or CREDITNOTE
 	TenantID      string `json:"tenantId"`
 	TenantType    string `json:"tenantType"` // ORGANISATION
+	// Data is set on CREDITNOTE events: the credit note's type and status
+	// when the event happened.
+	Data *WebhookEventData `json:"data,omitempty"`
 }
+
+// WebhookEventData is the data of a CREDITNOTE event.
+type WebhookEventData struct {
+	Type   string `json:"Type"`   // ACCRECCREDIT
+	Status string `json:"Status"` // AUTHORISED, PAID...
+}
+
+// Event categories the emulator sends.
+const (
+	CategoryInvoice    = "INVOICE"
+	CategoryCreditNote = "CREDITNOTE"
+)
 
 // Delivery is one webhook delivery: a batch of events, posted until the
 // receiver answered 200 or the attempts ran out.
@@ -51,9 +66,20 @@ type queuedEvent struct {
 	ev  WebhookEvent
 }
 
-// queueEvent queues an INVOICE event for delivery and starts the delivery
-// goroutine if it is not running. e.mu must be held.
+// queueEvent queues an INVOICE event for delivery. e.mu must be held.
 func (e *Emulator) queueEvent(invoiceID, eventType string, at time.Time) {
+	e.queue(CategoryInvoice, "/Invoices/", invoiceID, eventType, at, nil)
+}
+
+// queueCreditNoteEvent queues a CREDITNOTE event, with the credit note's
+// type and status as they are now. e.mu must be held.
+func (e *Emulator) queueCreditNoteEvent(cn *CreditNote, eventType string, at time.Time) {
+	e.queue(CategoryCreditNote, "/CreditNotes/", cn.CreditNoteID, eventType, at, &WebhookEventData{Type: cn.Type, Status: cn.Status})
+}
+
+// queue queues an event for delivery and starts the delivery goroutine if
+// it is not running. e.mu must be held.
+func (e *Emulator) queue(category, collection, id, eventType string, at time.Time, data *WebhookEventData) {
 	if e.opts.WebhookURL == "" || e.closed {
 		return
 	}
@@ -67,13 +93,14 @@ func (e *Emulator) queueEvent(invoiceID, eventType string, at time.Time) {
 	}
 	e.eventSeq++
 	e.pending = append(e.pending, queuedEvent{seq: e.eventSeq, ev: WebhookEvent{
-		ResourceURL:   base + APIPath + "/Invoices/" + invoiceID,
-		ResourceID:    invoiceID,
+		ResourceURL:   base + APIPath + collection + id,
+		ResourceID:    id,
 		EventDateUTC:  at.UTC().Format("2006-01-02T15:04:05.000"),
 		EventType:     eventType,
-		EventCategory: "INVOICE",
+		EventCategory: category,
 		TenantID:      e.opts.TenantID,
 		TenantType:    "ORGANISATION",
+		Data:          data,
 	}})
 	if !e.workerRunning {
 		e.workerRunning = true

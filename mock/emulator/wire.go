@@ -230,12 +230,31 @@ type wireLineItem struct {
 	ValidationErrors []wireValidationError `json:"ValidationErrors,omitempty"`
 }
 
+// wirePayment is a payment as listed on an invoice or a credit note.
 type wirePayment struct {
 	PaymentID    string `json:"PaymentID"`
 	Date         string `json:"Date"`
 	Amount       num    `json:"Amount"`
+	Reference    string `json:"Reference"`
 	CurrencyRate num    `json:"CurrencyRate"`
 	HasAccount   bool   `json:"HasAccount"`
+}
+
+func toWirePayments(ps []*Payment) []wirePayment {
+	out := make([]wirePayment, 0, len(ps))
+	for _, p := range ps {
+		if p.Status == PaymentDeleted {
+			continue
+		}
+		out = append(out, wirePayment{
+			PaymentID:    p.PaymentID,
+			Date:         dateMS(p.Date),
+			Amount:       money(p.Amount),
+			Reference:    p.Reference,
+			CurrencyRate: num{d: decimal.NewFromInt(1), places: 10},
+		})
+	}
+	return out
 }
 
 type wireInvoice struct {
@@ -244,7 +263,7 @@ type wireInvoice struct {
 	InvoiceNumber         string                `json:"InvoiceNumber"`
 	Reference             string                `json:"Reference"`
 	Payments              []wirePayment         `json:"Payments"`
-	CreditNotes           emptyArray            `json:"CreditNotes"`
+	CreditNotes           []wireCreditNoteRef   `json:"CreditNotes"`
 	Prepayments           emptyArray            `json:"Prepayments"`
 	Overpayments          emptyArray            `json:"Overpayments"`
 	AmountDue             num                   `json:"AmountDue"`
@@ -284,10 +303,11 @@ func toWireInvoice(inv *Invoice, contact *Contact, withLines bool, unitPlaces in
 		InvoiceID:       inv.InvoiceID,
 		InvoiceNumber:   inv.InvoiceNumber,
 		Reference:       inv.Reference,
-		Payments:        make([]wirePayment, 0, len(inv.Payments)),
+		Payments:        toWirePayments(inv.payments),
+		CreditNotes:     make([]wireCreditNoteRef, 0, len(inv.Allocations)),
 		AmountDue:       money(inv.AmountDue),
 		AmountPaid:      money(inv.AmountPaid),
-		AmountCredited:  money(decimal.Zero),
+		AmountCredited:  money(inv.AmountCredited),
 		SentToContact:   inv.SentToContact,
 		CurrencyRate:    num{d: decimal.NewFromInt(1), places: 10},
 		DateString:      dateString(inv.Date),
@@ -311,31 +331,37 @@ func toWireInvoice(inv *Invoice, contact *Contact, withLines bool, unitPlaces in
 	} else {
 		w.Contact = toWireContact(&Contact{ContactID: inv.ContactID})
 	}
-	for _, p := range inv.Payments {
-		w.Payments = append(w.Payments, wirePayment{
-			PaymentID:    p.PaymentID,
-			Date:         dateMS(p.Date),
-			Amount:       money(p.Amount),
-			CurrencyRate: num{d: decimal.NewFromInt(1), places: 10},
+	for _, a := range inv.Allocations {
+		applied := money(a.Amount)
+		w.CreditNotes = append(w.CreditNotes, wireCreditNoteRef{
+			CreditNoteID:     a.CreditNoteID,
+			CreditNoteNumber: a.CreditNoteNumber,
+			AppliedAmount:    &applied,
+			Date:             dateMS(a.Date),
 		})
 	}
 	if withLines {
-		w.LineItems = make([]wireLineItem, 0, len(inv.LineItems))
-		for _, li := range inv.LineItems {
-			w.LineItems = append(w.LineItems, wireLineItem{
-				LineItemID:  li.LineItemID,
-				Description: li.Description,
-				Quantity:    num{d: li.Quantity, places: 4},
-				UnitAmount:  num{d: li.UnitAmount, places: unitPlaces},
-				ItemCode:    li.ItemCode,
-				AccountCode: li.AccountCode,
-				TaxType:     li.TaxType,
-				TaxAmount:   money(li.TaxAmount),
-				LineAmount:  money(li.LineAmount),
-			})
-		}
+		w.LineItems = toWireLineItems(inv.LineItems, unitPlaces)
 	}
 	return w
+}
+
+func toWireLineItems(lines []LineItem, unitPlaces int32) []wireLineItem {
+	out := make([]wireLineItem, 0, len(lines))
+	for _, li := range lines {
+		out = append(out, wireLineItem{
+			LineItemID:  li.LineItemID,
+			Description: li.Description,
+			Quantity:    num{d: li.Quantity, places: 4},
+			UnitAmount:  num{d: li.UnitAmount, places: unitPlaces},
+			ItemCode:    li.ItemCode,
+			AccountCode: li.AccountCode,
+			TaxType:     li.TaxType,
+			TaxAmount:   money(li.TaxAmount),
+			LineAmount:  money(li.LineAmount),
+		})
+	}
+	return out
 }
 
 type wirePagination struct {
@@ -491,4 +517,171 @@ type webhookPayload struct {
 	FirstEventSequence int64          `json:"firstEventSequence"`
 	LastEventSequence  int64          `json:"lastEventSequence"`
 	Entropy            string         `json:"entropy"`
+}
+
+// Payments, credit notes and allocations (schemas Payment, CreditNote,
+// Allocation).
+
+// docRefIn names an invoice or a credit note in a payment or allocation.
+type docRefIn struct {
+	InvoiceID        *string `json:"InvoiceID"`
+	InvoiceNumber    *string `json:"InvoiceNumber"`
+	CreditNoteID     *string `json:"CreditNoteID"`
+	CreditNoteNumber *string `json:"CreditNoteNumber"`
+}
+
+type accountRefIn struct {
+	AccountID *string `json:"AccountID"`
+	Code      *string `json:"Code"`
+}
+
+type paymentIn struct {
+	Invoice          *docRefIn        `json:"Invoice"`
+	CreditNote       *docRefIn        `json:"CreditNote"`
+	InvoiceNumber    *string          `json:"InvoiceNumber"`
+	CreditNoteNumber *string          `json:"CreditNoteNumber"`
+	Account          *accountRefIn    `json:"Account"`
+	Code             *string          `json:"Code"`
+	Date             *string          `json:"Date"`
+	Amount           *decimal.Decimal `json:"Amount"`
+	Reference        *string          `json:"Reference"`
+	IsReconciled     *bool            `json:"IsReconciled"`
+	Status           *string          `json:"Status"`
+}
+
+type creditNoteIn struct {
+	CreditNoteID     *string      `json:"CreditNoteID"`
+	CreditNoteNumber *string      `json:"CreditNoteNumber"`
+	Type             *string      `json:"Type"`
+	Status           *string      `json:"Status"`
+	Contact          *contactIn   `json:"Contact"`
+	LineItems        []lineItemIn `json:"LineItems"`
+	Date             *string      `json:"Date"`
+	LineAmountTypes  *string      `json:"LineAmountTypes"`
+	Reference        *string      `json:"Reference"`
+	CurrencyCode     *string      `json:"CurrencyCode"`
+}
+
+type allocationIn struct {
+	Invoice *docRefIn        `json:"Invoice"`
+	Amount  *decimal.Decimal `json:"Amount"`
+	Date    *string          `json:"Date"`
+}
+
+// wireAccountRef is the account a payment is made to (schema Account).
+type wireAccountRef struct {
+	AccountID string `json:"AccountID"`
+	Code      string `json:"Code,omitempty"`
+	Name      string `json:"Name,omitempty"`
+}
+
+// wirePaymentFull is a payment as /Payments answers it.
+type wirePaymentFull struct {
+	PaymentID             string                `json:"PaymentID"`
+	Date                  string                `json:"Date,omitempty"`
+	BankAmount            num                   `json:"BankAmount"`
+	Amount                num                   `json:"Amount"`
+	Reference             string                `json:"Reference"`
+	CurrencyRate          num                   `json:"CurrencyRate"`
+	PaymentType           string                `json:"PaymentType,omitempty"`
+	Status                string                `json:"Status,omitempty"`
+	UpdatedDateUTC        string                `json:"UpdatedDateUTC,omitempty"`
+	UpdatedDateUTCString  string                `json:"UpdatedDateUTCString,omitempty"`
+	HasAccount            bool                  `json:"HasAccount"`
+	IsReconciled          bool                  `json:"IsReconciled"`
+	Account               *wireAccountRef       `json:"Account,omitempty"`
+	Invoice               *wireInvoice          `json:"Invoice,omitempty"`
+	CreditNote            *wireCreditNoteRef    `json:"CreditNote,omitempty"`
+	HasValidationErrors   bool                  `json:"HasValidationErrors"`
+	ValidationErrors      []wireValidationError `json:"ValidationErrors,omitzero"`
+	Warnings              []wireValidationError `json:"Warnings,omitzero"`
+	StatusAttributeString string                `json:"StatusAttributeString,omitempty"`
+}
+
+type paymentsOut struct {
+	envelope
+	Pagination *wirePagination   `json:"pagination,omitempty"`
+	Payments   []wirePaymentFull `json:"Payments"`
+}
+
+// wireCreditNoteRef names a credit note: in a payment (a refund), in an
+// allocation, and in an invoice's CreditNotes with the amount applied.
+type wireCreditNoteRef struct {
+	CreditNoteID     string `json:"CreditNoteID"`
+	CreditNoteNumber string `json:"CreditNoteNumber,omitempty"`
+	Type             string `json:"Type,omitempty"`
+	Status           string `json:"Status,omitempty"`
+	AppliedAmount    *num   `json:"AppliedAmount,omitempty"`
+	Date             string `json:"Date,omitempty"`
+	Total            *num   `json:"Total,omitempty"`
+}
+
+// wireInvoiceRef names an invoice in an allocation, as Xero's answers do:
+// the ids and Xero's empty lists.
+type wireInvoiceRef struct {
+	InvoiceID     string     `json:"InvoiceID,omitempty"`
+	InvoiceNumber string     `json:"InvoiceNumber,omitempty"`
+	Type          string     `json:"Type,omitempty"`
+	Status        string     `json:"Status,omitempty"`
+	AmountDue     *num       `json:"AmountDue,omitempty"`
+	Payments      emptyArray `json:"Payments"`
+	CreditNotes   emptyArray `json:"CreditNotes"`
+	Prepayments   emptyArray `json:"Prepayments"`
+	Overpayments  emptyArray `json:"Overpayments"`
+	HasErrors     bool       `json:"HasErrors"`
+	IsDiscounted  bool       `json:"IsDiscounted"`
+	LineItems     emptyArray `json:"LineItems"`
+}
+
+// wireAllocation is schema Allocation; Amount, Invoice and Date are
+// required by it, so they are always written.
+type wireAllocation struct {
+	AllocationID          string                `json:"AllocationID,omitempty"`
+	Amount                num                   `json:"Amount"`
+	Date                  string                `json:"Date"`
+	Invoice               wireInvoiceRef        `json:"Invoice"`
+	CreditNote            *wireCreditNoteRef    `json:"CreditNote,omitempty"`
+	StatusAttributeString string                `json:"StatusAttributeString,omitempty"`
+	ValidationErrors      []wireValidationError `json:"ValidationErrors"`
+}
+
+type allocationsOut struct {
+	envelope
+	Allocations []wireAllocation `json:"Allocations"`
+}
+
+type wireCreditNote struct {
+	Type                  string                `json:"Type"`
+	CreditNoteID          string                `json:"CreditNoteID"`
+	CreditNoteNumber      string                `json:"CreditNoteNumber"`
+	Reference             string                `json:"Reference"`
+	Payments              []wirePayment         `json:"Payments"`
+	Allocations           []wireAllocation      `json:"Allocations"`
+	RemainingCredit       num                   `json:"RemainingCredit"`
+	CurrencyRate          num                   `json:"CurrencyRate"`
+	SentToContact         bool                  `json:"SentToContact"`
+	HasAttachments        bool                  `json:"HasAttachments"`
+	HasErrors             bool                  `json:"HasErrors"`
+	Contact               wireContact           `json:"Contact"`
+	DateString            string                `json:"DateString,omitempty"`
+	Date                  string                `json:"Date,omitempty"`
+	FullyPaidOnDate       string                `json:"FullyPaidOnDate,omitempty"`
+	Status                string                `json:"Status"`
+	LineAmountTypes       string                `json:"LineAmountTypes"`
+	LineItems             []wireLineItem        `json:"LineItems,omitempty"`
+	SubTotal              num                   `json:"SubTotal"`
+	TotalTax              num                   `json:"TotalTax"`
+	Total                 num                   `json:"Total"`
+	UpdatedDateUTC        string                `json:"UpdatedDateUTC,omitempty"`
+	UpdatedDateUTCString  string                `json:"UpdatedDateUTCString,omitempty"`
+	CurrencyCode          string                `json:"CurrencyCode"`
+	ValidationErrors      []wireValidationError `json:"ValidationErrors,omitzero"`
+	Warnings              []wireValidationError `json:"Warnings,omitzero"`
+	StatusAttributeString string                `json:"StatusAttributeString,omitempty"`
+}
+
+type creditNotesOut struct {
+	envelope
+	Pagination  *wirePagination  `json:"pagination,omitempty"`
+	CreditNotes []wireCreditNote `json:"CreditNotes"`
 }

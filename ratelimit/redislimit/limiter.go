@@ -42,9 +42,10 @@ const (
 // Xero's limits as in ratelimit.Options. Every process sharing a tenant's
 // budget must use the same limits and KeyPrefix.
 type Options struct {
-	// Limits are the per-tenant limits, the waiting mode and the pause
-	// after a 429, as for ratelimit.Local; zero fields take Xero's. Its Now
-	// is not used: Redis's clock counts, so every process agrees.
+	// Limits are the per-tenant limits, the waiting mode, the Margin and
+	// the pause after a 429, as for ratelimit.Local; zero fields take
+	// Xero's, and the Margin the same default (Window/60 when waiting). Its
+	// Now is not used: Redis's clock counts, so every process agrees.
 	Limits ratelimit.Options
 	// KeyPrefix starts every key; default DefaultKeyPrefix. Xero's limits
 	// are per app, so Xero apps sharing one Redis need different prefixes.
@@ -74,6 +75,7 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	l := &o.Limits
 	xerolimit.FillDefaults(&l.PerMinute, &l.Window, &l.Concurrent, &l.PerDay, &l.DayWindow, &l.DefaultPause)
+	l.Margin = xerolimit.Margin(l.Margin, l.Window, l.Wait)
 	if o.KeyPrefix == "" {
 		o.KeyPrefix = DefaultKeyPrefix
 	}
@@ -129,6 +131,10 @@ func New(client redis.UniversalClient, opts Options) *Limiter {
 // When Redis cannot be asked, Acquire returns an *UnavailableError, or with
 // Options.FailOpen allows the call. A context that ends first gives its
 // error.
+// span is the minute window as counted, as ratelimit.Local counts it:
+// Window plus Margin.
+func (l *Limiter) span() time.Duration { return l.opts.Limits.Window + l.opts.Limits.Margin }
+
 func (l *Limiter) Acquire(ctx context.Context, tenant string) (func(), error) {
 	poll := minPoll
 	for {
@@ -212,7 +218,7 @@ func (l *Limiter) tryOnce(ctx context.Context, tenant string) (func(), *ratelimi
 	id := rand.Text()
 	res, err := acquireScript.Run(ctx, l.client,
 		[]string{k.minute, k.day, k.slots, k.pause},
-		l.opts.Limits.PerMinute, l.opts.Limits.Window.Microseconds(),
+		l.opts.Limits.PerMinute, l.span().Microseconds(),
 		l.opts.Limits.PerDay, l.opts.Limits.DayWindow.Microseconds(),
 		l.opts.Limits.Concurrent, l.opts.SlotTTL.Microseconds(),
 		id, appMS*1000,
@@ -332,15 +338,20 @@ func (l *Limiter) wake() {
 // through Redis: after a 429 the tenant is paused for Xero's Retry-After, or
 // Options.DefaultPause when Xero gave none, and a 429 for the app-wide limit
 // pauses every tenant. On any other response a reported count of zero pauses
-// before Xero has to refuse: no daily calls left pauses the tenant for
-// DefaultPause, no minute calls left pauses it until the oldest call in the
-// shared window leaves it (DefaultPause when there is none), and no app-wide
-// calls left pauses every tenant for DefaultPause. A pause never shortens a
-// longer one.
+// before Xero has to refuse: no daily calls left pauses the tenant for an
+// hour (DefaultPause when longer), no minute calls left pauses it until the
+// oldest call in the shared window leaves it (DefaultPause when there is
+// none), and no app-wide calls left pauses every tenant for DefaultPause. A
+// pause never shortens a longer one. On any response but a 429, when Xero
+// reports fewer minute or day calls left than the shared window thinks, the
+// window's count is raised to match, as ratelimit.Local does: raised minute
+// calls stay a whole window as counted, raised day calls an hour (at most
+// DayWindow).
 //
-// Observe writes only when a pause is due, synchronously and bounded by
-// Options.Timeout (see Bounds in the package documentation); a failure is
-// logged.
+// Observe writes when a pause is due or when Xero reports a count below the
+// limit (nearly every answer: one script call), synchronously and bounded
+// by Options.Timeout (see Bounds in the package documentation); a failure
+// is logged.
 func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 	if l.client == nil {
 		return
@@ -348,7 +359,11 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 	info := ratelimit.ParseHeaders(h, time.Now())
 	left := xerolimit.Left{Minute: info.Remaining.Minute, Day: info.Remaining.Day, AppMinute: info.Remaining.AppMinute}
 	pauses := xerolimit.Pauses(status, string(info.Problem), info.RetryAfter, left, l.opts.Limits.DefaultPause)
-	if len(pauses) == 0 {
+	align := xerolimit.Aligning(status, left)
+	lim := l.opts.Limits
+	// A count of the whole limit or more cannot raise ours: no call to make.
+	mayRaise := (align.Minute >= 0 && align.Minute < lim.PerMinute) || (align.Day >= 0 && align.Day < lim.PerDay)
+	if len(pauses) == 0 && !mayRaise {
 		return
 	}
 	k := l.keys(tenant)
@@ -362,7 +377,7 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 			var window int64
 			if p.UntilWindowFrees {
 				keys = append(keys, k.minute)
-				window = l.opts.Limits.Window.Microseconds()
+				window = l.span().Microseconds()
 			}
 			ms := (p.For + time.Millisecond - 1) / time.Millisecond
 			value := encodePause(ratelimit.Problem(p.Problem), info.Remaining)
@@ -370,10 +385,22 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 				errs = append(errs, fmt.Errorf("%s pause of %v: %w", p.Problem, p.For, err))
 			}
 		}
+		// After the pauses, as Local does: a pause until the window frees
+		// reads the window as it was.
+		if mayRaise {
+			err := alignScript.Run(ctx, l.client, []string{k.minute, k.day},
+				lim.PerMinute, l.span().Microseconds(), align.Minute,
+				lim.PerDay, lim.DayWindow.Microseconds(), align.Day,
+				xerolimit.RaisedDayLife(lim.DayWindow).Microseconds(), "raised:"+rand.Text(),
+			).Err()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("aligning with Xero's counts: %w", err))
+			}
+		}
 		return struct{}{}, errors.Join(errs...)
 	}, nil)
 	if err != nil {
-		l.log.Warn("redislimit: recording a rate-limit pause failed",
+		l.log.Warn("redislimit: recording what Xero's answer said failed",
 			slog.String("tenant", tenant), slog.String("error", err.Error()))
 	}
 }

@@ -297,6 +297,7 @@ func TestEveryKeyExpires(t *testing.T) {
 	acquireOK(t, l, "org-2")
 	l.Observe("org-2", http.StatusTooManyRequests, header("Retry-After", "30", "X-Rate-Limit-Problem", "appminute"))
 	l.Observe("org-3", http.StatusOK, header("X-DayLimit-Remaining", "0"))
+	l.Observe("org-4", http.StatusOK, header("X-MinLimit-Remaining", "5", "X-DayLimit-Remaining", "10"))
 
 	keys := keysUnder(t, t.Context(), rdb, prefix)
 	require.NotEmpty(t, keys)
@@ -446,4 +447,106 @@ func TestCanceledContext(t *testing.T) {
 	release, err := a.Acquire(ctx, tenant)
 	require.ErrorIs(t, err, context.Canceled)
 	require.Nil(t, release)
+}
+
+// The shared minute window is counted Margin wider than Window, by
+// ratelimit.Local's rule: by default Window/60 in waiting mode and none
+// when failing fast.
+func TestMarginWidensMinuteWindow(t *testing.T) {
+	const window = 6 * time.Second
+	tests := []struct {
+		name string
+		opts ratelimit.Options
+		span time.Duration // when the second call may go, after the first
+	}{
+		{"fail fast: none", ratelimit.Options{}, window},
+		{"fail fast, explicit", ratelimit.Options{Margin: 3 * time.Second}, window + 3*time.Second},
+		{"waiting: Window/60", ratelimit.Options{Wait: true}, window + 100*time.Millisecond},
+		{"waiting, explicit", ratelimit.Options{Wait: true, Margin: 2 * time.Second}, window + 2*time.Second},
+		{"waiting, none", ratelimit.Options{Wait: true, Margin: -1}, window},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.PerMinute, tt.opts.Window = 1, window
+			a, b := pair(t, redislimit.Options{Limits: tt.opts})
+			acquireOK(t, a, tenant)
+			// A context too short to wait shows when the budget returns.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Millisecond)
+			defer cancel()
+			_, err := b.Acquire(ctx, tenant)
+			var rle *ratelimit.RateLimitError
+			require.ErrorAs(t, err, &rle)
+			assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+			assert.LessOrEqual(t, rle.RetryAfter, tt.span)
+			assert.Greater(t, rle.RetryAfter, tt.span-50*time.Millisecond, "counted from the first call's grant")
+		})
+	}
+}
+
+// A pause for "no minute calls left" lasts until the oldest call leaves the
+// window as counted, Margin included.
+func TestObservedZeroMinuteCountsMargin(t *testing.T) {
+	const window = 6 * time.Second
+	a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{PerMinute: 10, Window: window, Margin: 3 * time.Second}})
+	acquireOK(t, a, tenant)
+	a.Observe(tenant, http.StatusOK, header("X-MinLimit-Remaining", "0"))
+	rle := refused(t, b, tenant)
+	assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+	assert.Greater(t, rle.RetryAfter, window+3*time.Second-500*time.Millisecond)
+	assert.LessOrEqual(t, rle.RetryAfter, window+3*time.Second)
+}
+
+// When Xero reports fewer calls left than the shared window thinks, every
+// replica counts Xero's number, as ratelimit.Local does: raised minute calls
+// stay a window as counted (Margin included), raised day calls an hour; a
+// higher count, a 429's counts or none change nothing.
+func TestObserveAlignsWithXerosCount(t *testing.T) {
+	t.Run("minute", func(t *testing.T) {
+		const window, margin = 300 * time.Millisecond, 200 * time.Millisecond
+		a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{PerMinute: 10, Window: window, Margin: margin, Concurrent: 100}})
+		acquireOK(t, a, tenant)
+		acquireOK(t, b, tenant)
+		a.Observe(tenant, http.StatusOK, header("X-MinLimit-Remaining", "3"))
+		for range 3 {
+			acquireOK(t, b, tenant)
+		}
+		rle := refused(t, a, tenant)
+		assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+		allowedSoon(t, a, tenant)
+	})
+	t.Run("minute, none left and an empty window: a whole window as counted", func(t *testing.T) {
+		const window, margin = 300 * time.Millisecond, 200 * time.Millisecond
+		a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{PerMinute: 10, Window: window, Margin: margin, DefaultPause: time.Millisecond}})
+		a.Observe(tenant, http.StatusOK, header("X-MinLimit-Remaining", "0"))
+		time.Sleep(10 * time.Millisecond) // past DefaultPause
+		rle := refused(t, b, tenant)
+		assert.Equal(t, ratelimit.ProblemMinute, rle.Problem)
+		assert.Greater(t, rle.RetryAfter, window, "Margin counted")
+		assert.LessOrEqual(t, rle.RetryAfter, window+margin)
+		allowedSoon(t, b, tenant)
+	})
+	t.Run("day: for an hour", func(t *testing.T) {
+		a, b := pair(t, redislimit.Options{}) // 5,000 a day: 4,998 raised
+		acquireOK(t, a, tenant)
+		a.Observe(tenant, http.StatusOK, header("X-DayLimit-Remaining", "1"))
+		acquireOK(t, b, tenant)
+		rle := refused(t, b, tenant)
+		assert.Equal(t, ratelimit.ProblemDay, rle.Problem)
+		assert.Greater(t, rle.RetryAfter, 59*time.Minute)
+		assert.LessOrEqual(t, rle.RetryAfter, time.Hour, "not the day window's 24h")
+	})
+	t.Run("a higher count, a 429's or none", func(t *testing.T) {
+		a, b := pair(t, redislimit.Options{Limits: ratelimit.Options{PerMinute: 10, PerDay: 100, Concurrent: 100}})
+		for range 4 {
+			acquireOK(t, a, tenant)
+		}
+		a.Observe(tenant, http.StatusOK, header("X-MinLimit-Remaining", "9", "X-DayLimit-Remaining", "99"))
+		a.Observe(tenant, http.StatusTooManyRequests, header("Retry-After", "0.2", "X-Rate-Limit-Problem", "concurrent", "X-MinLimit-Remaining", "0"))
+		a.Observe(tenant, http.StatusOK, header("X-MinLimit-Remaining", "junk"))
+		allowedSoon(t, b, tenant) // the 429's pause ends
+		for range 5 {
+			acquireOK(t, b, tenant)
+		}
+		assert.Equal(t, ratelimit.ProblemMinute, refused(t, a, tenant).Problem, "4 + 6 calls: only the limiter's own count")
+	})
 }

@@ -92,11 +92,15 @@ func TestUnreachableRedisObserveLogs(t *testing.T) {
 
 	l.Observe(tenant, http.StatusTooManyRequests, header("Retry-After", "30"))
 	assert.Contains(t, logs.String(), "level=WARN")
-	assert.Contains(t, logs.String(), "pause failed")
+	assert.Contains(t, logs.String(), "answer said failed")
+	assert.Contains(t, logs.String(), "pause of 30s")
 
 	before := logs.String()
-	l.Observe(tenant, http.StatusOK, header("X-MinLimit-Remaining", "40"))
+	l.Observe(tenant, http.StatusOK, header("X-MinLimit-Remaining", "60", "X-DayLimit-Remaining", "5000"))
 	assert.Equal(t, before, logs.String(), "nothing to record, so no Redis call")
+
+	l.Observe(tenant, http.StatusOK, header("X-MinLimit-Remaining", "40"))
+	assert.Contains(t, strings.TrimPrefix(logs.String(), before), "aligning with Xero's counts", "a count to align with needs Redis")
 }
 
 func TestNilClient(t *testing.T) {
