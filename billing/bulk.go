@@ -2,6 +2,8 @@ package billing
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -27,7 +29,7 @@ func OrganisationDetails(o Organisation) BillingDetails {
 // Outcome says what a bulk operation did with one record.
 type Outcome string
 
-// The outcomes of SyncContacts and CreateInvoices.
+// The outcomes of SyncContacts, CreateInvoices and EmailInvoices.
 const (
 	// Created: the provider made the record now.
 	Created Outcome = "created"
@@ -43,16 +45,78 @@ const (
 	Pending Outcome = "pending"
 	// Failed: the record was refused (see its Err) or could not be tried.
 	Failed Outcome = "failed"
+	// NotAttempted: the operation stopped before this record (the provider
+	// looked unreachable, a rate limit, a cancelled context); nothing was
+	// sent for it, and a rerun does it. Its Err matches ErrNotAttempted and
+	// what stopped the operation.
+	NotAttempted Outcome = "not attempted"
+
+	// Emailed: the provider emailed the invoice now.
+	Emailed Outcome = "emailed"
+	// AlreadyEmailed: the store records an email of this invoice from an
+	// earlier run; nothing was sent (BulkOptions.ForceEmail sends again).
+	AlreadyEmailed Outcome = "already emailed"
+	// Skipped: the settings say not to email this invoice (emailing off,
+	// or an address the whitelist does not match); nothing was sent.
+	Skipped Outcome = "skipped"
 )
 
 // Done reports whether the record needs no further run.
-func (o Outcome) Done() bool { return o != Pending && o != Failed && o != "" }
+func (o Outcome) Done() bool {
+	return o != Pending && o != Failed && o != NotAttempted && o != ""
+}
+
+// ErrNotAttempted matches the Err of a record a bulk operation did not
+// reach because it stopped first (Outcome NotAttempted).
+var ErrNotAttempted = errors.New("billing: not attempted: the operation stopped before this record")
+
+// ErrUnreachable matches the error of a bulk operation that stopped because
+// the provider looked unreachable: BulkOptions.MaxTemporaryFailures calls in
+// a row failed with a temporary error (see UnreachableError).
+var ErrUnreachable = errors.New("billing: the billing provider looks unreachable")
+
+// UnreachableError is why a bulk operation stopped early: Failures calls in
+// a row failed with temporary errors (network failures, timeouts, 5xx
+// answers), each already retried by the client. It matches ErrUnreachable
+// and the last failure, and is temporary: run again later.
+type UnreachableError struct {
+	Failures int
+	Err      error // the last failure
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("%v: %d calls in a row failed, the last with: %v", ErrUnreachable, e.Failures, e.Err)
+}
+
+// Unwrap returns ErrUnreachable and the last failure.
+func (e *UnreachableError) Unwrap() []error { return []error{ErrUnreachable, e.Err} }
+
+// Temporary reports true: a later run may find the provider back.
+func (e *UnreachableError) Temporary() bool { return true }
+
+// NotAttemptedError is the Err of a record with Outcome NotAttempted: it
+// matches ErrNotAttempted and stop, what stopped the operation.
+func NotAttemptedError(stop error) error {
+	if stop == nil {
+		return ErrNotAttempted
+	}
+	return fmt.Errorf("%w: %w", ErrNotAttempted, stop)
+}
 
 // SyncResult is what SyncContacts did with one account.
 type SyncResult struct {
 	Account   Account
 	ContactID string
 	Outcome   Outcome
+	Err       error
+}
+
+// EmailResult is what EmailInvoices did with one invoice.
+type EmailResult struct {
+	Outcome Outcome // Emailed, AlreadyEmailed, Skipped, Failed or NotAttempted
+	// EmailedAt is when the email was sent: now (Emailed) or by an
+	// earlier run, as the store recorded it (AlreadyEmailed).
+	EmailedAt time.Time
 	Err       error
 }
 
@@ -77,24 +141,49 @@ type Progress struct {
 	ETA time.Duration
 }
 
+// DefaultMaxTemporaryFailures is BulkOptions.MaxTemporaryFailures' default.
+const DefaultMaxTemporaryFailures = 3
+
 // BulkOptions tune the bulk operations. The zero value is ready to use.
 type BulkOptions struct {
 	// Force sends every contact, even those the provider already holds as
 	// they are.
 	Force bool
+	// ForceEmail makes EmailInvoices email invoices the store records as
+	// emailed already; by default they are AlreadyEmailed and not sent.
+	ForceEmail bool
+	// MaxTemporaryFailures is how many calls in a row may fail with a
+	// temporary error (network failures, timeouts, 5xx answers, each after
+	// the client's own retries) before the operation stops and reports the
+	// rest NotAttempted, with an *UnreachableError (default 3). A record
+	// the provider refuses is an answer, not an outage: it ends the run of
+	// failures. Rate limits, refused credentials and a cancelled context
+	// stop the operation at once, whatever this says.
+	MaxTemporaryFailures int
 	// Progress, when set, hears progress after every call.
 	Progress func(Progress)
+}
+
+// MaxFailures is o.MaxTemporaryFailures, or its default when not positive.
+func (o BulkOptions) MaxFailures() int {
+	if o.MaxTemporaryFailures <= 0 {
+		return DefaultMaxTemporaryFailures
+	}
+	return o.MaxTemporaryFailures
 }
 
 // BulkService is implemented by services that work on many records per call
 // (xero.Service): up to the provider's batch size a request, with a result
 // per record. An error means the operation as a whole stopped (a rate
-// limit, a store failure, a cancelled context); the results say what was
-// done before, and a rerun finishes the rest without doing anything twice.
+// limit, the provider unreachable, a store failure, a cancelled context);
+// the results say what was done before, the records not reached are
+// NotAttempted, and a rerun finishes the rest without doing anything twice.
 type BulkService interface {
 	SyncContacts(ctx context.Context, details []BillingDetails, opts BulkOptions) ([]SyncResult, error)
 	CreateInvoices(ctx context.Context, params []CreateInvoiceParams, opts BulkOptions) ([]CreateResult, error)
-	// EmailInvoices emails each invoice as EmailInvoice does; errs[i] is
-	// invoices[i]'s.
-	EmailInvoices(ctx context.Context, invoices []Invoice, opts BulkOptions) (errs []error, err error)
+	// EmailInvoices emails each invoice as EmailInvoice does, except one
+	// the store records as emailed already (AlreadyEmailed, no call)
+	// unless opts.ForceEmail is set; each email sent is recorded.
+	// res[i] is invoices[i]'s.
+	EmailInvoices(ctx context.Context, invoices []Invoice, opts BulkOptions) (res []EmailResult, err error)
 }

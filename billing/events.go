@@ -23,6 +23,11 @@ type InvoiceEvent struct {
 	LastError string
 	// NextAttemptAt is when the event may be delivered again.
 	NextAttemptAt time.Time
+	// NextWaiting is true when a later undelivered event of the same
+	// invoice waits behind this one, as ClaimEvents and PendingEvents saw
+	// the queue. A delivery round whose events have none, and that claimed
+	// fewer than it asked for, has left nothing due to claim.
+	NextWaiting bool
 }
 
 // EventQueue holds the events not yet delivered to the app.
@@ -30,8 +35,8 @@ type EventQueue interface {
 	// ClaimEvents leases, until now+lease, up to limit undelivered events
 	// whose NextAttemptAt has come and that no unexpired lease holds;
 	// of each invoice only its oldest undelivered event, so one invoice's
-	// events reach the app in order. Oldest first. A limit <= 0 claims
-	// nothing; a lease <= 0 is an error.
+	// events reach the app in order. Oldest first, each with NextWaiting
+	// set. A limit <= 0 claims nothing; a lease <= 0 is an error.
 	ClaimEvents(ctx context.Context, now time.Time, limit int, lease time.Duration) ([]InvoiceEvent, error)
 	// EventDelivered records, in one call, that the app took these events;
 	// they are no longer pending. Unknown ids are ignored.
@@ -128,7 +133,8 @@ func deliverEvents(ctx context.Context, q EventQueue, hook InvoiceHook, opts Del
 		return res, errors.New("billing: deliver events: no event queue")
 	}
 	for res.Delivered+res.Failed < opts.Limit {
-		evs, err := q.ClaimEvents(ctx, opts.Now(), opts.Limit-res.Delivered-res.Failed, opts.Lease)
+		limit := opts.Limit - res.Delivered - res.Failed
+		evs, err := q.ClaimEvents(ctx, opts.Now(), limit, opts.Lease)
 		if err != nil {
 			return res, fmt.Errorf("billing: claiming events: %w", err)
 		}
@@ -136,11 +142,15 @@ func deliverEvents(ctx context.Context, q EventQueue, hook InvoiceHook, opts Del
 			return res, nil
 		}
 		var delivered []string
+		// unblocked is set when a delivery lets a later event of its
+		// invoice be claimed.
+		unblocked := false
 		for _, ev := range evs {
 			ev.Change.EventID = ev.ID
 			herr := callHook(ctx, hook, ev.Change)
 			if herr == nil {
 				delivered = append(delivered, ev.ID)
+				unblocked = unblocked || ev.NextWaiting
 				continue
 			}
 			res.Failed++
@@ -163,6 +173,13 @@ func deliverEvents(ctx context.Context, q EventQueue, hook InvoiceHook, opts Del
 		if len(delivered) == 0 || ctx.Err() != nil {
 			// Nothing unblocked a later event: the rest waits for its turn.
 			return res, ctx.Err()
+		}
+		if len(evs) < limit && !unblocked {
+			// The claim took every event due, and none of those delivered
+			// had another behind it: a claim now would find nothing. (An
+			// event saved since the claim waits for the next delivery: its
+			// saver's own, or the next fetch or sweep's.)
+			return res, nil
 		}
 	}
 	return res, nil

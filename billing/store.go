@@ -29,6 +29,8 @@ type Store interface {
 	EventQueue
 	SweepStore
 	MarkCounter
+	BulkStore
+	EmailLog
 
 	// LinkContact stores the link from account to contactID unless the
 	// account is linked already. It returns the link in force afterwards:
@@ -66,6 +68,57 @@ type Store interface {
 
 	// SetAsideInvoices lists the invoices set aside, oldest mark first.
 	SetAsideInvoices(ctx context.Context) ([]Invoice, error)
+}
+
+// BulkStore holds the batch forms of the store's contact and invoice
+// methods, for the bulk operations: each is one store round trip for a
+// whole batch where the backend allows (PostgreSQL), so a run over many
+// records costs the store a few calls, not several a record.
+type BulkStore interface {
+	// ContactLinksOf returns, by account, the links of the accounts that
+	// have one (ContactLink for each); accounts without a link are absent.
+	// It fails with ErrInvalidAccount for an account without exactly one
+	// owner, before reading anything.
+	ContactLinksOf(ctx context.Context, accounts []Account) (map[Account]ContactLink, error)
+	// LinkContacts is LinkContact for each of links (its Account and
+	// ContactID), and for each link it stores now, RecordContactSync of its
+	// Fingerprint and Email (nothing when Fingerprint is empty), so a sync
+	// that created contacts records them in one call. It returns, in
+	// order, the link in force for each, a link already stored winning
+	// over the one given (its sync kept), the first of an account given
+	// twice winning over the second. It fails with ErrInvalidAccount for a bad account and with
+	// an error for an empty ContactID, before storing anything. Otherwise
+	// it is not atomic: after an error some links may be stored, and
+	// calling it again is harmless, as each link is first-wins.
+	LinkContacts(ctx context.Context, links []ContactLink) ([]ContactLink, error)
+	// RecordContactSyncs is RecordContactSync for each of syncs (its
+	// Account, Fingerprint and Email), atomically: all or none and an
+	// error. Accounts without a link are skipped; an account given twice
+	// keeps its last sync. It returns how many accounts it recorded a
+	// sync for.
+	RecordContactSyncs(ctx context.Context, syncs []ContactLink) (int, error)
+	// InvoicesByProviderIDs returns, by provider id, the invoices with
+	// these ids; unknown and empty ids are absent.
+	InvoicesByProviderIDs(ctx context.Context, providerIDs []string) (map[string]Invoice, error)
+}
+
+// InvoiceEmail is one email of an invoice the provider sent.
+type InvoiceEmail struct {
+	ProviderID string    // the invoice's provider id
+	SentAt     time.Time // when the provider accepted it
+}
+
+// EmailLog records the invoice emails the provider sent, so a rerun of a
+// bulk run emails nobody twice.
+type EmailLog interface {
+	// RecordInvoiceEmails records the emails durably, all or none and an
+	// error. Each invoice keeps its latest SentAt (to the microsecond); an
+	// email of an unknown invoice is skipped, and a zero SentAt is an
+	// error. It returns how many invoices it recorded an email for.
+	RecordInvoiceEmails(ctx context.Context, emails []InvoiceEmail) (int, error)
+	// InvoiceEmails returns, by provider id, when each invoice with one of
+	// these ids was last emailed; invoices never emailed are absent.
+	InvoiceEmails(ctx context.Context, providerIDs []string) (map[string]time.Time, error)
 }
 
 // Saved is what SaveInvoiceStates did with one invoice.

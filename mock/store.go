@@ -29,7 +29,8 @@ type Store struct {
 	eventByID     map[string]*storedEvent
 	eventSeq      int
 	marks         map[string]time.Time
-	money         moneyState // payments, credit notes and money operations (store_money.go)
+	emails        map[string]time.Time // provider id -> last emailed
+	money         moneyState           // payments, credit notes and money operations (store_money.go)
 }
 
 type storedInvoice struct {
@@ -46,6 +47,7 @@ func NewStore() *Store {
 		invoices: make(map[string]*storedInvoice),
 		byID:     make(map[string]string),
 		marks:    make(map[string]time.Time),
+		emails:   make(map[string]time.Time),
 
 		creationByKey: make(map[string]*billing.Creation),
 		creationByFP:  make(map[string]*billing.Creation),

@@ -42,6 +42,25 @@ func (e *storedEvent) view() billing.InvoiceEvent {
 	return ev
 }
 
+// viewIn is view with NextWaiting set from last (lastUndelivered).
+func (e *storedEvent) viewIn(last map[string]int) billing.InvoiceEvent {
+	ev := e.view()
+	ev.NextWaiting = last[e.invoice] > e.seq
+	return ev
+}
+
+// lastUndelivered maps each invoice to the seq of its newest undelivered
+// event. s.mu must be held.
+func (s *Store) lastUndelivered() map[string]int {
+	last := map[string]int{}
+	for _, e := range s.events {
+		if !e.delivered {
+			last[e.invoice] = e.seq
+		}
+	}
+	return last
+}
+
 // ClaimEvents implements billing.Store.
 func (s *Store) ClaimEvents(_ context.Context, now time.Time, limit int, lease time.Duration) ([]billing.InvoiceEvent, error) {
 	if limit <= 0 {
@@ -53,6 +72,7 @@ func (s *Store) ClaimEvents(_ context.Context, now time.Time, limit int, lease t
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	blocked := map[string]bool{} // invoices with an older undelivered event
+	last := s.lastUndelivered()
 	var out []billing.InvoiceEvent
 	for _, e := range s.events {
 		if e.delivered {
@@ -66,7 +86,7 @@ func (s *Store) ClaimEvents(_ context.Context, now time.Time, limit int, lease t
 			continue
 		}
 		e.leaseUntil = now.Add(lease)
-		out = append(out, e.view())
+		out = append(out, e.viewIn(last))
 		if len(out) == limit {
 			break
 		}
@@ -108,10 +128,11 @@ func (s *Store) EventFailed(_ context.Context, id, reason string, retryAt time.T
 func (s *Store) PendingEvents(_ context.Context, limit int) ([]billing.InvoiceEvent, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	last := s.lastUndelivered()
 	var out []billing.InvoiceEvent
 	for _, e := range s.events {
 		if !e.delivered {
-			out = append(out, e.view())
+			out = append(out, e.viewIn(last))
 			if limit > 0 && len(out) == limit {
 				break
 			}

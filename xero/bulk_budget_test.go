@@ -94,11 +94,11 @@ func (j *budgetJob) emailAll(tb testing.TB, opts ratelimit.Options) budgetResult
 	rest := j.invs
 	for stops := 0; len(rest) > 0; stops++ {
 		require.Less(tb, stops, 10, "the job keeps stopping")
-		errs, err := svc.EmailInvoices(context.Background(), rest, billing.BulkOptions{})
+		results, err := svc.EmailInvoices(context.Background(), rest, billing.BulkOptions{})
 		next := len(rest)
-		for i, e := range errs {
+		for i, r := range results {
 			var rl *ratelimit.RateLimitError
-			switch {
+			switch e := r.Err; {
 			case e == nil:
 			case errors.As(e, &rl):
 				next = min(next, i)

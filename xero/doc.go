@@ -115,7 +115,10 @@
 //     invoice in Xero (ResolveCreations; CreateInvoice with the same
 //     parameters) rather than sent again;
 //   - bulk work: SyncContacts, CreateInvoices and EmailInvoices, 50 records
-//     a call, a result per record;
+//     a call, a result per record, the store read and written a batch at a
+//     time; a run stops early when Xero looks unreachable (the rest
+//     billing.NotAttempted), and the emails sent are recorded so a rerun
+//     emails nobody twice;
 //   - UpdateInvoices: as many ids a request as Xero's URL limit allows, every
 //     state saved in one store transaction with an event for each change,
 //     then the events delivered to the app's billing.InvoiceHook (at least

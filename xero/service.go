@@ -338,49 +338,25 @@ func localInvoice(x Invoice) billing.Invoice {
 // does nothing unless the contact's address matches: the address recorded
 // at the last contact sync, or, for a link no sync has recorded yet, the one
 // Xero holds (GET /Contacts/{ContactID}). Otherwise it makes the one email
-// call.
+// call, as AMS does, whether or not the invoice was emailed before: when
+// asked, it sends. Once Xero has accepted it (204) the email is recorded in
+// the store, so EmailInvoices does not email the invoice again (skipping
+// is the bulk run's choice); a failure to record it is logged, not
+// returned, since the email is sent.
 func (s *Service) EmailInvoice(ctx context.Context, inv billing.Invoice) error {
-	_, err := s.emailInvoice(ctx, inv)
-	return err
-}
-
-// emailInvoice is EmailInvoice, counting the calls it made.
-func (s *Service) emailInvoice(ctx context.Context, inv billing.Invoice) (calls int, err error) {
 	if err := s.ready(); err != nil {
-		return 0, err
+		return err
 	}
-	if inv.ProviderID == "" {
-		return 0, fmt.Errorf("%w: invoice %q has no Xero invoice id", billing.ErrInvalidInvoice, inv.Number)
+	emailed, _, err := s.emailInvoice(ctx, inv, s.store.ContactLink)
+	if err != nil || !emailed {
+		return err
 	}
-	if !s.cfg.EmailInvoices {
-		s.log.DebugContext(ctx, "xero: not emailing invoice: XERO_EMAIL_INVOICES is off", slog.String("invoice_number", inv.Number))
-		return 0, nil
+	if _, err := s.store.RecordInvoiceEmails(context.WithoutCancel(ctx),
+		[]billing.InvoiceEmail{{ProviderID: inv.ProviderID, SentAt: s.now()}}); err != nil {
+		s.log.ErrorContext(ctx, "xero: invoice emailed but the email not recorded; a bulk rerun may email it again",
+			slog.String("invoice_number", inv.Number), slog.String("error", err.Error()))
 	}
-	if s.cfg.EmailWhitelist != nil {
-		link, err := s.store.ContactLink(ctx, inv.Account)
-		if errors.Is(err, billing.ErrNotFound) {
-			return 0, fmt.Errorf("%w (%s)", billing.ErrNoContact, inv.Account)
-		}
-		if err != nil {
-			return 0, fmt.Errorf("xero: contact link of %s: %w", inv.Account, err)
-		}
-		addr := link.Email
-		if link.Fingerprint == "" {
-			// Linked before syncs were recorded: ask Xero.
-			contact, err := s.client.GetContact(ctx, link.ContactID)
-			calls++
-			if err != nil {
-				return calls, err
-			}
-			addr = contact.EmailAddress
-		}
-		if !s.cfg.EmailAllowed(addr) {
-			s.log.InfoContext(ctx, "xero: not emailing invoice: the contact's address does not match the whitelist",
-				slog.String("invoice_number", inv.Number))
-			return calls, nil
-		}
-	}
-	return calls + 1, s.client.EmailInvoice(ctx, inv.ProviderID)
+	return nil
 }
 
 // GetInvoiceURL implements billing.Service.

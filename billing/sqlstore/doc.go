@@ -46,8 +46,12 @@
 // it. On PostgreSQL the fetch job's batch calls are one statement, so one
 // round trip, each: ClaimUpdates, SaveInvoiceStates (all the states and
 // their events), CompleteUpdates and ClaimEvents; a statement is atomic on
-// its own, so none of them needs BEGIN and COMMIT. On SQLite they are
-// transactions of several statements. Concurrent MarkUpdateNeeded calls
+// its own, so none of them needs BEGIN and COMMIT. So are the bulk run's
+// batch calls (ContactLinksOf, LinkContacts, RecordContactSyncs,
+// InvoicesByProviderIDs, BeginCreations of linked accounts,
+// CompleteCreations, RecordInvoiceEmails, InvoiceEmails): a few round
+// trips for a run of any size, and one write a Xero call. On SQLite they
+// are transactions of several statements. Concurrent MarkUpdateNeeded calls
 // on PostgreSQL share one statement and its commit: the calls that arrive
 // while a round of marks commits go together in the next round, and each
 // returns once its round committed, or with that round's error.

@@ -5,6 +5,7 @@ import "strings"
 // queries holds the SQL of one dialect. Both dialects take $n parameters.
 type queries struct {
 	queueQueries
+	bulkQueries
 	moneyQueries
 
 	insertAccount string
@@ -193,6 +194,7 @@ func queriesFor(d Dialect) *queries {
 	}
 	r := strings.NewReplacer("{credited}", credited, "{now}", now, "{nullsFirst}", nullsFirst, "{link}", link, "{syncs}", syncs)
 	q.queueQueries = queueQueriesFor(d, r, lockRow)
+	q.bulkQueries = bulkQueriesFor(d, r)
 	q.moneyQueries = moneyQueriesFor(d, r, lockRow)
 	q.insertAccount = sqlInsertAccount
 	q.accountIDUser = sqlAccountIDUser

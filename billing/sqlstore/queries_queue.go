@@ -146,12 +146,19 @@ const pgCompleteUpdates = `WITH u AS (
 	FROM u LEFT JOIN target ON target.ord = u.ord
 	ORDER BY u.ord`
 
+// The event columns, last whether a later undelivered event of the same
+// invoice waits behind (InvoiceEvent.NextWaiting).
 const (
 	eventColumns = `e.id, e.event_id, e.before_state, e.after_state, e.created_at,
-	e.attempts, e.last_error, e.next_attempt_at`
+	e.attempts, e.last_error, e.next_attempt_at,
+	EXISTS (SELECT 1 FROM billing_invoice_events n
+		WHERE n.invoice_id = e.invoice_id AND n.delivered_at IS NULL AND n.id > e.id)`
 	// SQLite's RETURNING names the columns of the table it changes unqualified.
 	eventColumnsUnqualified = `id, event_id, before_state, after_state, created_at,
-	attempts, last_error, next_attempt_at`
+	attempts, last_error, next_attempt_at,
+	EXISTS (SELECT 1 FROM billing_invoice_events n
+		WHERE n.invoice_id = billing_invoice_events.invoice_id AND n.delivered_at IS NULL
+			AND n.id > billing_invoice_events.id)`
 )
 
 // sqlClaimableEvents selects the events ClaimEvents may lease: undelivered,

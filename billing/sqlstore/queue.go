@@ -97,7 +97,7 @@ func (s *Store) queryEvents(ctx context.Context, query string, args ...any) ([]b
 			attempts      int64
 		)
 		err := rows.Scan(&e.seq, &e.ev.ID, &before, &after, nullTime{&e.ev.CreatedAt},
-			&attempts, &e.ev.LastError, nullTime{&e.ev.NextAttemptAt})
+			&attempts, &e.ev.LastError, nullTime{&e.ev.NextAttemptAt}, &e.ev.NextWaiting)
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +127,9 @@ func (s *Store) queryEvents(ctx context.Context, query string, args ...any) ([]b
 // BeginCreations implements billing.Store in one transaction. Each creation
 // is inserted unless its key or fingerprint is recorded (ON CONFLICT DO
 // NOTHING, which on PostgreSQL waits for a racing insert to commit); the
-// creation in force is then read by key, and else by fingerprint.
+// creation in force is then read by key, and else by fingerprint. On
+// PostgreSQL, a batch whose accounts are all stored (as a bulk run's are:
+// each has a contact link) is one statement instead (pgBeginCreations).
 func (s *Store) BeginCreations(ctx context.Context, cs []billing.Creation) ([]billing.Begun, error) {
 	params := make([]string, len(cs))
 	for i, c := range cs {
@@ -153,6 +155,15 @@ func (s *Store) BeginCreations(ctx context.Context, cs []billing.Creation) ([]bi
 		}
 		if ok {
 			return []billing.Begun{b}, nil
+		}
+	}
+	if s.dialect == Postgres && len(cs) > 1 {
+		out, ok, err := s.pgBeginMany(ctx, cs, params)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: begin %d creations: %w", len(cs), err)
+		}
+		if ok {
+			return out, nil
 		}
 	}
 	out := make([]billing.Begun, len(cs))
@@ -267,11 +278,26 @@ func (s *Store) ClaimCreation(ctx context.Context, key string, now time.Time, le
 }
 
 // CompleteCreations implements billing.Store: each completion in a
-// transaction of its own, so one that fails leaves the others saved.
+// transaction of its own, so one that fails leaves the others saved. On
+// PostgreSQL the completions with nothing to record but the invoice (the
+// usual case) are saved first, all in one statement (pgCompleteMany).
 func (s *Store) CompleteCreations(ctx context.Context, cs []billing.Completion) ([]billing.Completed, error) {
 	out := make([]billing.Completed, len(cs))
+	done := make([]bool, len(cs))  // saved by the batch statement
+	tried := make([]bool, len(cs)) // the batch statement took it
+	if idx := batchable(cs); s.dialect == Postgres && len(idx) > 1 {
+		if err := s.pgCompleteMany(ctx, cs, idx, out, done); err != nil {
+			return nil, fmt.Errorf("sqlstore: complete %d creations: %w", len(idx), err)
+		}
+		for _, i := range idx {
+			tried[i] = true
+		}
+	}
 	for i, comp := range cs {
-		if s.dialect == Postgres {
+		if done[i] {
+			continue
+		}
+		if s.dialect == Postgres && !tried[i] {
 			inv, ok, err := s.completeCreationFast(ctx, comp)
 			if err != nil {
 				return nil, fmt.Errorf("sqlstore: complete creation %s: %w", comp.Key, err)

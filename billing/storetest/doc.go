@@ -15,8 +15,9 @@
 // round trips, the update-needed marks and their strictly increasing tokens,
 // claims with leases, completing, failing and releasing claims (one by one
 // and in batches), set-aside invoices, the events recorded with every change
-// of state and their delivery queue, invoice creations, sweep marks, and the
-// concurrency guarantees (disjoint claims, no lost marks, events in order
+// of state and their delivery queue, invoice creations, sweep marks, the
+// batch methods of bulk runs (links, syncs, invoices by id, the email log,
+// creations of linked accounts), and the concurrency guarantees (disjoint claims, no lost marks, events in order
 // per invoice).
 // It works with explicit times instead of the clock and never sleeps.
 package storetest

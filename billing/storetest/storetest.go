@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,7 +22,7 @@ import (
 // register any cleanup with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) billing.Store) {
 	t.Helper()
-	for _, g := range append(groups(), moneyGroups()...) {
+	for _, g := range slices.Concat(groups(), moneyGroups(), bulkGroups()) {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.cases {
 				t.Run(c.name, func(t *testing.T) {

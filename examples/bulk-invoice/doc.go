@@ -27,8 +27,14 @@
 // what Xero made and finishes the rest, billing each member once. A rerun
 // on a later day passes the first run's -date (the run prints it), or the
 // invoices are refused as conflicts: still nobody is billed twice. -email
-// emails every invoice made or found, so a rerun with -email emails them
-// again.
+// emails every invoice made or found and records each email Xero accepts,
+// so a rerun with -email emails nobody again ("already emailed");
+// -force-email sends them all again.
+//
+// When Xero becomes unreachable (3 calls in a row failing with network
+// errors, timeouts or 5xx answers, each after the client's retries) the
+// run stops instead of failing the rest record by record: the summary
+// counts the records not attempted and says a rerun resumes with them.
 //
 // The Xero client waits inside its rate limiter instead of failing fast
 // (ratelimit.Options{Wait: true}), so a long run uses the whole budget and
@@ -40,8 +46,9 @@
 // It prints a progress line for each call to stderr (operation, records
 // done, calls, the budget Xero says is left, ETA) and a summary to stdout:
 // the records and outcomes of each operation (created, updated, unchanged,
-// existing, pending, failed; for emails emailed, or skipped when
-// XERO_EMAIL_INVOICES or the whitelist says not to), the calls by
+// existing, pending, failed, not attempted; for emails emailed, already
+// emailed, or skipped when XERO_EMAIL_INVOICES or the whitelist says not
+// to), the calls by
 // operation, the 429s seen and the elapsed time, then every member not
 // done with the reason.
 //

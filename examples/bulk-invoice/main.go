@@ -36,7 +36,7 @@ func main() {
 
 // Exit statuses.
 const (
-	exitDone    = 0 // every member synced, invoiced (and emailed with -email)
+	exitDone    = 0 // every member synced, invoiced (and emailed with -email, now or before)
 	exitNotDone = 1 // some member is not done, or the run stopped
 	exitUsage   = 2 // bad flags, configuration or CSV; nothing was called
 )
@@ -85,6 +85,7 @@ type settings struct {
 	date, due   billing.Date
 	dateSet     bool
 	email       bool
+	forceEmail  bool
 	force       bool
 	verbose     bool
 }
@@ -101,7 +102,8 @@ func (c command) parse(args []string, stderr io.Writer) (s settings, code int, o
 	description := fs.String("description", defaultDescription, "the invoice line's description")
 	date := fs.String("date", "", "the invoices' date, `YYYY-MM-DD` (default today); a rerun on a later day passes the first run's")
 	days := fs.Int("due", defaultDueDays, "`days` from the invoice date until it is due")
-	email := fs.Bool("email", false, "also email every invoice created or existing (one call each; a rerun emails again)")
+	email := fs.Bool("email", false, "also email every invoice created or existing that no run emailed before (one call each)")
+	forceEmail := fs.Bool("force-email", false, "with -email, email again the invoices an earlier run emailed")
 	force := fs.Bool("force", false, "send every contact, even those Xero holds as they are")
 	verbose := fs.Bool("v", false, "log the service's debug details to stderr")
 	if err := fs.Parse(args); err != nil {
@@ -128,6 +130,8 @@ func (c command) parse(args []string, stderr io.Writer) (s settings, code int, o
 		return usage("-amount is for -members; the CSV file gives each member's amount")
 	case *days < 0:
 		return usage("-due must not be negative")
+	case *forceEmail && !*email:
+		return usage("-force-email is for -email")
 	}
 	s.date = billing.DateOf(c.now())
 	if *date != "" {
@@ -139,7 +143,7 @@ func (c command) parse(args []string, stderr io.Writer) (s settings, code int, o
 	}
 	s.due = s.date.AddDays(*days)
 	s.reference, s.description = *reference, *description
-	s.email, s.force, s.verbose = *email, *force, *verbose
+	s.email, s.forceEmail, s.force, s.verbose = *email, *forceEmail, *force, *verbose
 	// The invoice as any member would get it: the reference and the line
 	// are checked now rather than refused record by record.
 	sample := s.params(member{ID: demoMemberID(1), Amount: decimal.NewFromInt(1)})

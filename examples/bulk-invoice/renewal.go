@@ -15,17 +15,9 @@ import (
 	"github.com/amsbilling/sdk/ratelimit"
 )
 
-// Outcomes of an email, beside billing's.
-const (
-	emailed billing.Outcome = "emailed"
-	// skipped: the settings said not to email it (XERO_EMAIL_INVOICES off,
-	// or an address the whitelist does not match), so no call was made.
-	skipped  billing.Outcome = "skipped"
-	notTried billing.Outcome = "not tried"
-)
-
 // outcomeOrder is the order outcomes are reported in.
-var outcomeOrder = []billing.Outcome{billing.Created, billing.Updated, billing.Unchanged, billing.Existing, emailed, skipped, billing.Pending, billing.Failed, notTried}
+var outcomeOrder = []billing.Outcome{billing.Created, billing.Updated, billing.Unchanged, billing.Existing,
+	billing.Emailed, billing.AlreadyEmailed, billing.Skipped, billing.Pending, billing.Failed, billing.NotAttempted}
 
 // Resuming after a rate limit stopped an operation.
 const (
@@ -75,7 +67,7 @@ func (o *opStats) done() bool {
 }
 
 // finished reports whether a record with this outcome needs no rerun.
-func finished(o billing.Outcome) bool { return o.Done() && o != notTried }
+func finished(o billing.Outcome) bool { return o.Done() }
 
 // failure is a member an operation did not finish.
 type failure struct {
@@ -91,15 +83,15 @@ func (r *renewal) op(name string, records int) *opStats {
 }
 
 // run syncs every member's contact, invoices those synced and, with
-// -email, emails each invoice made or found. An operation that stops ends
-// the run.
+// -email, emails each invoice made or found. An operation that stops, or
+// leaves nothing for the next, ends the run.
 func (r *renewal) run(ctx context.Context) {
 	synced := r.syncContacts(ctx)
-	if r.stopped != nil {
+	if r.stopped != nil || len(synced) == 0 {
 		return
 	}
 	invoices := r.createInvoices(ctx, synced)
-	if r.stopped != nil || !r.email {
+	if r.stopped != nil || !r.email || len(invoices) == 0 {
 		return
 	}
 	r.emailInvoices(ctx, invoices)
@@ -257,7 +249,7 @@ func (r *renewal) syncContacts(ctx context.Context) []member {
 			m := r.members[i]
 			details[k] = billing.UserDetails(billing.User{ID: m.ID, Name: m.Name, Email: m.Email})
 		}
-		res, err := r.bulk.SyncContacts(ctx, details, billing.BulkOptions{Force: r.force, Progress: r.progress(a)})
+		res, err := r.bulk.SyncContacts(ctx, details, r.bulkOptions(a))
 		for k, i := range todo {
 			outs[i], errs[i] = res[k].Outcome, res[k].Err
 		}
@@ -305,7 +297,7 @@ func (r *renewal) createInvoices(ctx context.Context, members []member) []billin
 		for k, i := range todo {
 			sub[k] = params[i]
 		}
-		res, err := r.bulk.CreateInvoices(ctx, sub, billing.BulkOptions{Progress: r.progress(a)})
+		res, err := r.bulk.CreateInvoices(ctx, sub, r.bulkOptions(a))
 		for k, i := range todo {
 			outs[i], errs[i], invs[i] = res[k].Outcome, res[k].Err, res[k].Invoice
 		}
@@ -332,51 +324,18 @@ func (r *renewal) emailInvoices(ctx context.Context, invs []billing.Invoice) {
 	err := r.attempts(ctx, st, indexes(len(invs)), func(a *attempt, todo []int) ([]int, error) {
 		if r.bulk == nil {
 			return r.oneByOne(ctx, a, opEmail, todo, outs, errs, func(i int) (billing.Outcome, error) {
-				return emailed, r.svc.EmailInvoice(ctx, invs[i])
+				return billing.Emailed, r.svc.EmailInvoice(ctx, invs[i])
 			})
 		}
 		sub := make([]billing.Invoice, len(todo))
 		for k, i := range todo {
 			sub[k] = invs[i]
 		}
-		// EmailInvoices reports once an invoice, in order: an invoice
-		// whose report adds no call was not sent.
-		report, calls := r.progress(a), 0
-		sent := make([]bool, len(todo))
-		res, err := r.bulk.EmailInvoices(ctx, sub, billing.BulkOptions{Progress: func(p billing.Progress) {
-			if p.Done >= 1 && p.Done <= len(sent) {
-				sent[p.Done-1] = p.Calls > calls
-			}
-			calls = p.Calls
-			report(p)
-		}})
-		// The operation stops at the email that stopped it: that one and
-		// those after it are still to do.
-		stop := len(todo)
-		if err != nil {
-			stop = 0
-			for k := len(res) - 1; k >= 0; k-- {
-				if res[k] != nil {
-					stop = k
-					break
-				}
-			}
-		}
+		res, err := r.bulk.EmailInvoices(ctx, sub, r.bulkOptions(a))
 		for k, i := range todo {
-			switch {
-			case k > stop || (k == stop && res[k] == nil):
-				outs[i], errs[i] = notTried, nil
-			case k == stop:
-				outs[i], errs[i] = billing.Failed, res[k]
-			case res[k] != nil:
-				outs[i], errs[i] = billing.Failed, res[k]
-			case sent[k]:
-				outs[i], errs[i] = emailed, nil
-			default:
-				outs[i], errs[i] = skipped, nil
-			}
+			outs[i], errs[i] = res[k].Outcome, res[k].Err
 		}
-		return todo[stop:], err
+		return notDone(todo, outs), err
 	})
 	r.stopped = err
 	for i, inv := range invs {
@@ -407,7 +366,7 @@ func (r *renewal) oneByOne(ctx context.Context, a *attempt, op string, todo []in
 		report(p)
 		if err != nil && stopsOneByOne(ctx, err) {
 			for _, j := range todo[k+1:] {
-				outs[j] = notTried
+				outs[j], errs[j] = billing.NotAttempted, billing.NotAttemptedError(err)
 			}
 			return notDone(todo, outs), err
 		}
@@ -417,16 +376,21 @@ func (r *renewal) oneByOne(ctx context.Context, a *attempt, op string, todo []in
 
 func (o *opStats) count(out billing.Outcome) {
 	if out == "" {
-		out = notTried
+		out = billing.NotAttempted
 	}
 	o.outcomes[out]++
+}
+
+// bulkOptions are the options of an attempt's bulk call.
+func (r *renewal) bulkOptions(a *attempt) billing.BulkOptions {
+	return billing.BulkOptions{Force: r.force, ForceEmail: r.forceEmail, Progress: r.progress(a)}
 }
 
 // fail records that member is not done with op. A record the operation
 // did not reach, or whose reason is what stopped it, says so: the stop is
 // printed once.
 func (r *renewal) fail(member, op string, out billing.Outcome, err, stop error) {
-	if out == "" || out == notTried || err == nil || (stop != nil && errors.Is(err, stop)) {
+	if out == "" || out == billing.NotAttempted || err == nil || (stop != nil && errors.Is(err, stop)) {
 		err = errStopped
 	}
 	if op == opCreate && errors.Is(err, billing.ErrConflict) && !errors.Is(err, billing.ErrCreationPending) {
@@ -497,10 +461,15 @@ func (r *renewal) summary(w io.Writer) {
 		calls = append(calls, fmt.Sprintf("%s %d", o.name, o.calls))
 		total += o.calls
 	}
+	notAttempted := 0
 	for _, o := range r.ops {
-		if o.outcomes[skipped] > 0 {
+		if o.outcomes[billing.Skipped] > 0 {
 			fmt.Fprintln(w, "(skipped: XERO_EMAIL_INVOICES is off, or the address does not match AMS_BILLING_EMAIL_WHITELIST_REGEX)")
 		}
+		if o.outcomes[billing.AlreadyEmailed] > 0 {
+			fmt.Fprintln(w, "(already emailed: by an earlier run; -force-email sends again)")
+		}
+		notAttempted += o.outcomes[billing.NotAttempted]
 	}
 	fmt.Fprintf(w, "Calls: %d (%s)\n", total, strings.Join(calls, ", "))
 	if r.tooMany != nil {
@@ -513,6 +482,9 @@ func (r *renewal) summary(w io.Writer) {
 	}
 	if r.stopped != nil {
 		fmt.Fprintf(w, "Stopped: %v\n", r.stopped)
+	}
+	if notAttempted > 0 {
+		fmt.Fprintf(w, "Not attempted: %d record(s): the run stopped before them; a rerun resumes with them.\n", notAttempted)
 	}
 	if len(r.failed) > 0 {
 		fmt.Fprintf(w, "Not done (%d):\n", len(r.failed))
