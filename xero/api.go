@@ -51,9 +51,20 @@ func (st recordStatus) refused() bool {
 // the record's warnings (nil for a record without), redacted, which the
 // caller puts on the record and readRecord logs.
 func (c *Client) readRecord(ctx context.Context, r request, res *response, raw json.RawMessage, out any, warnings *[]string) error {
+	err := c.takeRecord(ctx, r, res, raw, out, warnings)
+	var ae *APIError
+	if err != nil && !errors.As(err, &ae) {
+		return fmt.Errorf("xero: %s %s: decoding a record of the %d response: %w", r.method, r.path, res.status, err)
+	}
+	return err
+}
+
+// takeRecord is readRecord with a decoding failure left bare, for a
+// RecordError, which names the record itself.
+func (c *Client) takeRecord(ctx context.Context, r request, res *response, raw json.RawMessage, out any, warnings *[]string) error {
 	var st recordStatus
 	if err := json.Unmarshal(raw, &st); err != nil {
-		return fmt.Errorf("xero: %s %s: decoding a record of the %d response: %w", r.method, r.path, res.status, err)
+		return err
 	}
 	if st.refused() {
 		e := &APIError{
@@ -78,7 +89,7 @@ func (c *Client) readRecord(ctx context.Context, r request, res *response, raw j
 		return e
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("xero: %s %s: decoding a record of the %d response: %w", r.method, r.path, res.status, err)
+		return err
 	}
 	if warnings != nil && len(*warnings) > 0 {
 		for i, w := range *warnings {

@@ -135,7 +135,7 @@ func field(obj map[string]json.RawMessage, name string) json.RawMessage {
 }
 
 // readList reads raws, the records of kind in the answer res to r, each on
-// its own, into Ts (readRecord; warnings, when not nil, says where a
+// its own, into Ts (as readRecord does; warnings, when not nil, says where a
 // record's warnings go). A record that cannot be taken, because Xero
 // flagged it, it does not decode, it is not a JSON object or it has no id,
 // is a *RecordError in bad, logged and counted in xero.records.unreadable
@@ -158,7 +158,7 @@ func readList[T any](ctx context.Context, c *Client, r request, res *response, k
 		}
 		err := readable(raw, kind)
 		if err == nil {
-			err = c.readRecord(ctx, r, res, raw, &v, w)
+			err = c.takeRecord(ctx, r, res, raw, &v, w)
 		}
 		if err != nil {
 			rerr := recordError(kind, raw, err)
