@@ -29,6 +29,40 @@ func DateOf(t time.Time) Date {
 	return Date{Year: y, Month: m, Day: d}
 }
 
+// MinYear and MaxYear bound the years of a date a provider accepts: Xero
+// refuses a date outside them ("The Due Date is not valid") or stores one it
+// then sends back in a form no reader takes, so CreateInvoiceParams.Validate
+// refuses them before any call and package xero's reader refuses them in
+// answers (CheckYear is that one rule).
+const (
+	MinYear = 1900
+	MaxYear = 9999
+)
+
+// CheckYear reports an error unless year is within MinYear-MaxYear:
+// "year 20000 is outside 1900-9999".
+func CheckYear(year int) error {
+	if year < MinYear || year > MaxYear {
+		return fmt.Errorf("year %d is outside %d-%d", year, MinYear, MaxYear)
+	}
+	return nil
+}
+
+// Check reports why d cannot be sent as a provider's date: a year outside
+// MinYear-MaxYear (CheckYear), or a day the calendar lacks (a Date literal
+// such as {2026, 2, 30}, which NewDate would have moved to March); nil
+// when it can. The zero Date fails: callers test IsZero first when a date
+// is optional.
+func (d Date) Check() error {
+	if err := CheckYear(d.Year); err != nil {
+		return err
+	}
+	if d.Month < time.January || d.Month > time.December || NewDate(d.Year, d.Month, d.Day) != d {
+		return fmt.Errorf("%04d-%02d-%02d is not a calendar date", d.Year, int(d.Month), d.Day)
+	}
+	return nil
+}
+
 // ParseDate parses a date in ISO 8601 form, "2006-01-02".
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)

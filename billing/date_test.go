@@ -31,6 +31,38 @@ func TestDate(t *testing.T) {
 	assert.Error(t, err)
 }
 
+// The years a provider's date may fall in, one rule for what is sent and
+// what is read.
+func TestDateCheck(t *testing.T) {
+	tests := []struct {
+		d       billing.Date
+		problem string
+	}{
+		{billing.NewDate(2026, 12, 1), ""},
+		{billing.NewDate(1900, 1, 1), ""},
+		{billing.NewDate(9999, 12, 31), ""},
+		{billing.NewDate(1899, 12, 31), "year 1899 is outside 1900-9999"},
+		{billing.NewDate(10000, 1, 1), "year 10000 is outside 1900-9999"},
+		{billing.NewDate(226, 12, 1), "year 226 is outside 1900-9999"},
+		{billing.Date{}, "year 0 is outside 1900-9999"},
+		{billing.Date{Year: 2026, Month: 2, Day: 29}, "2026-02-29 is not a calendar date"},
+		{billing.Date{Year: 2026, Month: 0, Day: 1}, "2026-00-01 is not a calendar date"},
+		{billing.Date{Year: 2028, Month: 2, Day: 29}, ""},
+	}
+	for _, tt := range tests {
+		err := tt.d.Check()
+		if tt.problem == "" {
+			assert.NoError(t, err, tt.d.String())
+			continue
+		}
+		assert.EqualError(t, err, tt.problem)
+	}
+	assert.NoError(t, billing.CheckYear(billing.MinYear))
+	assert.NoError(t, billing.CheckYear(billing.MaxYear))
+	assert.Error(t, billing.CheckYear(billing.MinYear-1))
+	assert.Error(t, billing.CheckYear(billing.MaxYear+1))
+}
+
 func TestDateJSONAndSQL(t *testing.T) {
 	type doc struct {
 		D billing.Date

@@ -98,10 +98,12 @@ type FetchFailure struct {
 // its reason; after MaxAttempts it is set aside (still marked, listed by
 // Store.SetAsideInvoices) so it cannot starve the others. An invoice the
 // provider no longer returns fails the same way. Setting aside needs proof
-// that the provider works: when no call of a run succeeds (revoked
-// credentials, a missing scope), failures are recorded but nothing is set
-// aside, so every invoice is fetched once the provider recovers. The returned
-// error then joins the failures, and the result says what was updated.
+// that the provider works, an invoice it returned in the run (one it sent
+// but that cannot be read, ErrUnreadable, counts): when no call of a run
+// succeeds (revoked credentials, a missing scope), failures are recorded but
+// nothing is set aside, so every invoice is fetched once the provider
+// recovers. The returned error then joins the failures, and the result says
+// what was updated.
 //
 // Each run but a simulated one is counted in opts.MeterProvider.
 func FetchInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQueue, opts FetchOptions) (FetchResult, error) {
@@ -197,8 +199,9 @@ type fetcher struct {
 	opts  FetchOptions
 	res   *FetchResult
 	fails []error
-	// fetched is set once the provider returns an invoice of this run:
-	// proof that it works, so an invoice that fails is to blame.
+	// fetched is set once the provider returns an invoice of this run,
+	// readable or not: proof that it works, so an invoice that fails is to
+	// blame.
 	fetched bool
 	// suspects are the invoices that failed: alone in a call that failed,
 	// or failed or missing in a call that worked. They are blamed when the
@@ -246,8 +249,8 @@ func (f *fetcher) run(ctx context.Context, claims []Claim) error {
 		rest := slices.Concat(append(append([][]Claim{open}, pending...), claimsOf(f.suspects))...)
 		return f.stop(ctx, err, rest)
 	}
-	// Set an invoice aside only when the provider returned another invoice
-	// in this run: an error every call gets (revoked credentials, a missing
+	// Set an invoice aside only when the provider returned an invoice in
+	// this run: an error every call gets (revoked credentials, a missing
 	// scope) is no invoice's fault, and setting them all aside would leave
 	// them unfetched after the provider recovers.
 	maxAttempts := 0
@@ -297,6 +300,9 @@ func (f *fetcher) batch(ctx context.Context, claims []Claim) (open []Claim, err 
 			continue
 		case ur.Failed[c.ProviderID] != nil:
 			reason = ur.Failed[c.ProviderID].Error()
+			// The provider sent the record, unreadable: it works, and
+			// this invoice is to blame.
+			f.fetched = f.fetched || errors.Is(ur.Failed[c.ProviderID], ErrUnreadable)
 		default:
 			reason = "not returned by the billing provider"
 		}

@@ -108,10 +108,10 @@ func recordDelivery(ctx context.Context, mp metric.MeterProvider, res DeliveryRe
 // recordSweep counts one Sweep and the invoices it changed or failed.
 func recordSweep(ctx context.Context, mp metric.MeterProvider, res SweepResult, err error) {
 	counter(mp, "billing.sweep.runs", "{run}", "Runs of the sweep, by outcome.").
-		Add(ctx, 1, outcome(runOutcome(err, len(res.Failed) > 0, "out_of_step")))
+		Add(ctx, 1, outcome(runOutcome(err, !res.InStep(), "out_of_step")))
 	addCounts(ctx, counter(mp, "billing.sweep.invoices", "{invoice}",
-		"Invoices the sweep changed (a webhook was missed) or could not bring in step."),
-		count{"changed", len(res.Changed)}, count{"failed", len(res.Failed)})
+		"Invoices the sweep changed (a webhook was missed), could not bring in step, or could not read."),
+		count{"changed", len(res.Changed)}, count{"failed", len(res.Failed)}, count{"unreadable", len(res.Unreadable)})
 }
 
 // ObservedStore is what ObserveStore reads. Every Store has it.

@@ -132,6 +132,8 @@ type Saved struct {
 
 // SweepStore is what the sweep needs of a store.
 type SweepStore interface {
+	// UpdateMarker queues the invoices the provider sent unreadable.
+	UpdateMarker
 	// SaveInvoiceStates is Store.SaveInvoiceStates.
 	SaveInvoiceStates(ctx context.Context, invs []Invoice) ([]Saved, error)
 	// SweepMark returns the mark stored under name, or the zero time when

@@ -22,10 +22,33 @@ type SweepSource interface {
 // ModifiedPage is one page of InvoicesModifiedSince.
 type ModifiedPage struct {
 	Invoices []Invoice // provider state, ProviderID set
-	// Latest is the latest modification time in the page.
+	// Unreadable are the page's invoices the provider sent that could
+	// not be read (each Err matches ErrUnreadable); they never fail the
+	// page.
+	Unreadable []UnreadableInvoice
+	// Latest is the latest modification time in the page's readable
+	// invoices.
 	Latest time.Time
 	// More is true when another page follows.
 	More bool
+}
+
+// ErrUnreadable matches a record the provider sent that could not be read:
+// the provider flagged it, or it did not decode (a date outside
+// MinYear-MaxYear, say). The error of such a record, and a fetch failure's
+// reason (Invoice.UpdateError), hold its text.
+var ErrUnreadable = errors.New("billing: unreadable record")
+
+// UnreadableInvoice is an invoice the provider sent that could not be read.
+type UnreadableInvoice struct {
+	// ProviderID is the invoice's id at the provider; empty when even that
+	// could not be read.
+	ProviderID string
+	// Err says why; it matches ErrUnreadable.
+	Err error
+	// Queued is set by Sweep when the store knows the invoice and it was
+	// marked for the fetch job.
+	Queued bool
 }
 
 // Defaults of SweepOptions.
@@ -87,11 +110,26 @@ type SweepResult struct {
 	OpenChecked int
 	// Failed lists what could not be brought in step, by provider id.
 	Failed map[string]error
+	// Unreadable lists the modified invoices the provider sent that could
+	// not be read, in the order met; see Sweep for what became of them.
+	Unreadable []UnreadableInvoice
 }
 
 // InStep reports whether the sweep left the store in step with the
-// provider: nothing failed.
-func (r SweepResult) InStep() bool { return len(r.Failed) == 0 }
+// provider: nothing failed, and no invoice the store knows was unreadable.
+// (One it does not know is not the app's, or is a pending creation's,
+// which ResolveCreations reports.)
+func (r SweepResult) InStep() bool {
+	if len(r.Failed) > 0 {
+		return false
+	}
+	for _, u := range r.Unreadable {
+		if u.Queued {
+			return false
+		}
+	}
+	return true
+}
 
 // Sweep repairs what webhooks missed: a webhook Xero never delivered marks
 // nothing, so without it an invoice paid in Xero would stay unpaid in the
@@ -103,6 +141,24 @@ func (r SweepResult) InStep() bool { return len(r.Failed) == 0 }
 // invoice by id, because some provider edits do not count as
 // modifications. The mark moves only after every page was saved. Pending
 // events are delivered at the end when src is an EventDeliverer.
+//
+// An invoice of a page that cannot be read (ModifiedPage.Unreadable: the
+// provider flagged it, or a date outside the years 1900-9999) never stops
+// the sweep: the rest of its page and the pages after it are saved. Each
+// is logged at Warn, listed in SweepResult.Unreadable, counted in
+// billing.sweep.invoices (outcome unreadable), and:
+//
+//   - the store knows it (by provider id): it is marked update-needed
+//     (MarkUpdateNeeded; Queued), so the fetch job retries it, counts its
+//     failures with the reason and sets it aside, and the doctor and
+//     billing.invoices.set_aside show it; the sweep is not InStep;
+//   - the store does not know it, or its id is unreadable: it is not the
+//     app's, unless it is a pending creation's, which ResolveCreations
+//     settles by what it can read of it; so it is only reported.
+//
+// The mark then moves as if the page had been read, since nothing is lost:
+// the known ones are queued durably. A store failure while marking fails
+// the sweep, and the mark stays.
 //
 // Each sweep of a provider that is not simulated is counted in
 // opts.MeterProvider.
@@ -147,14 +203,17 @@ func sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOpt
 				return res, fmt.Errorf("billing: sweep: page %d: %w", page, err)
 			}
 			res.Pages++
-			res.Seen += len(p.Invoices)
+			res.Seen += len(p.Invoices) + len(p.Unreadable)
 			if err := res.save(ctx, store, p.Invoices); err != nil {
+				return res, err
+			}
+			if err := res.queue(ctx, store, p.Unreadable, opts); err != nil {
 				return res, err
 			}
 			if p.Latest.After(latest) {
 				latest = p.Latest
 			}
-			if !p.More || len(p.Invoices) == 0 {
+			if !p.More || len(p.Invoices)+len(p.Unreadable) == 0 {
 				break
 			}
 		}
@@ -187,7 +246,8 @@ func sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOpt
 	}
 	opts.Logger.LogAttrs(ctx, slog.LevelInfo, "billing: swept invoices",
 		slog.Time("since", res.Since), slog.Int("pages", res.Pages), slog.Int("seen", res.Seen),
-		slog.Int("changed", len(res.Changed)), slog.Int("open_checked", res.OpenChecked), slog.Int("failed", len(res.Failed)))
+		slog.Int("changed", len(res.Changed)), slog.Int("open_checked", res.OpenChecked), slog.Int("failed", len(res.Failed)),
+		slog.Int("unreadable", len(res.Unreadable)))
 	return res, nil
 }
 
@@ -209,6 +269,28 @@ func (r *SweepResult) save(ctx context.Context, store SweepStore, invs []Invoice
 		case s.Changed:
 			r.Changed = append(r.Changed, s.After.Number)
 		}
+	}
+	return nil
+}
+
+// queue applies Sweep's rules to a page's unreadable invoices: those the
+// store knows are marked for the fetch job, the others only reported.
+// Each is marked alone, so the count says whether the store knows it.
+func (r *SweepResult) queue(ctx context.Context, store SweepStore, bad []UnreadableInvoice, opts SweepOptions) error {
+	for _, u := range bad {
+		if u.ProviderID != "" {
+			n, err := store.MarkUpdateNeeded(ctx, []string{u.ProviderID}, opts.Now())
+			if err != nil {
+				return fmt.Errorf("billing: sweep: marking the unreadable invoice %s: %w", u.ProviderID, err)
+			}
+			u.Queued = n > 0
+		}
+		r.Unreadable = append(r.Unreadable, u)
+		msg := "billing: sweep: an invoice the provider sent cannot be read; it is not in the store, so only reported"
+		if u.Queued {
+			msg = "billing: sweep: an invoice the provider sent cannot be read; marked for the fetch job, which sets it aside if it stays so"
+		}
+		opts.Logger.LogAttrs(ctx, slog.LevelWarn, msg, slog.String("provider_id", u.ProviderID), slog.Any("error", u.Err))
 	}
 	return nil
 }

@@ -11,8 +11,10 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/amsbilling/sdk/billing"
+	"github.com/amsbilling/sdk/internal/metrictest"
 	"github.com/amsbilling/sdk/mock"
 )
 
@@ -26,6 +28,10 @@ type fakeXero struct {
 	byID     [][]string  // the ids of each UpdateInvoices
 	store    *mock.Store
 	fail     error
+	// unreadable are the indexes of invoices served as unreadable, and
+	// strangers unreadable invoices the store does not know, on page 1.
+	unreadable map[int]bool
+	strangers  []billing.UnreadableInvoice
 }
 
 func (f *fakeXero) InvoicesModifiedSince(_ context.Context, since time.Time, page int) (billing.ModifiedPage, error) {
@@ -41,7 +47,15 @@ func (f *fakeXero) InvoicesModifiedSince(_ context.Context, since time.Time, pag
 	}
 	start := (page - 1) * f.pageSize
 	var p billing.ModifiedPage
+	if page == 1 {
+		p.Unreadable = append(p.Unreadable, f.strangers...)
+	}
 	for _, i := range all[min(start, len(all)):min(start+f.pageSize, len(all))] {
+		if f.unreadable[i] {
+			p.Unreadable = append(p.Unreadable, billing.UnreadableInvoice{ProviderID: f.invoices[i].ProviderID,
+				Err: fmt.Errorf("%w: its date is the year 1", billing.ErrUnreadable)})
+			continue
+		}
 		p.Invoices = append(p.Invoices, f.invoices[i])
 		if f.modified[i].After(p.Latest) {
 			p.Latest = f.modified[i]
@@ -174,4 +188,86 @@ func TestSweepEmptyStoreAsksNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, f.asked)
 	assert.True(t, res.InStep())
+}
+
+// An invoice the provider sends but that cannot be read never stops the
+// sweep. The mark rules: one the store knows is marked for the fetch job
+// (Queued); one it does not know, or without an id, is only reported; the
+// mark moves as if the page had been read; a page of nothing but
+// unreadable invoices does not end the sweep.
+func TestSweepUnreadableInvoices(t *testing.T) {
+	f, store := sweepFixture(t, 4)
+	ctx := context.Background()
+	r := metrictest.New(t)
+	now := base.Add(10 * time.Hour)
+	o := billing.SweepOptions{Tenant: "t1", Now: func() time.Time { return now }, MeterProvider: r}
+	f.pageSize = 1
+	f.unreadable = map[int]bool{0: true}
+	f.strangers = []billing.UnreadableInvoice{
+		{ProviderID: "not-ours", Err: fmt.Errorf("%w: a bill", billing.ErrUnreadable)},
+		{Err: fmt.Errorf("%w: no id", billing.ErrUnreadable)},
+	}
+	pay(f, 2, base.Add(8*time.Hour))
+
+	res, err := billing.Sweep(ctx, f, store, o)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"INV-0003"}, res.Changed, "the paid one behind the unreadable page is repaired")
+	assert.Equal(t, 4, res.Pages, "page 1, only unreadable, did not end the sweep")
+	assert.Equal(t, 6, res.Seen)
+	require.Len(t, res.Unreadable, 3)
+	byID := map[string]billing.UnreadableInvoice{}
+	for _, u := range res.Unreadable {
+		byID[u.ProviderID] = u
+		assert.ErrorIs(t, u.Err, billing.ErrUnreadable)
+	}
+	assert.True(t, byID["id-000"].Queued, "known: queued for the fetch job")
+	assert.False(t, byID["not-ours"].Queued)
+	assert.False(t, byID[""].Queued)
+	assert.False(t, res.InStep(), "a known invoice is not in step")
+
+	known, err := store.InvoiceByProviderID(ctx, "id-000")
+	require.NoError(t, err)
+	assert.True(t, known.UpdateNeeded)
+	assert.Equal(t, now, known.UpdateRequestedAt)
+	n, _, err := store.CountMarked(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "nothing else marked, nothing made for the stranger")
+	_, err = store.InvoiceByProviderID(ctx, "not-ours")
+	require.ErrorIs(t, err, billing.ErrNotFound)
+
+	mark, err := store.SweepMark(ctx, "modified:t1")
+	require.NoError(t, err)
+	assert.Equal(t, base.Add(8*time.Hour), mark, "the mark moved as if every page had been read")
+
+	s := r.Collect(t)
+	assert.Equal(t, 3.0, s.Sum("billing.sweep.invoices", attribute.String("outcome", "unreadable")))
+	assert.Equal(t, 1.0, s.Sum("billing.sweep.runs", attribute.String("outcome", "out_of_step")))
+
+	// Only strangers: reported, and the sweep is in step.
+	f.unreadable = nil
+	res, err = billing.Sweep(ctx, f, store, o)
+	require.NoError(t, err)
+	assert.Len(t, res.Unreadable, 2)
+	assert.True(t, res.InStep(), "what the store does not know is not the app's")
+}
+
+// failingMarks is a store whose marks fail.
+type failingMarks struct{ *mock.Store }
+
+func (failingMarks) MarkUpdateNeeded(context.Context, []string, time.Time) (int, error) {
+	return 0, errors.New("database down")
+}
+
+// A store failure while queueing an unreadable invoice fails the sweep,
+// and the mark stays, so the next sweep sees the invoice again.
+func TestSweepQueueFailureKeepsTheMark(t *testing.T) {
+	f, store := sweepFixture(t, 2)
+	ctx := context.Background()
+	f.unreadable = map[int]bool{1: true}
+	_, err := billing.Sweep(ctx, f, failingMarks{store}, billing.SweepOptions{Tenant: "t1"})
+	require.ErrorContains(t, err, "database down")
+	require.ErrorContains(t, err, "id-001")
+	mark, err := store.SweepMark(ctx, "modified:t1")
+	require.NoError(t, err)
+	assert.True(t, mark.IsZero())
 }

@@ -191,8 +191,9 @@ const (
 )
 
 // Validate checks the parameters before anything is sent: an account, both
-// dates in order, at least one line, each with a description and a positive
-// quantity. Text must be valid UTF-8 without control characters (a line's
+// dates real calendar dates within the years Xero accepts (Date.Check:
+// "DueDate: year 20000 is outside 1900-9999") and in order, at least one
+// line, each with a description and a positive quantity. Text must be valid UTF-8 without control characters (a line's
 // description may hold line breaks and tabs); a line's description may be
 // 4,000 characters and the reference 255, counted in UTF-16 code units as
 // Xero counts them. The error wraps ErrInvalidInvoice and names every
@@ -202,12 +203,21 @@ func (p CreateInvoiceParams) Validate() error {
 	if err := p.Account.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if p.Date.IsZero() {
-		errs = append(errs, errors.New("date is required"))
+	dateOK := true
+	for _, d := range []struct {
+		field, name string
+		date        Date
+	}{{"Date", "date", p.Date}, {"DueDate", "due date", p.DueDate}} {
+		switch err := d.date.Check(); {
+		case d.date.IsZero():
+			errs = append(errs, errors.New(d.name+" is required"))
+			dateOK = false
+		case err != nil:
+			errs = append(errs, fmt.Errorf("%s: %w", d.field, err))
+			dateOK = false
+		}
 	}
-	if p.DueDate.IsZero() {
-		errs = append(errs, errors.New("due date is required"))
-	} else if p.DueDate.Before(p.Date) {
+	if dateOK && p.DueDate.Before(p.Date) {
 		errs = append(errs, errors.New("due date is before the invoice date"))
 	}
 	if len(p.LineItems) == 0 {

@@ -69,6 +69,17 @@ func TestCreateInvoiceParamsLimits(t *testing.T) {
 		{"reference with a line break", func(p *billing.CreateInvoiceParams) { p.Reference = "Membership\n2026" }, "reference contains a control character"},
 		{"reference with DEL", func(p *billing.CreateInvoiceParams) { p.Reference = "Membership\x7f" }, "reference contains a control character"},
 		{"reference not UTF-8", func(p *billing.CreateInvoiceParams) { p.Reference = "\xc3" }, "reference is not valid UTF-8"},
+		// Xero takes the years 1900-9999 only, and the SDK reads no others.
+		{"date in the year 226 (a typo for 2026)", func(p *billing.CreateInvoiceParams) { p.Date = billing.NewDate(226, 12, 1) }, "Date: year 226 is outside 1900-9999"},
+		{"due date in the year 20000", func(p *billing.CreateInvoiceParams) { p.DueDate = billing.NewDate(20000, 1, 1) }, "DueDate: year 20000 is outside 1900-9999"},
+		{"due date in 1899", func(p *billing.CreateInvoiceParams) {
+			p.Date, p.DueDate = billing.NewDate(1899, 12, 31), billing.NewDate(1899, 12, 31)
+		}, "DueDate: year 1899 is outside 1900-9999"},
+		{"dates on the first and last days Xero takes", func(p *billing.CreateInvoiceParams) {
+			p.Date, p.DueDate = billing.NewDate(1900, 1, 1), billing.NewDate(9999, 12, 31)
+		}, ""},
+		{"a day the calendar lacks", func(p *billing.CreateInvoiceParams) { p.Date = billing.Date{Year: 2026, Month: 2, Day: 30} }, "Date: 2026-02-30 is not a calendar date"},
+		{"month 13", func(p *billing.CreateInvoiceParams) { p.DueDate = billing.Date{Year: 2026, Month: 13, Day: 1} }, "DueDate: 2026-13-01 is not a calendar date"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

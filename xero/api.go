@@ -48,12 +48,23 @@ func (st recordStatus) refused() bool {
 // readRecord decodes raw, one record of res, into out. A record Xero
 // flagged (recordStatus.refused) is not decoded: the error is an *APIError
 // with the answer's status (200) and the record's messages. warnings are
-// the record's warnings, redacted, which the caller puts on the record and
-// readRecord logs.
+// the record's warnings (nil for a record without), redacted, which the
+// caller puts on the record and readRecord logs.
 func (c *Client) readRecord(ctx context.Context, r request, res *response, raw json.RawMessage, out any, warnings *[]string) error {
+	err := c.takeRecord(ctx, r, res, raw, out, warnings)
+	var ae *APIError
+	if err != nil && !errors.As(err, &ae) {
+		return fmt.Errorf("xero: %s %s: decoding a record of the %d response: %w", r.method, r.path, res.status, err)
+	}
+	return err
+}
+
+// takeRecord is readRecord with a decoding failure left bare, for a
+// RecordError, which names the record itself.
+func (c *Client) takeRecord(ctx context.Context, r request, res *response, raw json.RawMessage, out any, warnings *[]string) error {
 	var st recordStatus
 	if err := json.Unmarshal(raw, &st); err != nil {
-		return fmt.Errorf("xero: %s %s: decoding a record of the %d response: %w", r.method, r.path, res.status, err)
+		return err
 	}
 	if st.refused() {
 		e := &APIError{
@@ -78,9 +89,9 @@ func (c *Client) readRecord(ctx context.Context, r request, res *response, raw j
 		return e
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("xero: %s %s: decoding a record of the %d response: %w", r.method, r.path, res.status, err)
+		return err
 	}
-	if len(*warnings) > 0 {
+	if warnings != nil && len(*warnings) > 0 {
 		for i, w := range *warnings {
 			(*warnings)[i] = c.redact.text(w)
 		}
@@ -186,6 +197,11 @@ func (c *Client) GetContact(ctx context.Context, contactID string) (Contact, err
 // contact's account number taken, so a create can fail on it while a search
 // of active contacts finds nothing. When there is none the error matches
 // ErrNotFound; any other failure, a rate limit included, is returned as it is.
+// Each record is read on its own: one Xero flagged (StatusAttributeString
+// ERROR, ValidationErrors) or that does not decode is never taken for a
+// contact, and while one is there the search cannot say which contact is
+// the one, so unless an active contact was read, it fails with the
+// *RecordError (matching billing.ErrUnreadable, not ErrNotFound).
 func (c *Client) FindContactByAccountNumber(ctx context.Context, accountNumber string) (Contact, error) {
 	if accountNumber == "" {
 		return Contact{}, errors.New("xero: FindContactByAccountNumber: account number is required")
@@ -194,12 +210,17 @@ func (c *Client) FindContactByAccountNumber(ctx context.Context, accountNumber s
 		"where":           {`AccountNumber=="` + escapeWhere(accountNumber) + `"`},
 		"includeArchived": {"true"},
 	}
-	var out contactsBody
-	if err := c.doJSON(ctx, http.MethodGet, c.endpoint("/Contacts", q), "", nil, &out); err != nil {
+	r, err := c.jsonRequest(http.MethodGet, c.endpoint("/Contacts", q), "", nil)
+	if err != nil {
 		return Contact{}, err
 	}
+	a, err := c.list(ctx, r, contactRecords)
+	if err != nil {
+		return Contact{}, err
+	}
+	contacts, bad := readList(ctx, c, r, a.res, contactRecords, a.records, contactWarnings)
 	var archived *Contact
-	for i, ct := range out.Contacts {
+	for i, ct := range contacts {
 		if ct.AccountNumber != accountNumber {
 			continue
 		}
@@ -207,13 +228,28 @@ func (c *Client) FindContactByAccountNumber(ctx context.Context, accountNumber s
 			return ct, nil
 		}
 		if archived == nil {
-			archived = &out.Contacts[i]
+			archived = &contacts[i]
 		}
+	}
+	if len(bad) > 0 {
+		// The record that could not be read may be the active contact: no
+		// answer here ("none", or an archived one) can be trusted.
+		return Contact{}, fmt.Errorf("xero: FindContactByAccountNumber: %d of Xero's contacts with account number %q could not be read, and may be the one: %w",
+			len(bad), clip(accountNumber, 64), errors.Join(recordErrs(bad)...))
 	}
 	if archived != nil {
 		return *archived, nil
 	}
 	return Contact{}, fmt.Errorf("%w: no contact with account number %q", ErrNotFound, clip(accountNumber, 64))
+}
+
+// recordErrs is bad as errors.
+func recordErrs(bad []*RecordError) []error {
+	out := make([]error, len(bad))
+	for i, e := range bad {
+		out[i] = e
+	}
+	return out
 }
 
 // escapeWhere quotes s for a string literal in Xero's where filter, a .NET
@@ -280,27 +316,6 @@ func (c *Client) OnlineInvoiceURL(ctx context.Context, invoiceID string) (string
 	return out.OnlineInvoices[0].OnlineInvoiceURL, nil
 }
 
-// RecordError is one invoice of GetInvoices' answer that could not be
-// taken while the others were: Xero flagged it (StatusAttributeString ERROR
-// or ValidationErrors; Err is then an *APIError with StatusCode 200), or it
-// did not decode (a date in no form Xero documents, say).
-type RecordError struct {
-	// InvoiceID is the record's InvoiceID as Xero sent it; empty when even
-	// that could not be read.
-	InvoiceID string
-	Err       error
-}
-
-func (e *RecordError) Error() string {
-	if e.InvoiceID == "" {
-		return "xero: an unreadable invoice: " + e.Err.Error()
-	}
-	return "xero: invoice " + e.InvoiceID + ": " + e.Err.Error()
-}
-
-// Unwrap returns the record's error.
-func (e *RecordError) Unwrap() error { return e.Err }
-
 // GetInvoices fetches the invoices with these ids (GET /Invoices?IDs=...),
 // as many ids a request as stay within Xero's URL limit (xerolimit.MaxURLLength:
 // 53 GUIDs), following pages while a page is full and ids of the request are
@@ -353,33 +368,35 @@ func (c *Client) invoicesByIDs(ctx context.Context, ids []string) ([]Invoice, []
 		if err != nil {
 			return nil, nil, err
 		}
-		res, body, err := c.records(ctx, r)
+		a, err := c.list(ctx, r, invoiceRecords)
 		if err != nil {
 			return nil, nil, err
 		}
+		good, bad := readList(ctx, c, r, a.res, invoiceRecords, a.records, invoiceWarnings)
 		fresh := false
-		for _, raw := range body.Invoices {
-			var head struct{ InvoiceID string }
-			if err := json.Unmarshal(raw, &head); err != nil {
-				failed = append(failed, &RecordError{Err: fmt.Errorf("decoding a record of the %d response: %w", res.status, err)})
-				continue
-			}
-			id := strings.ToLower(head.InvoiceID)
+		// first reports whether id is new to this call, and notes it.
+		first := func(id string) bool {
+			id = strings.ToLower(id)
 			if got[id] {
-				continue
+				return false
 			}
 			got[id], fresh = true, true
 			delete(want, id)
-			var inv Invoice
-			if err := c.readRecord(ctx, r, res, raw, &inv, &inv.Warnings); err != nil {
-				failed = append(failed, &RecordError{InvoiceID: clip(head.InvoiceID, 64), Err: err})
-				continue
+			return true
+		}
+		for _, inv := range good {
+			if first(inv.InvoiceID) {
+				all = append(all, inv)
 			}
-			all = append(all, inv)
+		}
+		for _, rerr := range bad {
+			if rerr.InvoiceID == "" || first(rerr.InvoiceID) {
+				failed = append(failed, rerr)
+			}
 		}
 		// A page with nothing new means the server ignores paging: asking
 		// again would only repeat it, until the rate limit stops us.
-		if len(body.Invoices) < pageSize || len(want) == 0 || !fresh {
+		if len(a.records) < pageSize || len(want) == 0 || !fresh {
 			return all, failed, nil
 		}
 	}

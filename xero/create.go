@@ -2,6 +2,7 @@ package xero
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -171,9 +172,11 @@ func stopsRun(err error) bool {
 // resolve settles a pending creation. While the key is young, a resend with
 // it cannot create a second invoice, even if the first request is still in
 // flight; past that, a lease keeps other resolvers out. Xero is searched
-// first: one match is adopted with its current state, two are an error
-// naming both, none means Xero certainly has no such invoice, and it is
-// sent (with the same key).
+// first: one match is adopted with its current state (see adopt for one
+// read in part), two are an error naming both, none means Xero certainly
+// has no such invoice, and it is sent (with the same key). A record of the
+// search that cannot be read enough to match leaves the creation pending,
+// named to the operator (unresolvable): it is never sent again past it.
 func (s *Service) resolve(ctx context.Context, c billing.Creation) (billing.Invoice, error) {
 	start := s.now()
 	if start.Sub(c.CreatedAt) >= s.keyWindow {
@@ -191,6 +194,11 @@ func (s *Service) resolve(ctx context.Context, c billing.Creation) (billing.Invo
 	}
 	found, err := s.client.FindInvoices(ctx, []string{c.ContactID}, c.Params.Reference)
 	if err != nil {
+		var rerr *RecordError
+		if errors.As(err, &rerr) {
+			// Never sent again: the record may be this creation's invoice.
+			return billing.Invoice{}, s.unresolvable(ctx, c, rerr)
+		}
 		return billing.Invoice{}, &billing.PendingError{Key: c.Key, Err: fmt.Errorf("searching Xero: %w", err)}
 	}
 	var matches []Invoice
@@ -203,12 +211,63 @@ func (s *Service) resolve(ctx context.Context, c billing.Creation) (billing.Invo
 	case 0:
 		return s.send(ctx, c)
 	case 1:
-		cur := s.local(matches[0], c)
+		return s.adopt(ctx, c, matches[0])
+	}
+	return billing.Invoice{}, ambiguous(c.Key, matches)
+}
+
+// adopt completes creation c with Xero's invoice x. An invoice Xero holds
+// but the SDK read only in part (x.Partial) is adopted with what was read,
+// the creation's own dates standing in for those that were not, and marked
+// update-needed: its row cannot equal Xero's, so the fetch job retries it
+// and, while it stays unreadable, sets it aside with the reason, where the
+// doctor shows it.
+func (s *Service) adopt(ctx context.Context, c billing.Creation, x Invoice) (billing.Invoice, error) {
+	cur := s.local(x, c)
+	if x.Partial == nil {
 		s.log.InfoContext(ctx, "xero: found the invoice of a pending creation",
 			slog.String("key", c.Key), slog.String("invoice_number", cur.Number), slog.String("status", cur.Status))
 		return s.complete(ctx, c, asCreated(cur), cur)
 	}
-	return billing.Invoice{}, ambiguous(c.Key, matches)
+	s.log.ErrorContext(ctx, "xero: adopted the invoice of a pending creation that Xero holds but the SDK cannot read in full; correct it in Xero",
+		slog.String("key", c.Key), slog.String("invoice_number", cur.Number), slog.String("invoice_id", cur.ProviderID),
+		slog.String("status", cur.Status), slog.String("error", x.Partial.Error()))
+	inv, err := s.complete(ctx, c, asCreated(cur), cur)
+	if err != nil {
+		return inv, err
+	}
+	// Saved: a failure to mark loses visibility, not the invoice.
+	if _, merr := s.store.MarkUpdateNeeded(context.WithoutCancel(ctx), []string{inv.ProviderID}, s.now()); merr != nil {
+		s.log.ErrorContext(ctx, "xero: marking a partly read invoice for the fetch job failed",
+			slog.String("invoice_number", inv.Number), slog.String("error", merr.Error()))
+	}
+	return inv, nil
+}
+
+// unresolvable is the error of creation c while Xero's search for it holds
+// a record the SDK cannot read enough to match: it may be c's invoice, so c
+// is neither sent again nor adopted, and the operator is told which record
+// it is, by id and number, at Error.
+func (s *Service) unresolvable(ctx context.Context, c billing.Creation, rerr *RecordError) error {
+	number := ""
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(rerr.raw, &obj) == nil {
+		number = stringField(obj, "InvoiceNumber")
+	}
+	name := "an invoice"
+	switch {
+	case number != "" && rerr.ID != "":
+		name = fmt.Sprintf("invoice %s (%s)", number, rerr.ID)
+	case rerr.ID != "":
+		name = "invoice " + rerr.ID
+	case number != "":
+		name = "invoice " + number
+	}
+	s.log.ErrorContext(ctx, "xero: a pending creation cannot be resolved: Xero holds an invoice of its contact and reference that the SDK cannot read; correct it in Xero",
+		slog.String("key", c.Key), slog.String("invoice_number", number), slog.String("invoice_id", rerr.ID),
+		slog.String("error", rerr.Err.Error()))
+	return &billing.PendingError{Key: c.Key,
+		Err: fmt.Errorf("the search of Xero found %s of this contact and reference that cannot be read, so it may be this creation's and nothing is sent again; correct the invoice in Xero, then resolve again: %w", name, rerr)}
 }
 
 // ambiguous is the error of a creation two or more of Xero's invoices
@@ -224,8 +283,11 @@ func ambiguous(key string, matches []Invoice) error {
 }
 
 // matches reports whether Xero's invoice x is the one creation c asked for:
-// the same contact, reference, dates and lines, made no earlier than the
-// creation (less a clock margin), and not already another row of ours.
+// the same contact, reference, dates and lines (description, quantity, unit
+// amount, account code), made no earlier than the creation (less a clock
+// margin), and not already another row of ours. Of an invoice read in part
+// (x.Partial) only what was read is compared: a date that did not read is
+// no reason to bill again.
 func (s *Service) matches(ctx context.Context, c billing.Creation, x Invoice) bool {
 	p := c.Params
 	if !strings.EqualFold(x.Contact.ContactID, c.ContactID) && x.Contact.ContactID != "" {
@@ -234,12 +296,13 @@ func (s *Service) matches(ctx context.Context, c billing.Creation, x Invoice) bo
 	if x.Type != "" && x.Type != InvoiceTypeSales {
 		return false
 	}
-	if x.Reference != p.Reference || x.Date != p.Date || x.DueDate != p.DueDate || len(x.LineItems) != len(p.LineItems) {
+	if x.Reference != p.Reference || !sameDate(x, x.Date, p.Date) || !sameDate(x, x.DueDate, p.DueDate) || len(x.LineItems) != len(p.LineItems) {
 		return false
 	}
 	for i, li := range p.LineItems {
 		xl := x.LineItems[i]
-		if xl.Description != li.Description || !xl.Quantity.Equal(li.Quantity) || !xl.UnitAmount.Equal(li.UnitAmount) {
+		if xl.Description != li.Description || !xl.Quantity.Equal(li.Quantity) || !xl.UnitAmount.Equal(li.UnitAmount) ||
+			!s.sameAccount(xl.AccountCode, li.AccountCode) {
 			return false
 		}
 	}
@@ -250,6 +313,24 @@ func (s *Service) matches(ctx context.Context, c billing.Creation, x Invoice) bo
 		return false
 	}
 	return true
+}
+
+// sameDate reports whether got, a date of x, is want, or did not read.
+func sameDate(x Invoice, got, want billing.Date) bool {
+	return got == want || (x.Partial != nil && got.IsZero())
+}
+
+// sameAccount reports whether Xero's line account code xeroCode is the one
+// a line with code was sent with (code, else the configured default, as
+// xeroInvoice sends). Xero may echo it in another letter case; a line
+// without one is no other invoice either, since Xero drops a code it does
+// not recognise (with a warning) and keeps the line.
+func (s *Service) sameAccount(xeroCode, code string) bool {
+	if code == "" {
+		code = s.cfg.AccountCode
+	}
+	xeroCode, code = strings.TrimSpace(xeroCode), strings.TrimSpace(code)
+	return xeroCode == "" || code == "" || strings.EqualFold(xeroCode, code)
 }
 
 // clockMargin allows for the app's clock and Xero's disagreeing.

@@ -34,8 +34,10 @@ var errNotDate = errors.New("not a Xero date")
 // "2020-02-28 11:02:54" (a space for the T), which xero-python's own parser
 // accepts but Xero neither documents nor is recorded sending; an invoice
 // carrying one fails alone (see RecordError). A value outside the years
-// 1900-9999 (in UTC and in its own zone) is refused too: Xero holds no such date, and /Date(9223372036854775807)/ would
-// otherwise read as the year 292278994.
+// billing.MinYear-MaxYear, 1900-9999 (in UTC and in its own zone), is
+// refused too, by billing.CheckYear, the rule CreateInvoiceParams.Validate
+// applies before sending: Xero takes no other date, and
+// /Date(9223372036854775807)/ would otherwise read as the year 292278994.
 //
 // For invoice, due and paid dates use ParseCalendarDate instead, which never
 // moves a date through a time zone.
@@ -45,18 +47,12 @@ func ParseDate(s string) (time.Time, error) {
 		return time.Time{}, err
 	}
 	for _, y := range []int{t.Year(), t.UTC().Year()} {
-		if y < minYear || y > maxYear {
-			return time.Time{}, fmt.Errorf("xero: %w %q: year %d is outside %d-%d", errNotDate, clip(strings.TrimSpace(s), 64), y, minYear, maxYear)
+		if err := billing.CheckYear(y); err != nil {
+			return time.Time{}, fmt.Errorf("xero: %w %q: %w", errNotDate, clip(strings.TrimSpace(s), 64), err)
 		}
 	}
 	return t, nil
 }
-
-// The years a Xero date may fall in.
-const (
-	minYear = 1900
-	maxYear = 9999
-)
 
 func parseDate(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)

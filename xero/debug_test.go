@@ -129,7 +129,7 @@ func TestDebugKeepsLargeBodiesWhole(t *testing.T) {
 		parts[i] = invoiceObject(guid(i), fmt.Sprintf("INV-%04d", i), "AUTHORISED", "10.00", "0.00", "10.00")
 	}
 	h.handle(http.MethodGet, "/Invoices", respond(200, `{"Invoices":[`+strings.Join(parts, ",")+`]}`))
-	got, _, err := h.client.InvoicesModifiedSince(context.Background(), time.Now().Add(-time.Hour), 1)
+	got, _, _, err := h.client.InvoicesModifiedSince(context.Background(), time.Now().Add(-time.Hour), 1)
 	require.NoError(t, err)
 	assert.Len(t, got, 150, "the caller reads the whole body although the log shows only its start")
 	assert.Contains(t, h.logs.String(), "…(truncated)")

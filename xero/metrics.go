@@ -52,6 +52,8 @@ type clientMetrics struct {
 	refused   metric.Int64Counter
 	remaining metric.Int64Gauge
 	refreshes metric.Int64Counter
+	// unread counts records of list answers readList could not take.
+	unread metric.Int64Counter
 
 	apiURL, connURL string               // as the Client sends them
 	apiServer       []attribute.KeyValue // server.address and server.port
@@ -68,7 +70,7 @@ func newClientMetrics(mp metric.MeterProvider, apiURL, connURL, tenant string) *
 	}
 	meter := mp.Meter(meterName, metric.WithInstrumentationVersion(Version))
 	m := &clientMetrics{provider: mp, apiURL: apiURL, connURL: connURL}
-	var errs [5]error
+	var errs [6]error
 	m.duration, errs[0] = meter.Float64Histogram("http.client.request.duration",
 		metric.WithUnit("s"),
 		metric.WithDescription("Duration of HTTP requests to Xero's Accounting API and connections list, one per attempt."),
@@ -86,6 +88,9 @@ func newClientMetrics(mp metric.MeterProvider, apiURL, connURL, tenant string) *
 	m.refreshes, errs[4] = meter.Int64Counter("xero.token.refreshes",
 		metric.WithUnit("{request}"),
 		metric.WithDescription("Access token requests to Xero's identity service, by outcome."))
+	m.unread, errs[5] = meter.Int64Counter("xero.records.unreadable",
+		metric.WithUnit("{record}"),
+		metric.WithDescription("Records of Xero's list answers that could not be read (flagged, or not decodable) while the others were, by operation."))
 	if err := errors.Join(errs[:]...); err != nil {
 		// The instruments still work; OpenTelemetry's error handler reports it.
 		otel.Handle(err)
@@ -206,6 +211,14 @@ func errorType(err error) string {
 		return "response_too_large"
 	}
 	return "_OTHER"
+}
+
+// recordUnreadable counts one record of r's answer that could not be read,
+// and returns r's operation.
+func (m *clientMetrics) recordUnreadable(ctx context.Context, r request) string {
+	op, _ := m.operation(r)
+	m.unread.Add(ctx, 1, metric.WithAttributes(keyOperation.String(op)))
+	return op
 }
 
 // rateLimited counts a 429 from Xero.

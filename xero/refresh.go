@@ -137,12 +137,15 @@ func (s *Service) deliver(ctx context.Context) {
 	}
 }
 
-// InvoicesModifiedSince implements billing.SweepSource.
+// InvoicesModifiedSince implements billing.SweepSource. A sales invoice
+// of the page that cannot be read (a *RecordError) is in the page's
+// Unreadable, by its InvoiceID; one that reads as another type (a bill) is
+// not the app's and is left out, like a readable bill.
 func (s *Service) InvoicesModifiedSince(ctx context.Context, since time.Time, page int) (billing.ModifiedPage, error) {
 	if err := s.ready(); err != nil {
 		return billing.ModifiedPage{}, err
 	}
-	invs, more, err := s.client.InvoicesModifiedSince(ctx, since, page)
+	invs, bad, more, err := s.client.InvoicesModifiedSince(ctx, since, page)
 	if err != nil {
 		return billing.ModifiedPage{}, err
 	}
@@ -155,6 +158,12 @@ func (s *Service) InvoicesModifiedSince(ctx context.Context, since time.Time, pa
 			continue // bills to pay are not the app's
 		}
 		out.Invoices = append(out.Invoices, localInvoice(x))
+	}
+	for _, rerr := range bad {
+		if t := recordType(rerr); t != "" && t != InvoiceTypeSales {
+			continue
+		}
+		out.Unreadable = append(out.Unreadable, billing.UnreadableInvoice{ProviderID: rerr.InvoiceID, Err: rerr})
 	}
 	return out, nil
 }

@@ -80,6 +80,11 @@ type Invoice struct {
 	// does not match a recognised account."). The invoice was saved; the
 	// client logs them too.
 	Warnings []string
+	// Partial is nil for an invoice read whole. FindInvoices sets it (a
+	// *RecordError) on an invoice Xero holds but the SDK could read only in
+	// part: what did not read (a date outside 1900-9999, say) is zero.
+	// Never sent.
+	Partial error
 }
 
 // LineItem is one line of an Invoice. Quantity and UnitAmount are always

@@ -486,6 +486,21 @@ func TestStoreChecks(t *testing.T) {
 			},
 		},
 		{
+			name: "unreadable in Xero",
+			store: func(t *testing.T) billing.Store {
+				s := workStore(t, now.Add(-time.Minute), false)
+				setAside(t, s, "INV-4", "xero: invoice id-4: "+billing.ErrUnreadable.Error()+`: xero: not a Xero date "0001-01-01T00:00:00": year 1 is outside 1900-9999`, now)
+				return s
+			},
+			want: map[string]doctor.Status{"database": doctor.Pass, "marked invoices": doctor.Pass, "set aside": doctor.Warn, "pending creations": doctor.Pass, "undelivered events": doctor.Pass},
+			lines: map[string][]string{
+				"marked invoices": {"2 waiting for a fetch, the oldest marked 1m ago; 2 more set aside, 1 of them unreadable in Xero"},
+				"set aside": {"2 invoice(s) failed too often", "INV-3 (Xero answered 500)",
+					`INV-4 (unreadable in Xero: xero: not a Xero date "0001-01-01T00:00:00": year 1 is outside 1900-9999)`,
+					"fix: 1 of them Xero holds in a form the SDK cannot read (a date outside 1900-9999, say): correct them in Xero"},
+			},
+		},
+		{
 			name:  "stale work",
 			store: func(t *testing.T) billing.Store { return workStore(t, now.Add(-3*time.Hour), true) },
 			want:  map[string]doctor.Status{"database": doctor.Pass, "marked invoices": doctor.Warn, "set aside": doctor.Warn, "pending creations": doctor.Warn, "undelivered events": doctor.Warn},
@@ -519,6 +534,27 @@ func TestStoreChecks(t *testing.T) {
 			}
 			assert.Equal(t, tt.want["database"] == doctor.Fail, doctor.Failed(checks))
 		})
+	}
+}
+
+// setAside adds an invoice set aside for reason.
+func setAside(t *testing.T, s *mock.Store, number, reason string, now time.Time) {
+	t.Helper()
+	ctx := t.Context()
+	id := "id-" + strings.TrimPrefix(number, "INV-")
+	require.NoError(t, s.CreateInvoice(ctx, billing.Invoice{Account: billing.UserAccount("user-" + number), Number: number, ProviderID: id,
+		Status: billing.StatusAuthorised, Amount: decimal.NewFromInt(10), Due: decimal.NewFromInt(10)}))
+	_, err := s.MarkUpdateNeeded(ctx, []string{id}, now.Add(-time.Hour))
+	require.NoError(t, err)
+	claims, err := s.ClaimUpdates(ctx, now.Add(-time.Hour), 10, time.Minute)
+	require.NoError(t, err)
+	for _, c := range claims {
+		if c.ProviderID == id {
+			_, err = s.FailUpdate(ctx, c, reason, 1)
+			require.NoError(t, err)
+		} else {
+			require.NoError(t, s.ReleaseClaims(ctx, []billing.Claim{c}))
+		}
 	}
 }
 

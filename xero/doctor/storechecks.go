@@ -3,6 +3,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/amsbilling/sdk/billing"
@@ -47,21 +48,30 @@ func storeChecks(ctx context.Context, t Target) []Check {
 	now := t.Now()
 	return []Check{
 		{Name: name, Status: Pass, Found: t.Database + " opened, and its schema answers"},
-		markedCheck(ctx, t.Store, now),
+		markedCheck(ctx, t.Store, aside, now),
 		setAsideCheck(aside),
 		creationsCheck(ctx, t.Store, now),
 		eventsCheck(ctx, t.Store, now),
 	}
 }
 
-func markedCheck(ctx context.Context, s billing.Store, now time.Time) Check {
+// markedCheck reports the fetch job's queue: the marked invoices waiting,
+// and those set aside beside them, the unreadable ones counted apart.
+func markedCheck(ctx context.Context, s billing.Store, aside []billing.Invoice, now time.Time) Check {
 	const name = "marked invoices"
 	n, oldest, err := s.CountMarked(ctx)
-	switch {
-	case err != nil:
+	if err != nil {
 		return Check{Name: name, Status: Fail, Err: err, Found: "counting them failed: " + err.Error()}
-	case n == 0:
-		return Check{Name: name, Status: Pass, Found: "none waiting for a fetch"}
+	}
+	besides := ""
+	if len(aside) > 0 {
+		besides = fmt.Sprintf("; %d more set aside", len(aside))
+		if k := countUnreadable(aside); k > 0 {
+			besides += fmt.Sprintf(", %d of them unreadable in Xero", k)
+		}
+	}
+	if n == 0 {
+		return Check{Name: name, Status: Pass, Found: "none waiting for a fetch" + besides}
 	}
 	age := now.Sub(oldest)
 	c := Check{Name: name, Status: Pass, Found: fmt.Sprintf("%d waiting for a fetch, the oldest marked %s ago", n, ago(age))}
@@ -70,7 +80,25 @@ func markedCheck(ctx context.Context, s billing.Store, now time.Time) Check {
 		c.Found += ": is the fetch job running?"
 		c.Fix = "run " + fetchJob + " every few minutes; a rate limit or an outage at Xero also holds them"
 	}
+	c.Found += besides
 	return c
+}
+
+// unreadable reports whether a fetch failure's reason says Xero sent the
+// invoice in a form the SDK cannot read, and returns what it says after.
+func unreadable(reason string) (string, bool) {
+	_, after, ok := strings.Cut(reason, billing.ErrUnreadable.Error()+": ")
+	return after, ok
+}
+
+func countUnreadable(invs []billing.Invoice) int {
+	n := 0
+	for _, inv := range invs {
+		if _, ok := unreadable(inv.UpdateError); ok {
+			n++
+		}
+	}
+	return n
 }
 
 func setAsideCheck(aside []billing.Invoice) Check {
@@ -81,16 +109,23 @@ func setAsideCheck(aside []billing.Invoice) Check {
 	var items []string
 	for _, inv := range aside {
 		item := inv.Number
-		if inv.UpdateError != "" {
+		if why, ok := unreadable(inv.UpdateError); ok {
+			item += " (unreadable in Xero: " + clip(why, 100) + ")"
+		} else if inv.UpdateError != "" {
 			item += " (" + clip(inv.UpdateError, 100) + ")"
 		}
 		items = append(items, item)
 	}
-	return Check{
+	c := Check{
 		Name: name, Status: Warn,
 		Found: fmt.Sprintf("%d invoice(s) failed too often and are no longer fetched: %s", len(aside), list(items)),
 		Fix:   "fix the cause each shows; an invoice returns to the queue when it is marked again (its next webhook)",
 	}
+	if k := countUnreadable(aside); k > 0 {
+		c.Fix = fmt.Sprintf("%d of them Xero holds in a form the SDK cannot read (a date outside %d-%d, say): correct them in Xero, and their next webhook brings them back; ",
+			k, billing.MinYear, billing.MaxYear) + c.Fix
+	}
+	return c
 }
 
 func creationsCheck(ctx context.Context, s billing.Store, now time.Time) Check {
