@@ -312,17 +312,8 @@ func checkMoneyDate(d Date) error {
 	if d.IsZero() {
 		return errors.New("date is required")
 	}
-	return validXeroDate(d)
-}
-
-// validXeroDate reports why d cannot be sent as a Xero date: it is not a
-// calendar date, or falls outside the years 1900-9999 Xero holds.
-func validXeroDate(d Date) error {
-	if NewDate(d.Year, d.Month, d.Day) != d {
-		return fmt.Errorf("date %04d-%02d-%02d is not a calendar date", d.Year, int(d.Month), d.Day)
-	}
-	if d.Year < 1900 || d.Year > 9999 {
-		return fmt.Errorf("date %s is outside the years 1900-9999", d)
+	if err := d.Check(); err != nil {
+		return fmt.Errorf("date: %w", err)
 	}
 	return nil
 }
