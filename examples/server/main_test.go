@@ -465,8 +465,16 @@ func TestServerMetrics(t *testing.T) {
 	for _, gauge := range []string{"billing_marks_pending", "billing_marks_oldest_age_seconds", "billing_events_pending", "billing_creations_pending", "billing_invoices_set_aside"} {
 		assert.Equal(t, 0.0, value(fams, gauge, nil), gauge)
 	}
-	for _, secret := range []string{f.xero.ClientSecret(), "server-test-key", f.invoice.ProviderID, f.xero.TenantID(), f.user.ID} {
+	for _, secret := range []string{f.xero.ClientSecret(), "server-test-key", f.invoice.ProviderID, f.user.ID} {
 		assert.NotContains(t, text, secret)
 	}
+	// The organisation is named by the remaining-calls gauge only, so an
+	// operator can tell whose budget is low; no other series carries it.
+	for _, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, f.xero.TenantID()) {
+			assert.True(t, strings.HasPrefix(line, "xero_rate_limit_remaining"), line)
+		}
+	}
+	assert.Contains(t, text, f.xero.TenantID(), "the remaining-calls gauge names the tenant")
 	require.NoError(t, f.stop())
 }
