@@ -69,11 +69,11 @@
 //     events DeliverEvents handed to the InvoiceHook that it took, or that
 //     it refused (an error or a panic: they stay pending).
 //   - billing.sweep.runs (counter, {run}): Sweep runs, with outcome ok,
-//     out_of_step (finished, some invoices failed), stopped, unauthorized
+//     out_of_step (finished, not InStep), stopped, unauthorized
 //     or error, as for the fetch job.
 //   - billing.sweep.invoices (counter, {invoice}): invoices a sweep changed
-//     (outcome changed: a webhook was missed) or could not bring in step
-//     (outcome failed).
+//     (outcome changed: a webhook was missed), could not bring in step
+//     (outcome failed) or could not read (outcome unreadable).
 //
 // ObserveStore adds gauges read from a Store at each collection, its reads
 // bounded together by ObserveOptions.Timeout (2s); a read that fails or

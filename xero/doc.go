@@ -39,9 +39,15 @@
 //   - takes a record Xero flagged in a 2xx answer (StatusAttributeString
 //     ERROR or ValidationErrors) as that record's failure, an *APIError with
 //     StatusCode 200, and returns Xero's warnings on a saved record in its
-//     Warnings field, logging them too. GetInvoices reads each record on
-//     its own: one it cannot take is a *RecordError, and the rest are
-//     returned.
+//     Warnings field, logging them too;
+//   - reads every list (GetInvoices, InvoicesModifiedSince, FindInvoices,
+//     FindContactByAccountNumber) record by record: one it cannot take
+//     (flagged, or a date outside 1900-9999, say) is a *RecordError
+//     matching billing.ErrUnreadable, logged and counted, and never stops
+//     the rest. A search that must not say "none" wrongly does not: the
+//     contacts' fails while a bad record may be the one, and FindInvoices
+//     returns what it can read of a bad record (Invoice.Partial), or fails
+//     naming it.
 //
 // Errors and logs never contain the client secret or a token. With
 // Config.Debug (XERO_DEBUG) every request and response, the token
@@ -52,7 +58,8 @@
 // and paid dates are billing.Date calendar dates, read from Xero's
 // "/Date(ms+hhmm)/" and "2026-01-31T00:00:00" forms without passing through
 // a time zone (see ParseCalendarDate). Dates outside the years 1900-9999 are
-// refused. Text is checked before it is sent: contact names are cut to
+// refused, in answers and, before any call, in what is sent (one rule,
+// billing.CheckYear). Text is checked before it is sent: contact names are cut to
 // Xero's 255 UTF-16 code units, and control characters are refused
 // (ErrInvalidContact, billing.ErrInvalidInvoice).
 //
@@ -95,6 +102,9 @@
 //     LastRateInfo reads the same headers.
 //   - xero.token.refreshes (counter, {request}): access token requests to
 //     the identity service, with outcome ok or error.
+//   - xero.records.unreadable (counter, {record}): records of list answers
+//     that could not be read while the others were (see RecordError), by
+//     xero.operation.
 //
 // Service.DeliverEvents records billing.DeliverEvents' metrics in the
 // Client's provider (unless WithDelivery names another).
@@ -113,7 +123,11 @@
 //     invoice: the creation is recorded before the call, completed from
 //     Xero's answer, and, when the answer is lost, resolved by finding the
 //     invoice in Xero (ResolveCreations; CreateInvoice with the same
-//     parameters) rather than sent again;
+//     parameters) rather than sent again: matched by contact, reference,
+//     dates and lines with their account codes; an invoice Xero holds but
+//     the SDK reads only in part is adopted with what reads and marked for
+//     the fetch job, or, when that cannot be matched, named to the
+//     operator and never sent again;
 //   - bulk work: SyncContacts, CreateInvoices and EmailInvoices, 50 records
 //     a call, a result per record, the store read and written a batch at a
 //     time; a run stops early when Xero looks unreachable (the rest
@@ -124,7 +138,7 @@
 //     then the events delivered to the app's billing.InvoiceHook (at least
 //     once, in order per invoice; see WithInvoiceHook);
 //   - InvoicesModifiedSince, the sweep's source (If-Modified-Since, pages of
-//     1,000);
+//     1,000), its unreadable sales invoices in ModifiedPage.Unreadable;
 //   - emails honouring XERO_EMAIL_INVOICES and the whitelist (checked against
 //     the synced address), and online invoice URLs.
 //

@@ -154,6 +154,13 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		for id, why := range sr.Failed {
 			fmt.Fprintf(stdout, "Out of step: %s: %v\n", id, why)
 		}
+		for _, u := range sr.Unreadable {
+			what := "not in the store, only reported"
+			if u.Queued {
+				what = "queued for the fetch job; correct it in Xero"
+			}
+			fmt.Fprintf(stdout, "Unreadable in Xero (%s): %v\n", what, u.Err)
+		}
 		if code, stop := stopped(stdout, stderr, err, false); stop {
 			return code
 		}
