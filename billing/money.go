@@ -411,3 +411,35 @@ func (c CreditNote) Touches(invoiceID string) bool {
 func (inv Invoice) IsPartlyPaid() bool {
 	return inv.Status == StatusAuthorised && inv.Paid.IsPositive() && inv.Due.IsPositive()
 }
+
+// ErrHasPayments: an invoice cannot be voided while it has payments; they
+// must be reversed first (VoidParams.ReversePayments asks for it).
+var ErrHasPayments = errors.New("billing: the invoice has payments")
+
+// PaymentResult is what a bulk payment run did with one payment.
+type PaymentResult struct {
+	Payment Payment // as stored; zero unless Created or Existing
+	// Outcome is Created (recorded now), Existing (the same logical
+	// payment was recorded before, or found at the provider after a lost
+	// answer), Failed (refused: see Err; nothing was recorded), Pending
+	// (the outcome is unknown; a rerun resolves it) or NotAttempted.
+	Outcome Outcome
+	Err     error
+}
+
+// CreditResult is what crediting an invoice did.
+type CreditResult struct {
+	CreditNote CreditNote // as stored after the allocation or refund
+	// Refund is the payment back to the member, when one was asked for.
+	Refund *Payment
+	// Invoice is the invoice credited, as the provider now computes it.
+	Invoice Invoice
+}
+
+// MoneyResolveResult is what resolving pending money operations did.
+type MoneyResolveResult struct {
+	// Resolved are the operations now done, as stored.
+	Resolved []MoneyOp
+	// Pending holds, by key, why an operation is still pending.
+	Pending map[string]error
+}

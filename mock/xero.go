@@ -71,7 +71,8 @@ func WithServiceOptions(opts ...xero.ServiceOption) XeroOption {
 // NewXeroBillingService returns the Xero service on store, talking to a new
 // in-process emulator. Without WithXeroConfig it bills to account 200,
 // amounts exclusive of tax, in the emulator's currency (NZD), and emails
-// invoices. Close it to stop the emulator's webhook deliveries, if any.
+// invoices; payments go to the emulator's bank account
+// (emulator.DefaultPaymentAccountCode). Close it to stop the emulator's webhook deliveries, if any.
 func NewXeroBillingService(store billing.Store, opts ...XeroOption) (*XeroBillingService, error) {
 	if store == nil {
 		return nil, errors.New("mock: NewXeroBillingService: a billing.Store is required")
@@ -89,6 +90,9 @@ func NewXeroBillingService(store billing.Store, opts ...XeroOption) (*XeroBillin
 	emuOpts.AccountCodes = append(append([]string(nil), emuOpts.AccountCodes...), cfg.AccountCode)
 	if cfg.AmountType == "" {
 		cfg.AmountType = xero.AmountExclusive
+	}
+	if cfg.PaymentAccountCode == "" {
+		cfg.PaymentAccountCode = emulator.DefaultPaymentAccountCode
 	}
 	if emuOpts.Currency == "" {
 		emuOpts.Currency = cfg.Currency

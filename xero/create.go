@@ -121,8 +121,9 @@ func refused(err error) bool {
 	var rl *ratelimit.RateLimitError
 	var ae *APIError
 	var au *AuthError
+	var rr *recordRefused
 	switch {
-	case errors.As(err, &rl), errors.As(err, &au):
+	case errors.As(err, &rl), errors.As(err, &au), errors.As(err, &rr):
 		return true
 	case errors.As(err, &ae):
 		// A 200 APIError is a record Xero flagged inside its answer: not made.

@@ -43,6 +43,77 @@ type Payment struct {
 	UpdatedDateUTC   time.Time
 	// Warnings are Xero's warnings on the payment it saved.
 	Warnings []string
+	// Invoice is what the answer says of the invoice paid (or, for a
+	// refund, the credit note) as Xero computed it after the payment; nil
+	// when the answer carries none.
+	Invoice *PaidDocument
+}
+
+// PaidDocument is the state of a paid invoice or credit note as a payment
+// answer carries it. Xero's answers name only some fields: a nil amount or
+// a zero date was not in the answer.
+type PaidDocument struct {
+	Status          string
+	Total           *decimal.Decimal
+	AmountDue       *decimal.Decimal
+	AmountPaid      *decimal.Decimal
+	AmountCredited  *decimal.Decimal
+	FullyPaidOnDate billing.Date
+}
+
+// Apply returns inv with the fields d carries.
+func (d PaidDocument) Apply(inv billing.Invoice) billing.Invoice {
+	if d.Status != "" {
+		inv.Status = d.Status
+	}
+	for _, f := range []struct {
+		src *decimal.Decimal
+		dst *decimal.Decimal
+	}{{d.Total, &inv.Amount}, {d.AmountDue, &inv.Due}, {d.AmountPaid, &inv.Paid}, {d.AmountCredited, &inv.Credited}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	if !d.FullyPaidOnDate.IsZero() {
+		inv.PaidDate = d.FullyPaidOnDate
+	}
+	return inv
+}
+
+// Complete reports whether d carries every field Apply can set that a
+// payment changes, the date it was fully paid included when it is.
+func (d PaidDocument) Complete() bool {
+	return d.Status != "" && d.AmountDue != nil && d.AmountPaid != nil && d.AmountCredited != nil &&
+		(d.Status != billing.StatusPaid || !d.FullyPaidOnDate.IsZero())
+}
+
+func readPaidDocument(raw json.RawMessage) (*PaidDocument, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var in struct {
+		Status                                       string
+		Total, AmountDue, AmountPaid, AmountCredited *amount
+		FullyPaidOnDate                              string
+	}
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, err
+	}
+	d := &PaidDocument{Status: in.Status}
+	for _, f := range []struct {
+		src *amount
+		dst **decimal.Decimal
+	}{{in.Total, &d.Total}, {in.AmountDue, &d.AmountDue}, {in.AmountPaid, &d.AmountPaid}, {in.AmountCredited, &d.AmountCredited}} {
+		if f.src != nil {
+			v := f.src.dec()
+			*f.dst = &v
+		}
+	}
+	var err error
+	if d.FullyPaidOnDate, err = ParseCalendarDate(in.FullyPaidOnDate); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 type idRef struct {
@@ -84,11 +155,8 @@ func (p Payment) MarshalJSON() ([]byte, error) {
 // date.
 func (p *Payment) UnmarshalJSON(b []byte) error {
 	var in struct {
-		PaymentID string
-		Invoice   struct {
-			InvoiceID     string
-			InvoiceNumber string
-		}
+		PaymentID  string
+		Invoice    json.RawMessage
 		CreditNote struct {
 			CreditNoteID     string
 			CreditNoteNumber string
@@ -106,16 +174,29 @@ func (p *Payment) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &in); err != nil {
 		return err
 	}
+	var doc struct{ InvoiceID, InvoiceNumber string }
+	if len(in.Invoice) > 0 && string(in.Invoice) != "null" {
+		if err := json.Unmarshal(in.Invoice, &doc); err != nil {
+			return err
+		}
+	}
 	out := Payment{
-		PaymentID: in.PaymentID, InvoiceID: in.Invoice.InvoiceID, CreditNoteID: in.CreditNote.CreditNoteID,
+		PaymentID: in.PaymentID, InvoiceID: doc.InvoiceID, CreditNoteID: in.CreditNote.CreditNoteID,
 		AccountCode: in.Account.Code, AccountID: in.Account.AccountID, Amount: in.Amount.dec(),
-		Reference: in.Reference, Status: in.Status, InvoiceNumber: in.Invoice.InvoiceNumber,
+		Reference: in.Reference, Status: in.Status, InvoiceNumber: doc.InvoiceNumber,
 		CreditNoteNumber: in.CreditNote.CreditNoteNumber, PaymentType: in.PaymentType,
 		IsReconciled: in.IsReconciled, Warnings: messages(nil, in.Warnings),
 	}
 	var err error
 	if out.Date, err = ParseCalendarDate(in.Date); err != nil {
 		return err
+	}
+	if out.CreditNoteID != "" && strings.EqualFold(out.InvoiceID, out.CreditNoteID) {
+		// A refund's answer names the credit note in its Invoice too.
+		out.InvoiceID, out.InvoiceNumber = "", ""
+	}
+	if out.Invoice, err = readPaidDocument(in.Invoice); err != nil {
+		return fmt.Errorf("the payment's invoice: %w", err)
 	}
 	if in.UpdatedDateUTC != "" {
 		if out.UpdatedDateUTC, err = ParseDate(in.UpdatedDateUTC); err != nil {
@@ -235,6 +316,21 @@ func (c *Client) FindPayments(ctx context.Context, invoiceID, reference string) 
 		return nil, nil, fmt.Errorf("xero: FindPayments: invoice id %q is not a GUID", clip(invoiceID, 64))
 	}
 	where := guidWhere("Invoice.InvoiceID", invoiceID)
+	if reference != "" {
+		where += `&&Reference=="` + escapeWhere(reference) + `"`
+	}
+	return c.listPayments(ctx, where)
+}
+
+// FindRefunds returns the refunds of the credit note with this reference
+// (GET /Payments?where=CreditNote.CreditNoteID==Guid("...")&&Reference==
+// "..."), deleted ones included, following pages, as FindPayments does for
+// an invoice.
+func (c *Client) FindRefunds(ctx context.Context, creditNoteID, reference string) (payments []Payment, failed []*MoneyRecordError, err error) {
+	if !isGUID(creditNoteID) {
+		return nil, nil, fmt.Errorf("xero: FindRefunds: credit note id %q is not a GUID", clip(creditNoteID, 64))
+	}
+	where := guidWhere("CreditNote.CreditNoteID", creditNoteID)
 	if reference != "" {
 		where += `&&Reference=="` + escapeWhere(reference) + `"`
 	}
