@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -442,4 +443,25 @@ type MoneyResolveResult struct {
 	Resolved []MoneyOp
 	// Pending holds, by key, why an operation is still pending.
 	Pending map[string]error
+}
+
+// MoneyService moves money at the provider, each operation exactly once
+// across crashes, lost answers and reruns (see MoneyOp); xero.Service
+// implements it. Ids are the provider's.
+type MoneyService interface {
+	// RecordPayment records a payment the app took against an invoice;
+	// the logical payment is (invoice, reference).
+	RecordPayment(ctx context.Context, p PaymentParams) (Payment, error)
+	// RecordPayments records many, a result per payment in order.
+	RecordPayments(ctx context.Context, ps []PaymentParams, opts BulkOptions) ([]PaymentResult, error)
+	// ReversePayment deletes a payment: the invoice is owed again.
+	ReversePayment(ctx context.Context, paymentID string) (Payment, error)
+	// CreditInvoice raises a credit note for an invoice and allocates or
+	// refunds it; the logical credit note is (invoice, reason, amount).
+	CreditInvoice(ctx context.Context, p CreditNoteParams) (CreditResult, error)
+	// VoidInvoice voids an invoice; one with payments is refused with
+	// ErrHasPayments unless reversePayments asks for them to be reversed.
+	VoidInvoice(ctx context.Context, invoiceID string, reversePayments bool) (Invoice, error)
+	// ResolveMoneyOps resolves every pending operation.
+	ResolveMoneyOps(ctx context.Context) (MoneyResolveResult, error)
 }

@@ -774,3 +774,5 @@ func (s *Service) findCreditNote(ctx context.Context, p billing.CreditNoteParams
 	return billing.OpCompletion{}, false, fmt.Errorf("%w: Xero holds %d credit notes that match it: %s; void the extra one in Xero, then resolve again",
 		billing.ErrConflict, len(match), strings.Join(names, ", "))
 }
+
+var _ billing.MoneyService = (*Service)(nil)
