@@ -116,7 +116,11 @@ func TestRecordPaymentBadInputIsRefusedAndNothingRecorded(t *testing.T) {
 		{"unknown invoice", billing.PaymentParams{InvoiceID: "00000000-0000-4000-8000-00000000dead", Amount: dec("5"), Date: billing.NewDate(2026, 12, 5), Reference: "r1"}, 0, "not one of the app's invoices"},
 		{"voided invoice", payment(voided, "5", "r1"), 0, "voided"},
 		{"more than due", payment(inv, "138.01", "r1"), 1, "Payment amount exceeds the amount outstanding on this document"},
-		{"account takes no payments", func() billing.PaymentParams { p := payment(inv, "5", "r2"); p.AccountCode = emulator.DefaultAccountCode; return p }(), 1, ""},
+		{"account takes no payments", func() billing.PaymentParams {
+			p := payment(inv, "5", "r2")
+			p.AccountCode = emulator.DefaultAccountCode
+			return p
+		}(), 1, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
