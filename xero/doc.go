@@ -142,12 +142,22 @@
 //   - emails honouring XERO_EMAIL_INVOICES and the whitelist (checked against
 //     the synced address), and online invoice URLs.
 //
+// Service implements billing.MoneyService: RecordPayment and RecordPayments
+// (50 a call), ReversePayment, CreditInvoice (a sales credit note allocated
+// to the invoice or refunded to the member), VoidInvoice (with or without
+// reversing its payments) and ResolveMoneyOps. Each operation is a
+// billing.MoneyOp recorded in the store before Xero is called and completed
+// with Xero's answer and the invoice's new state in one transaction; a lost
+// answer leaves it pending, and resolving it searches Xero (payments by
+// invoice and reference, credit notes by contact and reference,
+// allocations, reversals and voids by reading the document) before
+// anything is sent again, so money moves once.
+//
 // The Client's money calls (CreatePayments, DeletePayment, GetPayment,
-// FindPayments, PaymentsModifiedSince, CreateCreditNotes, AllocateCreditNote,
-// GetCreditNote, FindCreditNotes, CreditNotesModifiedSince, VoidInvoice)
-// carry an Idempotency-Key on every write and read list answers record by
-// record (MoneyRecordError). To move money exactly once, record the
-// operation as a billing.MoneyOp in the store before the call.
+// FindPayments, FindRefunds, PaymentsModifiedSince, CreateCreditNotes,
+// AllocateCreditNote, GetCreditNote, FindCreditNotes,
+// CreditNotesModifiedSince, VoidInvoice) carry an Idempotency-Key on every
+// write and read list answers record by record (MoneyRecordError).
 //
 // # Configuration
 //
