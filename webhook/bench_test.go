@@ -130,7 +130,7 @@ func BenchmarkWebhookStores(b *testing.B) {
 // ids, to a handler on store behind a real server on 127.0.0.1, from 32
 // concurrent clients, and returns the p50 and p99 latencies in µs and the
 // throughput in requests a second.
-func loopback(b *testing.B, store billing.UpdateMarker, ids []string) (p50, p99, rps float64) {
+func loopback(b *testing.B, store billing.WebhookStore, ids []string) (p50, p99, rps float64) {
 	const clients = 32
 	h := newHandler(b, webhook.Config{Store: store, Fetch: func(context.Context) error { return nil }})
 	srv := httptest.NewServer(h)
