@@ -323,4 +323,3 @@ func TestCreditNoteByHandEndToEnd(t *testing.T) {
 	assert.True(t, changes[0].Before.Credited.IsZero())
 	assert.NotEmpty(t, changes[0].EventID)
 }
-
