@@ -41,10 +41,20 @@ func BenchmarkHandlerMetrics(b *testing.B) {
 	benchmarkHandler(b, metrictest.New(b))
 }
 
+// BenchmarkHandlerCreditNote is BenchmarkHandler for one CREDITNOTE event
+// with its data: the credit note is marked instead of an invoice.
+func BenchmarkHandlerCreditNote(b *testing.B) {
+	benchmarkDelivery(b, nil, creditNoteEvent(webhook.TypeUpdate, creditA, salesData))
+}
+
 func benchmarkHandler(b *testing.B, mp metric.MeterProvider) {
+	benchmarkDelivery(b, mp, invoiceUpdate(invoiceIDs[0]))
+}
+
+func benchmarkDelivery(b *testing.B, mp metric.MeterProvider, ev webhook.Event) {
 	store := newStore(b, invoiceIDs...)
 	h := newHandler(b, webhook.Config{Store: store, Fetch: func(context.Context) error { return nil }, MeterProvider: mp})
-	payload := body(b, invoiceUpdate(invoiceIDs[0]))
+	payload := body(b, ev)
 	sig := webhook.Sign([]byte(testKey), payload)
 
 	// One request, its body rewound each time, so the numbers are the
