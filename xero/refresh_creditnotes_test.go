@@ -36,7 +36,7 @@ func callsSince(before, after map[string]int) map[string]int {
 	return out
 }
 
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+func cnAmount(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 // A credit note made in Xero by hand and allocated to the app's invoice is
 // saved with the member's account and its allocation, and the invoice is
@@ -47,11 +47,11 @@ func TestUpdateCreditNotesOnEmulator(t *testing.T) {
 	ctx := t.Context()
 	inv, err := r.svc.CreateInvoice(ctx, renewal("Membership 2027"))
 	require.NoError(t, err)
-	allocated, err := r.emu.CreateCreditNote(ctx, emulator.ManualCreditNote{InvoiceID: inv.ProviderID, Amount: dec("20.00"), Reference: "Goodwill"})
+	allocated, err := r.emu.CreateCreditNote(ctx, emulator.ManualCreditNote{InvoiceID: inv.ProviderID, Amount: cnAmount("20.00"), Reference: "Goodwill"})
 	require.NoError(t, err)
-	_, err = r.emu.AllocateCreditNote(ctx, allocated.CreditNoteID, inv.ProviderID, dec("20.00"), billing.Date{})
+	_, err = r.emu.AllocateCreditNote(ctx, allocated.CreditNoteID, inv.ProviderID, cnAmount("20.00"), billing.Date{})
 	require.NoError(t, err)
-	loose, err := r.emu.CreateCreditNote(ctx, emulator.ManualCreditNote{InvoiceID: inv.ProviderID, Amount: dec("5.00")})
+	loose, err := r.emu.CreateCreditNote(ctx, emulator.ManualCreditNote{InvoiceID: inv.ProviderID, Amount: cnAmount("5.00")})
 	require.NoError(t, err)
 	unknown := "7e57c0de-0000-4000-8000-000000000404"
 
@@ -72,7 +72,7 @@ func TestUpdateCreditNotesOnEmulator(t *testing.T) {
 	assert.Equal(t, billing.UserAccount(memberID), got.Account, "the account of the invoice it is allocated to")
 	assert.Empty(t, got.InvoiceID, "made by hand: raised for no invoice of the app")
 	assert.Equal(t, billing.StatusPaid, got.Status)
-	assert.True(t, got.Total.Equal(dec("20")))
+	assert.True(t, got.Total.Equal(cnAmount("20")))
 	assert.True(t, got.Remaining.IsZero())
 	require.Len(t, got.Allocations, 1)
 	assert.Equal(t, inv.ProviderID, got.Allocations[0].InvoiceID)
@@ -97,7 +97,7 @@ func TestUpdateCreditNotesBatches(t *testing.T) {
 	require.NoError(t, err)
 	var ids []string
 	for range 60 {
-		cn, err := r.emu.CreateCreditNote(ctx, emulator.ManualCreditNote{InvoiceID: inv.ProviderID, Amount: dec("1.00")})
+		cn, err := r.emu.CreateCreditNote(ctx, emulator.ManualCreditNote{InvoiceID: inv.ProviderID, Amount: cnAmount("1.00")})
 		require.NoError(t, err)
 		ids = append(ids, cn.CreditNoteID)
 	}
@@ -182,7 +182,7 @@ func TestUpdateCreditNotesAnswers(t *testing.T) {
 			h := newHarness(t)
 			svc, store := newService(t, h)
 			require.NoError(t, store.CreateInvoice(context.Background(), billing.Invoice{Account: billing.UserAccount(userID),
-				Number: "INV-0001", ProviderID: invID, Status: billing.StatusAuthorised, Amount: dec("115")}))
+				Number: "INV-0001", ProviderID: invID, Status: billing.StatusAuthorised, Amount: cnAmount("115")}))
 			h.handle(http.MethodGet, "/CreditNotes", tt.list)
 			for _, id := range []string{sales, purchase, broken} {
 				r := respond(404, "The resource you're looking for cannot be found")
@@ -264,9 +264,9 @@ func TestCreditNoteByHandEndToEnd(t *testing.T) {
 	mu.Unlock()
 
 	// In Xero, by hand.
-	cn, err := emu.CreateCreditNote(ctx, emulator.ManualCreditNote{InvoiceID: inv.Number, Amount: dec("30.00"), Reference: "Hardship"})
+	cn, err := emu.CreateCreditNote(ctx, emulator.ManualCreditNote{InvoiceID: inv.Number, Amount: cnAmount("30.00"), Reference: "Hardship"})
 	require.NoError(t, err)
-	_, err = emu.AllocateCreditNote(ctx, cn.CreditNoteID, inv.Number, dec("30.00"), billing.Date{})
+	_, err = emu.AllocateCreditNote(ctx, cn.CreditNoteID, inv.Number, cnAmount("30.00"), billing.Date{})
 	require.NoError(t, err)
 	require.NoError(t, emu.FlushWebhooks(ctx))
 	var creditEvents int
@@ -301,7 +301,7 @@ func TestCreditNoteByHandEndToEnd(t *testing.T) {
 	require.True(t, ok)
 	got, err := store.InvoiceByProviderID(ctx, inv.ProviderID)
 	require.NoError(t, err)
-	assert.True(t, x.AmountCredited.Equal(dec("30")))
+	assert.True(t, x.AmountCredited.Equal(cnAmount("30")))
 	assert.True(t, got.Credited.Equal(x.AmountCredited), "Credited %s, Xero %s", got.Credited, x.AmountCredited)
 	assert.True(t, got.Due.Equal(x.AmountDue), "Due %s, Xero %s", got.Due, x.AmountDue)
 	assert.Equal(t, x.Status, got.Status)
@@ -310,7 +310,7 @@ func TestCreditNoteByHandEndToEnd(t *testing.T) {
 	stored, err := store.CreditNoteByProviderID(ctx, cn.CreditNoteID)
 	require.NoError(t, err)
 	assert.Equal(t, billing.UserAccount(memberID), stored.Account)
-	assert.True(t, stored.Total.Equal(dec("30")))
+	assert.True(t, stored.Total.Equal(cnAmount("30")))
 	assert.Equal(t, billing.StatusPaid, stored.Status)
 	notes, err := store.CreditNotesOfInvoice(ctx, inv.ProviderID)
 	require.NoError(t, err)
@@ -319,7 +319,7 @@ func TestCreditNoteByHandEndToEnd(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	require.Len(t, changes, 1, "the app's hook heard the invoice change once")
-	assert.True(t, changes[0].After.Credited.Equal(dec("30")))
+	assert.True(t, changes[0].After.Credited.Equal(cnAmount("30")))
 	assert.True(t, changes[0].Before.Credited.IsZero())
 	assert.NotEmpty(t, changes[0].EventID)
 }
