@@ -2,16 +2,19 @@
 // (accounts, contacts, invoices), the Service interface every billing
 // provider implements, the Store interface every persistence backend
 // implements, the hook that tells an app an invoice changed, and the job that
-// fetches invoice updates marked by webhooks.
+// fetches invoice and credit-note updates marked by webhooks.
 //
 // billing imports none of its sibling packages: the Xero implementation and
 // its configuration live in package xero, provider selection from the
 // environment in xero/setup, stores in billing/sqlstore and mock, and the
 // webhook receiver in package webhook.
 //
-// Consumers take the narrow interface they use: the webhook handler an
-// UpdateMarker, the invoice redirect an InvoiceFinder and an InvoiceLinker,
-// the fetch job an UpdateQueue and an InvoiceUpdater. Store and Service are
+// Consumers take the narrow interface they use: the webhook handler a
+// WebhookStore (UpdateMarker and CreditNoteMarker), the invoice redirect an
+// InvoiceFinder and an InvoiceLinker, the fetch job an UpdateQueue and an
+// InvoiceUpdater (and, to refresh the credit notes CREDITNOTE webhooks
+// mark, a CreditNoteQueue and a CreditNoteUpdater when the store and the
+// service are those too). Store and Service are
 // their unions, so any store or service fits, and a test fakes only what the
 // code under test calls.
 //
@@ -58,13 +61,17 @@
 //   - billing.fetch.runs (counter, {run}): FetchInvoiceUpdates runs (each
 //     batch of FetchAllInvoiceUpdates is one; a simulated service's are
 //     not counted), with outcome ok; invoice_failed (the run finished, some
-//     invoices failed and stay marked); stopped (a rate limit, an outage, a
+//     invoices or credit notes failed and stay marked); stopped (a rate limit, an outage, a
 //     cancelled context or a store failure: every claim stays marked);
 //     unauthorized (ErrUnauthorized); error (anything else, such as the
 //     store refusing the claim).
 //   - billing.fetch.invoices (counter, {invoice}): the invoices of those
 //     runs, with outcome updated (fetched and unmarked), remarked (fetched,
 //     but marked again meanwhile, so still marked) or failed.
+//   - billing.fetch.credit_notes (counter, {credit_note}): the credit notes
+//     of those runs, with outcome refreshed (saved and unmarked), dropped
+//     (unmarked, not kept: gone, not a sales credit note, or of no stored
+//     invoice), remarked or failed.
 //   - billing.events.delivered, billing.events.failed (counters, {event}):
 //     events DeliverEvents handed to the InvoiceHook that it took, or that
 //     it refused (an error or a panic: they stay pending).

@@ -71,8 +71,11 @@ type FetchResult struct {
 	// marked for the next run.
 	Remarked []string
 	// Failed lists invoices whose fetch failed; they stay marked.
-	Failed   []FetchFailure
-	Duration time.Duration
+	Failed []FetchFailure
+	// CreditNotes reports the credit-note marks the run drained before the
+	// invoices (see FetchInvoiceUpdates).
+	CreditNotes CreditNoteFetch
+	Duration    time.Duration
 }
 
 // FetchFailure is one invoice a run could not update.
@@ -105,6 +108,23 @@ type FetchFailure struct {
 // recovers. The returned error then joins the failures, and the result says
 // what was updated.
 //
+// Credit notes come first, when the store is a CreditNoteQueue (every Store
+// is) and the service a CreditNoteUpdater (xero.Service): up to Limit
+// credit-note marks of CREDITNOTE webhooks are claimed and refreshed by
+// UpdateCreditNotes, which saves them and marks the stored invoices they
+// were raised for or allocated to, so the invoice claim that follows, in
+// the same run, refreshes those invoices with what the provider computed
+// (amounts credited and due, status), each change an InvoiceEvent. Their
+// marks follow the invoices' rules: a mark made meanwhile survives
+// (CreditNoteFetch.Remarked), a rate limit, an outage or ErrUnauthorized
+// stops the whole run with every claim released, and any other failure is
+// blamed on the credit notes that cause it, by halving the batch, each
+// recording an attempt and, after MaxAttempts in a run where the provider
+// answered, set aside. A credit note the provider does not hold, of
+// another kind, or of no stored invoice is unmarked without being kept
+// (CreditNoteFetch.Dropped). A service that cannot refresh credit notes
+// leaves their marks alone.
+//
 // Each run but a simulated one is counted in opts.MeterProvider.
 func FetchInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQueue, opts FetchOptions) (FetchResult, error) {
 	opts.defaults()
@@ -128,27 +148,51 @@ func fetchInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQu
 	if store == nil {
 		return res, errors.New("billing: fetch invoice updates: no store")
 	}
+	// Credit notes first: their refresh marks the invoices they touch,
+	// which the claim below then takes.
+	var creditFails error
+	if q, ok := store.(CreditNoteQueue); ok {
+		if cu, ok := svc.(CreditNoteUpdater); ok {
+			var stop error
+			stop, creditFails = fetchCreditNotes(ctx, cu, q, opts, &res.CreditNotes)
+			if stop != nil {
+				res.Duration = opts.Now().Sub(start)
+				logFetch(ctx, opts, res, stop)
+				return res, stop
+			}
+		}
+	}
 	claims, err := store.ClaimUpdates(ctx, start, opts.Limit, opts.Lease)
 	if err != nil {
-		return res, fmt.Errorf("billing: claiming invoice updates: %w", err)
+		return res, errors.Join(fmt.Errorf("billing: claiming invoice updates: %w", err), creditFails)
 	}
 	res.Claimed = len(claims)
 	if len(claims) == 0 {
 		// Nothing to fetch, so no refresh delivers events: those whose
 		// delivery failed earlier are due again all the same. (A refresh
 		// delivers them itself; see EventDeliverer.)
-		err = deliverPending(ctx, svc)
+		err = errors.Join(deliverPending(ctx, svc), creditFails)
 		res.Duration = opts.Now().Sub(start)
+		if res.CreditNotes.Claimed > 0 {
+			logFetch(ctx, opts, res, err)
+		}
 		return res, err
 	}
 	f := fetcher{svc: svc, store: store, opts: opts, res: &res}
-	err = f.run(ctx, claims)
+	err = errors.Join(f.run(ctx, claims), creditFails)
 	res.Duration = opts.Now().Sub(start)
+	logFetch(ctx, opts, res, err)
+	return res, err
+}
+
+func logFetch(ctx context.Context, opts FetchOptions, res FetchResult, err error) {
 	opts.Logger.LogAttrs(ctx, slog.LevelInfo, "billing: fetched invoice updates",
 		slog.Int("claimed", res.Claimed), slog.Int("updated", len(res.Updated)),
 		slog.Int("remarked", len(res.Remarked)), slog.Int("failed", len(res.Failed)),
+		slog.Int("credit_notes_claimed", res.CreditNotes.Claimed),
+		slog.Int("credit_notes_refreshed", len(res.CreditNotes.Refreshed)),
+		slog.Int("credit_notes_failed", len(res.CreditNotes.Failed)),
 		slog.Duration("duration", res.Duration), slog.Any("error", err))
-	return res, err
 }
 
 // FetchAllInvoiceUpdates runs FetchInvoiceUpdates batch after batch, so a
@@ -156,8 +200,10 @@ func fetchInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQu
 // next cron run. Its batch defaults to DefaultFetchAllLimit, one request's
 // worth. It stops after a batch that was not full, that updated
 // nothing, or that failed (a rate limit included: every claim it did not
-// finish stays marked), and returns the batches' results merged. Each batch
-// is one call to the provider, so the rate limiter bounds it too.
+// finish stays marked), and returns the batches' results merged; a batch
+// whose credit-note claim was full and refreshed or dropped some goes on
+// too. Each batch is a few calls to the provider, so the rate limiter
+// bounds it too.
 func FetchAllInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store UpdateQueue, opts FetchOptions) (FetchResult, error) {
 	if opts.Limit <= 0 {
 		opts.Limit = DefaultFetchAllLimit
@@ -172,7 +218,11 @@ func FetchAllInvoiceUpdates(ctx context.Context, svc InvoiceUpdater, store Updat
 		all.Updated = append(all.Updated, res.Updated...)
 		all.Remarked = append(all.Remarked, res.Remarked...)
 		all.Failed = append(all.Failed, res.Failed...)
-		if err != nil || res.Simulated || res.Claimed < opts.Limit || len(res.Updated) == 0 {
+		all.CreditNotes.merge(res.CreditNotes)
+		cn := res.CreditNotes
+		moreInvoices := res.Claimed >= opts.Limit && len(res.Updated) > 0
+		moreCredits := cn.Claimed >= opts.Limit && len(cn.Refreshed)+len(cn.Dropped) > 0
+		if err != nil || res.Simulated || (!moreInvoices && !moreCredits) {
 			all.Duration = opts.Now().Sub(start)
 			return all, err
 		}

@@ -87,14 +87,20 @@ func addCounts(ctx context.Context, c metric.Int64Counter, counts ...count) {
 	}
 }
 
-// recordFetch counts one FetchInvoiceUpdates run and its invoices.
+// recordFetch counts one FetchInvoiceUpdates run, its invoices and its
+// credit notes.
 func recordFetch(ctx context.Context, mp metric.MeterProvider, res FetchResult, err error) {
+	cn := res.CreditNotes
 	counter(mp, "billing.fetch.runs", "{run}",
 		"Runs of the fetch job (FetchInvoiceUpdates, each batch of FetchAllInvoiceUpdates), by outcome.").
-		Add(ctx, 1, outcome(runOutcome(err, len(res.Failed) > 0, "invoice_failed")))
+		Add(ctx, 1, outcome(runOutcome(err, len(res.Failed)+len(cn.Failed) > 0, "invoice_failed")))
 	addCounts(ctx, counter(mp, "billing.fetch.invoices", "{invoice}",
 		"Invoices the fetch job handled: updated and unmarked, remarked (marked again meanwhile) or failed."),
 		count{"updated", len(res.Updated)}, count{"remarked", len(res.Remarked)}, count{"failed", len(res.Failed)})
+	addCounts(ctx, counter(mp, "billing.fetch.credit_notes", "{credit_note}",
+		"Credit notes the fetch job handled: refreshed and unmarked, dropped (unmarked, not kept), remarked or failed."),
+		count{"refreshed", len(cn.Refreshed)}, count{"dropped", len(cn.Dropped)},
+		count{"remarked", len(cn.Remarked)}, count{"failed", len(cn.Failed)})
 }
 
 // recordDelivery counts one DeliverEvents run's events.

@@ -350,7 +350,8 @@ type CreditNote struct {
 	Account   Account
 	ContactID string
 	// InvoiceID is the invoice the credit note was raised for, when the
-	// app raised it; allocations say where the credit went.
+	// app raised it; allocations say where the credit went. A save with an
+	// empty InvoiceID keeps the one stored (the provider does not say it).
 	InvoiceID string
 	Reference string
 	Status    string

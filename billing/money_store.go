@@ -120,6 +120,8 @@ type MoneyStore interface {
 	// is reported in its SavedPayment.Err and does not stop the others.
 	SavePaymentStates(ctx context.Context, ps []Payment) ([]SavedPayment, error)
 	// SaveCreditNoteStates is SavePaymentStates for credit notes; their
-	// allocations are replaced by those given.
+	// allocations are replaced by those given, and a zero Account or an
+	// empty InvoiceID keeps the one stored, so a refresh from the provider
+	// never loses which member or invoice the app raised it for.
 	SaveCreditNoteStates(ctx context.Context, cs []CreditNote) ([]SavedCreditNote, error)
 }

@@ -26,6 +26,7 @@ type Store interface {
 	UpdateQueue
 	CreationStore
 	MoneyStore
+	CreditNoteQueue
 	EventQueue
 	SweepStore
 	MarkCounter

@@ -3,7 +3,8 @@
 //
 // Store is an in-memory billing.Store that honours the full Store contract
 // (contact links and what was synced, invoices, update marks, claims and
-// leases, recorded creations, invoice events, sweep marks) and passes the
+// leases, recorded creations, invoice events, sweep marks, money
+// operations, payments, credit notes and their marks) and passes the
 // billing/storetest conformance suite. Times come back in UTC at microsecond
 // precision, as from the SQL stores.
 //

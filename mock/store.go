@@ -29,8 +29,9 @@ type Store struct {
 	eventByID     map[string]*storedEvent
 	eventSeq      int
 	marks         map[string]time.Time
-	emails        map[string]time.Time // provider id -> last emailed
-	money         moneyState           // payments, credit notes and money operations (store_money.go)
+	emails        map[string]time.Time   // provider id -> last emailed
+	money         moneyState             // payments, credit notes and money operations (store_money.go)
+	creditMarks   map[string]*creditMark // credit notes marked for a refresh, by provider id (store_creditmarks.go)
 }
 
 type storedInvoice struct {

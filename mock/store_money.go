@@ -186,11 +186,16 @@ func (s *Store) checkCreditNumbers(cs []billing.CreditNote) error {
 	return nil
 }
 
-// mergeCredit is c as it is stored: a zero Account keeps the stored one.
-// s.mu must be held.
+// mergeCredit is c as it is stored: a zero Account and an empty InvoiceID
+// keep the stored ones. s.mu must be held.
 func (s *Store) mergeCredit(c billing.CreditNote) billing.CreditNote {
-	if old, ok := s.money.credits[c.ProviderID]; ok && c.Account == (billing.Account{}) {
-		c.Account = old.Account
+	if old, ok := s.money.credits[c.ProviderID]; ok {
+		if c.Account == (billing.Account{}) {
+			c.Account = old.Account
+		}
+		if c.InvoiceID == "" {
+			c.InvoiceID = old.InvoiceID
+		}
 	}
 	return cloneCredit(c)
 }

@@ -41,10 +41,20 @@ func BenchmarkHandlerMetrics(b *testing.B) {
 	benchmarkHandler(b, metrictest.New(b))
 }
 
+// BenchmarkHandlerCreditNote is BenchmarkHandler for one CREDITNOTE event
+// with its data: the credit note is marked instead of an invoice.
+func BenchmarkHandlerCreditNote(b *testing.B) {
+	benchmarkDelivery(b, nil, creditNoteEvent(webhook.TypeUpdate, creditA, salesData))
+}
+
 func benchmarkHandler(b *testing.B, mp metric.MeterProvider) {
+	benchmarkDelivery(b, mp, invoiceUpdate(invoiceIDs[0]))
+}
+
+func benchmarkDelivery(b *testing.B, mp metric.MeterProvider, ev webhook.Event) {
 	store := newStore(b, invoiceIDs...)
 	h := newHandler(b, webhook.Config{Store: store, Fetch: func(context.Context) error { return nil }, MeterProvider: mp})
-	payload := body(b, invoiceUpdate(invoiceIDs[0]))
+	payload := body(b, ev)
 	sig := webhook.Sign([]byte(testKey), payload)
 
 	// One request, its body rewound each time, so the numbers are the
@@ -130,7 +140,7 @@ func BenchmarkWebhookStores(b *testing.B) {
 // ids, to a handler on store behind a real server on 127.0.0.1, from 32
 // concurrent clients, and returns the p50 and p99 latencies in µs and the
 // throughput in requests a second.
-func loopback(b *testing.B, store billing.UpdateMarker, ids []string) (p50, p99, rps float64) {
+func loopback(b *testing.B, store billing.WebhookStore, ids []string) (p50, p99, rps float64) {
 	const clients = 32
 	h := newHandler(b, webhook.Config{Store: store, Fetch: func(context.Context) error { return nil }})
 	srv := httptest.NewServer(h)

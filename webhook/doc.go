@@ -2,11 +2,14 @@
 //
 // Handler verifies each delivery's x-xero-signature (base64 HMAC-SHA256 of
 // the raw body under the webhook key; several keys while rotating), keeps the
-// INVOICE UPDATE events of the configured tenant, marks those invoices
-// update-needed in a store (a billing.UpdateMarker: any billing.Store),
-// answers 200 with an empty body once the marks are stored, and then
-// triggers a fetch of the marked invoices (typically
-// billing.FetchAllInvoiceUpdates) on its own goroutine, bounded by
+// INVOICE UPDATE events and the CREDITNOTE events of sales credit notes
+// (data Type ACCRECCREDIT, or no readable data; ACCPAYCREDIT is a
+// supplier's and ignored) of the configured tenant, marks those invoices
+// update-needed and those credit notes for a refresh, known to the store
+// or not (a billing.WebhookStore: any billing.Store), answers 200 with an
+// empty body once the marks are stored, and then triggers a fetch
+// (typically billing.FetchAllInvoiceUpdates, which refreshes the credit
+// notes and then the invoices they touch) on its own goroutine, bounded by
 // Config.FetchTimeout. Each delivery is logged at Info with its counts. A bad or
 // missing signature gets 401 with an empty body, which is also how Xero's
 // "intent to receive" check expects an endpoint to answer. A failed store
@@ -38,4 +41,6 @@
 //     to its answer (the fetch it triggers is not included), by outcome.
 //   - billing.invoices.marked (counter, {invoice}): invoices marked
 //     update-needed; ids the store does not know are not counted.
+//   - billing.credit_notes.marked (counter, {credit_note}): credit notes
+//     marked for a refresh, each one of a delivery counted, stored or not.
 package webhook

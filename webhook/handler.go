@@ -43,10 +43,11 @@ type Config struct {
 	// TenantID is the Xero organisation whose events count
 	// (xero.Config.TenantID). Required.
 	TenantID string
-	// Store records the marks (any billing.Store will do). Required.
-	Store billing.UpdateMarker
-	// Fetch, when set, runs once a delivery that marked invoices has been
-	// answered, typically wrapping billing.FetchInvoiceUpdates. It runs on
+	// Store records the marks of invoices and of credit notes (any
+	// billing.Store will do). Required.
+	Store billing.WebhookStore
+	// Fetch, when set, runs once a delivery that marked invoices or credit
+	// notes has been answered, typically wrapping billing.FetchInvoiceUpdates. It runs on
 	// its own goroutine with a context that Shutdown cancels. Runs are
 	// coalesced: at most one at a time, plus one queued. Errors and panics
 	// are logged: a temporary error (billing.IsTemporary, a rate limit
@@ -67,7 +68,8 @@ type Config struct {
 	// Now is the clock for marks (default time.Now).
 	Now func() time.Time
 	// MeterProvider receives the handler's metrics (webhook.deliveries,
-	// webhook.delivery.duration, billing.invoices.marked); default
+	// webhook.delivery.duration, billing.invoices.marked,
+	// billing.credit_notes.marked); default
 	// otel.GetMeterProvider(), a no-op until the app sets one.
 	MeterProvider metric.MeterProvider
 }
@@ -77,10 +79,11 @@ type Config struct {
 //
 // For each delivery it checks the signature (401 with an empty body when
 // missing or wrong: also Xero's intent-to-receive check), keeps the INVOICE
-// UPDATE events of the configured tenant, marks those invoices in the store
-// and answers 200 only once the marks are stored (500 otherwise, so Xero
-// delivers again). When invoices were marked, it triggers Fetch after the
-// answer has been sent.
+// UPDATE events and the sales CREDITNOTE events (Event.IsSalesCreditNoteChange)
+// of the configured tenant, marks those invoices (MarkUpdateNeeded) and
+// credit notes (MarkCreditNotes, known to the store or not) and answers 200
+// only once both are stored (500 otherwise, so Xero delivers again). When
+// anything was marked, it triggers Fetch after the answer has been sent.
 //
 // Call Shutdown (or Close) when the server stops.
 type Handler struct {
@@ -88,7 +91,7 @@ type Handler struct {
 	macs         []sync.Pool // one pool of HMACs per key
 	bufs         sync.Pool   // *buffer
 	tenant       string
-	store        billing.UpdateMarker
+	store        billing.WebhookStore
 	fetch        func(ctx context.Context) error
 	maxBody      int64
 	markTimeout  time.Duration
@@ -196,11 +199,11 @@ func New(cfg Config) (*Handler, error) {
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	o, marked := h.serve(w, r)
-	h.metrics.delivered(r.Context(), o, marked, time.Since(start))
-	if marked == 0 || h.fetch == nil {
-		// Nothing new to fetch: the ids were unknown to the store (invoices
-		// not created by this app) or there were none.
+	o, marked, credits := h.serve(w, r)
+	h.metrics.delivered(r.Context(), o, marked, credits, time.Since(start))
+	if marked+credits == 0 || h.fetch == nil {
+		// Nothing new to fetch: the invoice ids were unknown to the store
+		// (invoices not created by this app) or there were none.
 		return
 	}
 	// Send the answer before fetching, as Xero wants it within 5 seconds.
@@ -210,19 +213,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.trigger()
 }
 
-// serve answers one delivery and says what became of it, with the number
-// of invoices it marked.
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (outcome, int) {
+// serve answers one delivery and says what became of it, with the numbers
+// of invoices and credit notes it marked.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (o outcome, marked, credits int) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
-		return outcomeMethodNotAllowed, 0
+		return outcomeMethodNotAllowed, 0, 0
 	}
 	if r.ContentLength > h.maxBody {
 		h.debug(ctx, "webhook: body too large", slog.Int64("content_length", r.ContentLength))
 		http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-		return outcomeTooLarge, 0
+		return outcomeTooLarge, 0, 0
 	}
 
 	buf := h.bufs.Get().(*buffer)
@@ -234,11 +237,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (outcome, int) {
 		if errors.As(err, &tooLarge) {
 			h.debug(ctx, "webhook: body too large")
 			http.Error(w, "payload too large", http.StatusRequestEntityTooLarge)
-			return outcomeTooLarge, 0
+			return outcomeTooLarge, 0, 0
 		}
 		h.log.LogAttrs(ctx, slog.LevelWarn, "webhook: reading body failed", slog.Any("error", err))
 		http.Error(w, "could not read body", http.StatusBadRequest)
-		return outcomeReadFailed, 0
+		return outcomeReadFailed, 0, 0
 	}
 
 	if err := h.verify(&buf.sig, r.Header[SignatureHeader], body); err != nil {
@@ -246,39 +249,47 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request) (outcome, int) {
 		// the key or the signature.
 		h.log.LogAttrs(ctx, slog.LevelInfo, "webhook: rejected delivery", slog.String("reason", err.Error()))
 		w.WriteHeader(http.StatusUnauthorized)
-		return outcomeBadSignature, 0
+		return outcomeBadSignature, 0, 0
 	}
 
 	p, err := ParsePayload(body)
 	if err != nil {
 		h.log.LogAttrs(ctx, slog.LevelWarn, "webhook: signed delivery is not a valid payload", slog.Any("error", err))
 		http.Error(w, "malformed payload", http.StatusBadRequest)
-		return outcomeMalformed, 0
+		return outcomeMalformed, 0, 0
 	}
 
-	ids := h.invoiceIDs(ctx, p.Events)
-	marked := 0
-	if len(ids) > 0 {
-		// The write is not tied to the client's connection: if Xero hangs
+	ids, creditIDs := h.resourceIDs(ctx, p.Events)
+	if len(ids) > 0 || len(creditIDs) > 0 {
+		// The writes are not tied to the client's connection: if Xero hangs
 		// up, finishing a write already under way is better than rolling it
-		// back, and marking is idempotent should Xero deliver again.
+		// back, and marking is idempotent should Xero deliver again. Both
+		// are stored before the 200; if the second fails, Xero's retry
+		// marks the first again, which costs one refresh at most.
 		mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.markTimeout)
-		n, err := h.store.MarkUpdateNeeded(mctx, ids, h.now().UTC())
+		at := h.now().UTC()
+		var err error
+		if len(ids) > 0 {
+			marked, err = h.store.MarkUpdateNeeded(mctx, ids, at)
+		}
+		if err == nil && len(creditIDs) > 0 {
+			credits, err = h.store.MarkCreditNotes(mctx, creditIDs, at)
+		}
 		cancel()
 		if err != nil {
-			h.log.LogAttrs(ctx, slog.LevelError, "webhook: marking invoices failed",
-				slog.Int("invoices", len(ids)), slog.Any("error", err))
+			h.log.LogAttrs(ctx, slog.LevelError, "webhook: marking invoices or credit notes failed",
+				slog.Int("invoices", len(ids)), slog.Int("credit_notes", len(creditIDs)), slog.Any("error", err))
 			http.Error(w, "could not record the events", http.StatusInternalServerError)
-			return outcomeStoreFailed, 0
+			return outcomeStoreFailed, 0, 0
 		}
-		marked = n
 	}
 	h.log.LogAttrs(ctx, slog.LevelInfo, "webhook: delivery received",
-		slog.Int("events", len(p.Events)), slog.Int("invoices", len(ids)), slog.Int("marked", marked))
+		slog.Int("events", len(p.Events)), slog.Int("invoices", len(ids)), slog.Int("marked", marked),
+		slog.Int("credit_notes", credits))
 
 	w.Header()["Content-Length"] = []string{"0"}
 	w.WriteHeader(http.StatusOK)
-	return outcomeOK, marked
+	return outcomeOK, marked, credits
 }
 
 func (h *Handler) putBuffer(b *buffer) {
@@ -321,47 +332,64 @@ func (h *Handler) verify(s *scratch, header []string, body []byte) error {
 		body, header[0])
 }
 
-// invoiceIDs returns the distinct resource ids of the tenant's invoice
-// updates, in order of first appearance.
-func (h *Handler) invoiceIDs(ctx context.Context, events []Event) []string {
-	var ids []string
-	var seen map[string]struct{} // only for large deliveries
+// resourceIDs returns the distinct resource ids of the tenant's invoice
+// updates and of its sales credit-note events, each in order of first
+// appearance.
+func (h *Handler) resourceIDs(ctx context.Context, events []Event) (invoices, creditNotes []string) {
+	var inv, cn idSet
 	for i := range events {
 		e := &events[i]
-		if !e.IsInvoiceUpdate() || !strings.EqualFold(e.TenantID, h.tenant) || e.ResourceID == "" {
+		var set *idSet
+		switch {
+		case !strings.EqualFold(e.TenantID, h.tenant) || e.ResourceID == "":
+		case e.IsInvoiceUpdate():
+			set = &inv
+		case e.IsSalesCreditNoteChange():
+			set = &cn
+		}
+		if set == nil {
 			h.debug(ctx, "webhook: ignored event",
 				slog.String("category", e.EventCategory), slog.String("type", e.EventType),
 				slog.String("tenant", e.TenantID))
 			continue
 		}
-		if ids == nil {
-			ids = make([]string, 0, len(events)-i)
-		}
-		if len(ids) < 16 && seen == nil {
-			dup := false
-			for _, id := range ids {
-				if id == e.ResourceID {
-					dup = true
-					break
-				}
+		set.add(e.ResourceID, len(events)-i)
+	}
+	return inv.ids, cn.ids
+}
+
+// idSet collects distinct ids in order: a scan of the slice while it is
+// short, a map once a delivery is large.
+type idSet struct {
+	ids  []string
+	seen map[string]struct{}
+}
+
+// add adds id unless present; left is how many events remain, this one
+// included, to size the slice and the map.
+func (s *idSet) add(id string, left int) {
+	if s.ids == nil {
+		s.ids = make([]string, 0, left)
+	}
+	if len(s.ids) < 16 && s.seen == nil {
+		for _, x := range s.ids {
+			if x == id {
+				return
 			}
-			if !dup {
-				ids = append(ids, e.ResourceID)
-			}
-			continue
 		}
-		if seen == nil {
-			seen = make(map[string]struct{}, len(events))
-			for _, id := range ids {
-				seen[id] = struct{}{}
-			}
-		}
-		if _, ok := seen[e.ResourceID]; !ok {
-			seen[e.ResourceID] = struct{}{}
-			ids = append(ids, e.ResourceID)
+		s.ids = append(s.ids, id)
+		return
+	}
+	if s.seen == nil {
+		s.seen = make(map[string]struct{}, len(s.ids)+left)
+		for _, x := range s.ids {
+			s.seen[x] = struct{}{}
 		}
 	}
-	return ids
+	if _, ok := s.seen[id]; !ok {
+		s.seen[id] = struct{}{}
+		s.ids = append(s.ids, id)
+	}
 }
 
 // debug logs at debug level without building attributes when disabled.

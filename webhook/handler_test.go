@@ -678,7 +678,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 
 	out := logs.String()
 	// The test is only meaningful if the handler did log.
-	for _, want := range []string{"rejected delivery", "ignored event", "CONTACT", "delivery received", "fetch failed", "marking invoices failed", "malformed"} {
+	for _, want := range []string{"rejected delivery", "ignored event", "CONTACT", "delivery received", "fetch failed", "marking invoices or credit notes failed", "malformed"} {
 		assert.Contains(t, out, want)
 	}
 

@@ -54,6 +54,7 @@ type handlerMetrics struct {
 	deliveries metric.Int64Counter
 	duration   metric.Float64Histogram
 	marked     metric.Int64Counter
+	credits    metric.Int64Counter
 	add        [numOutcomes][]metric.AddOption
 	record     [numOutcomes][]metric.RecordOption
 }
@@ -64,7 +65,7 @@ func newHandlerMetrics(mp metric.MeterProvider) *handlerMetrics {
 	}
 	meter := mp.Meter(meterName)
 	m := &handlerMetrics{}
-	var err1, err2, err3 error
+	var err1, err2, err3, err4 error
 	m.deliveries, err1 = meter.Int64Counter("webhook.deliveries",
 		metric.WithUnit("{delivery}"),
 		metric.WithDescription("Webhook deliveries received, by outcome."))
@@ -76,7 +77,10 @@ func newHandlerMetrics(mp metric.MeterProvider) *handlerMetrics {
 	m.marked, err3 = meter.Int64Counter("billing.invoices.marked",
 		metric.WithUnit("{invoice}"),
 		metric.WithDescription("Invoices the webhook marked update-needed (ids unknown to the store are not counted)."))
-	if err := errors.Join(err1, err2, err3); err != nil {
+	m.credits, err4 = meter.Int64Counter("billing.credit_notes.marked",
+		metric.WithUnit("{credit_note}"),
+		metric.WithDescription("Credit notes the webhook marked for a refresh (sales credit notes, stored or not)."))
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		// The instruments still work; OpenTelemetry's error handler reports it.
 		otel.Handle(err)
 	}
@@ -89,10 +93,13 @@ func newHandlerMetrics(mp metric.MeterProvider) *handlerMetrics {
 }
 
 // delivered records one delivery.
-func (m *handlerMetrics) delivered(ctx context.Context, o outcome, marked int, d time.Duration) {
+func (m *handlerMetrics) delivered(ctx context.Context, o outcome, marked, credits int, d time.Duration) {
 	m.deliveries.Add(ctx, 1, m.add[o]...)
 	m.duration.Record(ctx, d.Seconds(), m.record[o]...)
 	if marked > 0 {
 		m.marked.Add(ctx, int64(marked))
+	}
+	if credits > 0 {
+		m.credits.Add(ctx, int64(credits))
 	}
 }

@@ -8,11 +8,17 @@ import (
 	"time"
 )
 
-// Event categories and types the handler acts on. Xero also sends CONTACT,
-// CREDITNOTE and SUBSCRIPTION categories and CREATE events, which it ignores.
+// Event categories and types the handler acts on: INVOICE UPDATE events,
+// and CREDITNOTE events (CREATE and UPDATE) of sales credit notes. Xero
+// also sends CONTACT and SUBSCRIPTION categories and INVOICE CREATE events,
+// which it ignores: an invoice the app made is known from its creation.
 const (
-	CategoryInvoice = "INVOICE"
-	TypeUpdate      = "UPDATE"
+	CategoryInvoice    = "INVOICE"
+	CategoryCreditNote = "CREDITNOTE"
+	TypeUpdate         = "UPDATE"
+	// CreditNoteTypeSales is the Type, in a CREDITNOTE event's data, of a
+	// credit note to a customer (a member), the only kind the app keeps.
+	CreditNoteTypeSales = "ACCRECCREDIT"
 )
 
 // ErrMalformedPayload: the body is not a Xero webhook payload.
@@ -48,6 +54,36 @@ type Event struct {
 // IsInvoiceUpdate reports whether the event says an invoice was updated.
 func (e Event) IsInvoiceUpdate() bool {
 	return strings.EqualFold(e.EventCategory, CategoryInvoice) && strings.EqualFold(e.EventType, TypeUpdate)
+}
+
+// CreditNoteData is the data of a CREDITNOTE event: the credit note's type
+// and status when the event happened.
+type CreditNoteData struct {
+	Type   string `json:"Type"`   // CreditNoteTypeSales, or ACCPAYCREDIT for a supplier's
+	Status string `json:"Status"` // AUTHORISED, PAID...
+}
+
+// CreditNote reads the event's data as a CREDITNOTE event's; ok is false
+// when it has none or it cannot be read.
+func (e Event) CreditNote() (data CreditNoteData, ok bool) {
+	if len(e.Data) == 0 || json.Unmarshal(e.Data, &data) != nil {
+		return CreditNoteData{}, false
+	}
+	return data, true
+}
+
+// IsSalesCreditNoteChange reports whether the event says a sales credit
+// note was made or changed: a CREDITNOTE event whose data's Type is
+// CreditNoteTypeSales (in any case). One whose data is missing, cannot be
+// read or names no type counts too, as a refresh too many costs less than a
+// change missed; one whose data names another type (ACCPAYCREDIT, a
+// supplier's credit) does not.
+func (e Event) IsSalesCreditNoteChange() bool {
+	if !strings.EqualFold(e.EventCategory, CategoryCreditNote) {
+		return false
+	}
+	data, ok := e.CreditNote()
+	return !ok || data.Type == "" || strings.EqualFold(data.Type, CreditNoteTypeSales)
 }
 
 // Time parses EventDateUTC. Xero omits the zone; the time is UTC. A value

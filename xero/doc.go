@@ -137,6 +137,13 @@
 //     state saved in one store transaction with an event for each change,
 //     then the events delivered to the app's billing.InvoiceHook (at least
 //     once, in order per invoice; see WithInvoiceHook);
+//   - UpdateCreditNotes, the fetch job's refresh of the credit notes
+//     CREDITNOTE webhooks marked (billing.CreditNoteUpdater): about 26 ids
+//     a request (where=CreditNoteID==Guid("...") OR ...), one by one only
+//     for what a request lacks or a query Xero refused; sales credit notes
+//     of a stored invoice saved (the account of the invoice they are
+//     allocated to; the stored InvoiceID kept), the others dropped, and the
+//     invoices they touch marked for update;
 //   - InvoicesModifiedSince, the sweep's source (If-Modified-Since, pages of
 //     1,000), its unreadable sales invoices in ModifiedPage.Unreadable;
 //   - emails honouring XERO_EMAIL_INVOICES and the whitelist (checked against

@@ -41,6 +41,12 @@
 // undelivered event of each invoice, so an invoice's events reach the app in
 // order.
 //
+// The credit-note marks of CREDITNOTE webhooks (MarkCreditNotes, migration
+// 00005) are rows of their own, kept whether or not the store holds the
+// credit note: MarkCreditNotes is one upsert, ClaimCreditNotes leases as
+// ClaimUpdates does, and CompleteCreditNotes deletes a mark only while its
+// requested_at still equals the claim's token.
+//
 // Every change of an invoice's provider state is recorded as an event
 // (before and after, as JSON) in the statement or transaction that saves
 // it. On PostgreSQL the fetch job's batch calls are one statement, so one

@@ -44,7 +44,7 @@ func TestMigrateV02Database(t *testing.T) {
 			require.NoError(t, err)
 
 			require.NoError(t, s.Migrate(ctx))
-			assert.Equal(t, 4, sqltest.Scalar[int](t, s.DB(), "SELECT max(version_id) FROM "+sqlstore.VersionTable))
+			assert.Equal(t, newestVersion, sqltest.Scalar[int](t, s.DB(), "SELECT max(version_id) FROM "+sqlstore.VersionTable))
 
 			got, err := s.InvoiceByNumber(ctx, inv.Number)
 			require.NoError(t, err)
@@ -71,6 +71,9 @@ func TestMigrateV02Database(t *testing.T) {
 				Reference: "Card", Status: billing.PaymentAuthorised}})
 			require.NoError(t, err)
 			require.NoError(t, res[0].Err)
+			n, err := s.MarkCreditNotes(ctx, []string{"70000000-0000-4000-8000-000000000001"}, time.Now())
+			require.NoError(t, err)
+			require.Equal(t, 1, n, "credit notes are marked after the migration")
 		})
 	}
 }

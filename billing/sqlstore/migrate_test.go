@@ -14,7 +14,7 @@ import (
 )
 
 // newestVersion is the version of the newest embedded migration.
-const newestVersion = 4
+const newestVersion = 5
 
 func TestMigrateTwice(t *testing.T) {
 	t.Parallel()

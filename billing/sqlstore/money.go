@@ -460,9 +460,13 @@ func (s *Store) saveCredit(ctx context.Context, q querier, c billing.CreditNote,
 			return billing.SavedCreditNote{}, err
 		}
 	}
+	// A zero Account and an empty InvoiceID keep the stored ones.
 	after := c
 	if after.Account == (billing.Account{}) {
 		after.Account = before.Account
+	}
+	if after.InvoiceID == "" {
+		after.InvoiceID = before.InvoiceID
 	}
 	out := billing.SavedCreditNote{Before: before, After: after, New: !stored, Changed: !stored || !before.Same(after) || before.Account != after.Account}
 	if !out.Changed {
@@ -479,7 +483,7 @@ func (s *Store) saveCredit(ctx context.Context, q querier, c billing.CreditNote,
 	}
 	var id int64
 	err = q.QueryRowContext(ctx, s.q.upsertCredit, c.ProviderID, nullString(c.Number), accountID, c.ContactID,
-		c.InvoiceID, c.Reference, c.Status, c.Currency, dateArg(c.Date), moneyArg(c.Total), moneyArg(c.Remaining)).Scan(&id)
+		after.InvoiceID, c.Reference, c.Status, c.Currency, dateArg(c.Date), moneyArg(c.Total), moneyArg(c.Remaining)).Scan(&id)
 	if s.dialect.isUniqueViolation(err) {
 		return billing.SavedCreditNote{}, recordError{fmt.Errorf("%w: credit note number %q is taken: %w", billing.ErrConflict, c.Number, err)}
 	}

@@ -7,6 +7,7 @@ type queries struct {
 	queueQueries
 	bulkQueries
 	moneyQueries
+	creditMarkQueries
 
 	insertAccount string
 	accountIDUser string
@@ -196,6 +197,7 @@ func queriesFor(d Dialect) *queries {
 	q.queueQueries = queueQueriesFor(d, r, lockRow)
 	q.bulkQueries = bulkQueriesFor(d, r)
 	q.moneyQueries = moneyQueriesFor(d, r, lockRow)
+	q.creditMarkQueries = creditMarkQueriesFor(d, r)
 	q.insertAccount = sqlInsertAccount
 	q.accountIDUser = sqlAccountIDUser
 	q.accountIDOrg = sqlAccountIDOrg

@@ -17,7 +17,9 @@
 // and in batches), set-aside invoices, the events recorded with every change
 // of state and their delivery queue, invoice creations, sweep marks, the
 // batch methods of bulk runs (links, syncs, invoices by id, the email log,
-// creations of linked accounts), and the concurrency guarantees (disjoint claims, no lost marks, events in order
-// per invoice).
+// creations of linked accounts), the money store (operations, payments,
+// credit notes, and what a refresh of a credit note keeps), the credit-note
+// marks of CREDITNOTE webhooks and their queue, and the concurrency
+// guarantees (disjoint claims, no lost marks, events in order per invoice).
 // It works with explicit times instead of the clock and never sleeps.
 package storetest

@@ -22,7 +22,7 @@ import (
 // register any cleanup with t.Cleanup.
 func Run(t *testing.T, newStore func(t *testing.T) billing.Store) {
 	t.Helper()
-	for _, g := range slices.Concat(groups(), moneyGroups(), bulkGroups()) {
+	for _, g := range slices.Concat(groups(), moneyGroups(), bulkGroups(), creditMarkGroups()) {
 		t.Run(g.name, func(t *testing.T) {
 			for _, c := range g.cases {
 				t.Run(c.name, func(t *testing.T) {

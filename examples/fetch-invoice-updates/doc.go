@@ -2,10 +2,13 @@
 // management command, for cron. It first resolves the invoice creations a
 // crash or a lost answer left pending, then fetches the invoices that
 // webhooks marked as changed and saves their new state (payment status,
-// amounts, dates), then delivers the app's pending invoice events. With
-// -sweep it also repairs webhooks Xero never delivered. It prints AMS's
-// lines: "Fetching updates to invoices for Xero billing..." first,
-// "Updated N invoice(s):" with each as "  - INV-0001", and "Done" last.
+// amounts, dates), then delivers the app's pending invoice events. Credit
+// notes that CREDITNOTE webhooks marked are refreshed first, and the
+// invoices they touch with them. With -sweep it also repairs webhooks Xero
+// never delivered. It prints AMS's lines: "Fetching updates to invoices
+// for Xero billing..." first, "Updated N invoice(s):" with each as
+// "  - INV-0001", and "Done" last; a run that refreshed credit notes adds
+// "Refreshed N credit note(s) from Xero (...)" before the invoices.
 //
 // It is configured from the environment (see the README's configuration
 // table) plus BILLING_DATABASE_URL, which defaults to the SQLite file

@@ -203,6 +203,21 @@ func stopped(stdout, stderr io.Writer, err error, all bool) (code int, stop bool
 }
 
 func report(w io.Writer, res billing.FetchResult) {
+	if cn := res.CreditNotes; cn.Claimed > 0 {
+		// Before the invoices: their refresh marked the invoices below.
+		fmt.Fprintf(w, "Refreshed %d credit note(s) from Xero (%d not kept, %d invoice(s) marked, %d Xero call(s))\n",
+			len(cn.Refreshed), len(cn.Dropped), cn.InvoicesMarked, cn.Calls)
+		for _, id := range cn.Remarked {
+			fmt.Fprintf(w, "Credit note changed again while fetching, left for the next run: %s\n", id)
+		}
+		for _, f := range cn.Failed {
+			state := "will retry"
+			if f.SetAside {
+				state = "set aside until it changes again"
+			}
+			fmt.Fprintf(w, "Failed credit note %s (%s): %s\n", f.ProviderID, state, f.Reason)
+		}
+	}
 	if len(res.Updated) > 0 {
 		fmt.Fprintf(w, "Updated %d invoice(s):\n", len(res.Updated))
 		for _, n := range res.Updated {

@@ -215,3 +215,49 @@ func TestSweepRepairsAMissedWebhook(t *testing.T) {
 	assert.Equal(t, 4, paid)
 	assert.Zero(t, marked)
 }
+
+// A credit note made in Xero by hand for a member's invoice, marked by its
+// CREDITNOTE webhook: the run refreshes it, then the invoice it credits,
+// and says so in a line of its own before AMS's lines.
+func TestFetchRefreshesMarkedCreditNotes(t *testing.T) {
+	env, srv := fixture(t, 0)
+	ctx := context.Background()
+	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	require.NoError(t, err)
+	store, err := sqlurl.Open(ctx, env["BILLING_DATABASE_URL"])
+	require.NoError(t, err)
+	client, err := xero.NewClient(cfg.Xero)
+	require.NoError(t, err)
+	svc := xero.NewService(client, store, cfg.Xero)
+	require.NoError(t, svc.UpdateUserBillingDetails(ctx, billing.User{ID: "0b7e8a52-54a4-4f57-9c1e-1d1f3c2b4a59", Name: "Ada"}))
+	inv, err := svc.CreateInvoice(ctx, billing.CreateInvoiceParams{
+		Reference: "Membership", Account: billing.UserAccount("0b7e8a52-54a4-4f57-9c1e-1d1f3c2b4a59"),
+		Date: billing.NewDate(2026, 11, 1), DueDate: billing.NewDate(2026, 11, 30),
+		LineItems: []billing.LineItem{{Description: "Membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.NewFromInt(100)}},
+	})
+	require.NoError(t, err)
+	cn, err := srv.CreateCreditNote(ctx, emulator.ManualCreditNote{InvoiceID: inv.ProviderID, Amount: decimal.NewFromInt(25)})
+	require.NoError(t, err)
+	_, err = srv.AllocateCreditNote(ctx, cn.CreditNoteID, inv.ProviderID, decimal.NewFromInt(25), billing.Date{})
+	require.NoError(t, err)
+	_, err = store.MarkCreditNotes(ctx, []string{cn.CreditNoteID}, time.Now())
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+
+	r := runCmd(t, env)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "Fetching updates to invoices for Xero billing...\n"+
+		"Refreshed 1 credit note(s) from Xero (0 not kept, 1 invoice(s) marked, 1 Xero call(s))\n"+
+		"Updated 1 invoice(s):\n  - "+inv.Number+"\nDone\n", r.stdout)
+
+	store, err = sqlurl.Open(ctx, env["BILLING_DATABASE_URL"])
+	require.NoError(t, err)
+	defer store.Close()
+	got, err := store.InvoiceByProviderID(ctx, inv.ProviderID)
+	require.NoError(t, err)
+	x, _ := srv.Invoice(inv.ProviderID)
+	assert.True(t, got.Credited.Equal(decimal.NewFromInt(25)))
+	assert.True(t, got.Due.Equal(x.AmountDue))
+	_, err = store.CreditNoteByProviderID(ctx, cn.CreditNoteID)
+	require.NoError(t, err)
+}

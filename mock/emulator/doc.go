@@ -169,9 +169,9 @@
 //
 // # Simulation, faults and inspection
 //
-// PayInvoice, RecordPayment, DeletePayment, AllocateCreditNote and
-// VoidInvoice change an invoice or a credit note as someone working in
-// Xero would;
+// PayInvoice, RecordPayment, DeletePayment, CreateCreditNote,
+// AllocateCreditNote and VoidInvoice make or change an invoice or a credit
+// note as someone working in Xero would;
 // SetAccountPayable switches an account's EnablePaymentsToAccount.
 // Every invoice change (API create or update, payment, allocation, void)
 // queues an INVOICE event for Options.WebhookURL, and every credit note
