@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 var (
@@ -65,21 +66,40 @@ func ConfigErrors(err error) []*ConfigError {
 // invoice or, only if it certainly has none, creates it. Never bill anew.
 var ErrCreationPending = errors.New("billing: invoice creation pending: its outcome at the provider is unknown")
 
-// PendingError is the error of a creation left pending. It matches
-// ErrCreationPending and the cause, and is temporary: try again later.
+// ErrOpPending matches a money operation (a MoneyOp: a payment, a credit
+// note...) whose outcome at the provider is unknown. It stays recorded as
+// pending: asking again for the same operation, or resolving pending
+// operations, finds what the provider made or, only if it certainly made
+// nothing, sends it again.
+var ErrOpPending = errors.New("billing: money operation pending: its outcome at the provider is unknown")
+
+// PendingError is the error of a creation or a money operation left
+// pending. It matches ErrCreationPending (a creation) or ErrOpPending (an
+// operation, Kind set) and the cause, and is temporary: try again later.
 type PendingError struct {
-	Key string // the creation's idempotency key
-	Err error  // why the outcome is unknown
+	Key  string    // the creation's or operation's idempotency key
+	Kind MoneyKind // the money operation's kind; empty for a creation
+	Err  error     // why the outcome is unknown
 }
 
 func (e *PendingError) Error() string {
+	if e.Kind != "" {
+		return fmt.Sprintf("billing: %s pending: its outcome at the provider is unknown (key %s): %v",
+			strings.ReplaceAll(string(e.Kind), "_", " "), e.Key, e.Err)
+	}
 	return fmt.Sprintf("%v (key %s): %v", ErrCreationPending, e.Key, e.Err)
 }
 
-// Unwrap returns ErrCreationPending and the cause.
-func (e *PendingError) Unwrap() []error { return []error{ErrCreationPending, e.Err} }
+// Unwrap returns ErrCreationPending, or ErrOpPending for a money
+// operation, and the cause.
+func (e *PendingError) Unwrap() []error {
+	if e.Kind != "" {
+		return []error{ErrOpPending, e.Err}
+	}
+	return []error{ErrCreationPending, e.Err}
+}
 
-// Temporary reports true: the creation resolves on a later try.
+// Temporary reports true: it resolves on a later try.
 func (e *PendingError) Temporary() bool { return true }
 
 // CreationResolver is implemented by services that resolve pending

@@ -217,6 +217,20 @@ func (s *Service) followUp(op billing.MoneyOp) (billing.MoneyOp, bool) {
 
 func kindOf(p billing.MoneyParams) billing.MoneyKind { k, _ := p.Kind(); return k }
 
+// parentKey is the key of the credit note operation whose follow-up has
+// this key (see followUp).
+func parentKey(key string) (string, bool) {
+	i := strings.LastIndexByte(key, '/')
+	if i <= 0 {
+		return "", false
+	}
+	switch billing.MoneyKind(key[i+1:]) {
+	case billing.KindAllocation, billing.KindRefund:
+		return key[:i], true
+	}
+	return "", false
+}
+
 // VoidInvoice voids an AUTHORISED invoice in Xero (POST /Invoices/{id},
 // Status VOIDED), exactly once, and returns it as saved. An invoice with
 // payments in Xero is refused with billing.ErrHasPayments naming them,
@@ -285,11 +299,31 @@ func (s *Service) ResolveMoneyOps(ctx context.Context) (billing.MoneyResolveResu
 	if err != nil {
 		return res, fmt.Errorf("xero: pending money operations: %w", err)
 	}
+	waiting := map[string]bool{}
 	for _, op := range pending {
+		waiting[op.Key] = true
+	}
+	for _, op := range pending {
+		if !waiting[op.Key] {
+			continue // settled as its credit note's follow-up
+		}
+		if parent, ok := parentKey(op.Key); ok && waiting[parent] {
+			// An allocation or refund runs after its credit note's
+			// operation is done, never before: until then nothing
+			// knows the credit note as this one's.
+			res.Pending[op.Key] = fmt.Errorf("it waits for the credit note's operation %s", parent)
+			continue
+		}
 		done, err := s.resolveOp(ctx, op)
+		delete(waiting, op.Key)
 		if err == nil {
 			if next, ok := s.followUp(done); ok {
-				_, err = s.runOp(ctx, next)
+				delete(waiting, next.Key)
+				delete(res.Pending, next.Key)
+				if _, ferr := s.runOp(ctx, next); ferr != nil {
+					res.Pending[next.Key] = ferr
+					err = ferr
+				}
 			}
 		}
 		if err != nil {
@@ -339,13 +373,13 @@ func (s *Service) resolveOp(ctx context.Context, op billing.MoneyOp) (billing.Mo
 			return got, nil
 		}
 		if !ok {
-			return billing.MoneyOp{}, &billing.PendingError{Key: op.Key, Err: errors.New("another process is resolving it")}
+			return billing.MoneyOp{}, &billing.PendingError{Key: op.Key, Kind: op.Kind, Err: errors.New("another process is resolving it")}
 		}
 		op = got
 	}
 	c, found, err := s.findOp(ctx, op)
 	if err != nil {
-		return billing.MoneyOp{}, &billing.PendingError{Key: op.Key, Err: fmt.Errorf("searching Xero for the %s: %w", op.Kind, err)}
+		return billing.MoneyOp{}, &billing.PendingError{Key: op.Key, Kind: op.Kind, Err: fmt.Errorf("searching Xero for the %s: %w", op.Kind, err)}
 	}
 	if found {
 		s.log.InfoContext(ctx, "xero: found what a pending money operation made",
@@ -368,7 +402,7 @@ func (s *Service) sendOp(ctx context.Context, op billing.MoneyOp) (billing.Money
 		}
 		s.log.WarnContext(ctx, "xero: money operation outcome unknown; it stays pending",
 			slog.String("key", op.Key), slog.String("kind", string(op.Kind)), slog.String("error", err.Error()))
-		return billing.MoneyOp{}, &billing.PendingError{Key: op.Key, Err: err}
+		return billing.MoneyOp{}, &billing.PendingError{Key: op.Key, Kind: op.Kind, Err: err}
 	}
 	return s.completeOp(ctx, op, c)
 }
@@ -425,7 +459,7 @@ func (s *Service) completeOp(ctx context.Context, op billing.MoneyOp, c billing.
 func (s *Service) unsaved(ctx context.Context, op billing.MoneyOp, c billing.OpCompletion, err error) error {
 	s.log.ErrorContext(ctx, "xero: money operation made in Xero but not saved locally; it stays pending",
 		slog.String("key", op.Key), slog.String("kind", string(op.Kind)), slog.String("id", c.ProviderID), slog.String("error", err.Error()))
-	return &billing.PendingError{Key: op.Key,
+	return &billing.PendingError{Key: op.Key, Kind: op.Kind,
 		Err: fmt.Errorf("xero: the %s %s was made in Xero but not saved locally: %w", op.Kind, c.ProviderID, err)}
 }
 
@@ -678,7 +712,7 @@ func (s *Service) findOp(ctx context.Context, op billing.MoneyOp) (billing.OpCom
 		}
 		return s.invoiceCompletion(ctx, xs[0]), true, nil
 	case billing.KindCreditNote:
-		return s.findCreditNote(ctx, *p.CreditNote)
+		return s.findCreditNote(ctx, op)
 	case billing.KindAllocation:
 		a := p.Allocation
 		cn, err := s.client.GetCreditNote(ctx, a.CreditNoteID)
@@ -738,9 +772,13 @@ func (s *Service) pickPayment(ctx context.Context, xs []Payment, bad []*MoneyRec
 		billing.ErrConflict, len(cands), strings.Join(names, ", "))
 }
 
-// findCreditNote looks for the credit note of p: the contact's, with its
-// reference, one line of its reason and amount, not another row of ours.
-func (s *Service) findCreditNote(ctx context.Context, p billing.CreditNoteParams) (billing.OpCompletion, bool, error) {
+// findCreditNote looks for the credit note of op: the contact's, with its
+// reference, one line of its reason and amount, changed no earlier than op
+// was recorded (less a clock margin), and not stored as raised for another
+// invoice. One stored without an invoice is taken: the logical credit note
+// (invoice, reason, amount) is unique, and only a refresh saves one so.
+func (s *Service) findCreditNote(ctx context.Context, op billing.MoneyOp) (billing.OpCompletion, bool, error) {
+	p := *op.Params.CreditNote
 	xs, bad, err := s.client.FindCreditNotes(ctx, p.ContactID, creditReference(p.Reason))
 	if err != nil {
 		return billing.OpCompletion{}, false, err
@@ -756,7 +794,11 @@ func (s *Service) findCreditNote(ctx context.Context, p billing.CreditNoteParams
 		if len(x.LineItems) != 1 || x.LineItems[0].Description != p.Reason || !x.Total.Equal(p.Amount) {
 			continue
 		}
-		if _, err := s.store.CreditNoteByProviderID(ctx, x.CreditNoteID); err == nil {
+		if !x.UpdatedDateUTC.IsZero() && x.UpdatedDateUTC.Before(op.CreatedAt.Add(-clockMargin)) {
+			continue
+		}
+		if stored, err := s.store.CreditNoteByProviderID(ctx, x.CreditNoteID); err == nil &&
+			stored.InvoiceID != "" && !strings.EqualFold(stored.InvoiceID, p.InvoiceID) {
 			continue
 		}
 		match = append(match, x)

@@ -175,13 +175,13 @@ func (s *Service) sendPayments(ctx context.Context, chunk []billing.MoneyOp, at 
 			return out.after(err)
 		}
 		for k, op := range chunk {
-			res[at[k]] = billing.PaymentResult{Outcome: billing.Pending, Err: &billing.PendingError{Key: op.Key, Err: err}}
+			res[at[k]] = billing.PaymentResult{Outcome: billing.Pending, Err: &billing.PendingError{Key: op.Key, Kind: op.Kind, Err: err}}
 		}
 		prog.step(len(chunk), 0)
 		s.log.WarnContext(ctx, "xero: batch payment outcome unknown; its payments stay pending",
 			slog.Int("payments", len(chunk)), slog.String("error", err.Error()))
 		if serr := out.after(err); serr != nil {
-			return &billing.PendingError{Key: reqKey, Err: serr}
+			return &billing.PendingError{Key: reqKey, Kind: billing.KindPayment, Err: serr}
 		}
 		return nil
 	}
@@ -211,7 +211,7 @@ func (s *Service) sendPayments(ctx context.Context, chunk []billing.MoneyOp, at 
 			res[at[k]] = billing.PaymentResult{Outcome: billing.Failed, Err: refusal(billing.KindPayment, err)}
 			prog.step(1, 0)
 		default:
-			res[at[k]] = billing.PaymentResult{Outcome: billing.Pending, Err: &billing.PendingError{Key: op.Key, Err: err}}
+			res[at[k]] = billing.PaymentResult{Outcome: billing.Pending, Err: &billing.PendingError{Key: op.Key, Kind: op.Kind, Err: err}}
 			prog.step(1, 0)
 		}
 	}

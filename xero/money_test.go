@@ -247,7 +247,7 @@ func TestCreditInvoice(t *testing.T) {
 			require.Len(t, r.emu.CreditNotes(), 1, "credited once")
 			cn := r.emu.CreditNotes()[0]
 			assert.Equal(t, cn.CreditNoteID, res.CreditNote.ProviderID)
-			// XX assert.Equal(t, inv.ProviderID, res.CreditNote.InvoiceID, "the invoice it was raised for")
+			assert.Equal(t, inv.ProviderID, res.CreditNote.InvoiceID, "the invoice it was raised for")
 			assert.Equal(t, inv.Account, res.CreditNote.Account)
 			assert.True(t, res.CreditNote.Total.Equal(dec("20")))
 			assert.True(t, res.CreditNote.Remaining.IsZero(), "all used: %s", res.CreditNote.Remaining)
