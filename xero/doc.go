@@ -137,8 +137,12 @@
 //     state saved in one store transaction with an event for each change,
 //     then the events delivered to the app's billing.InvoiceHook (at least
 //     once, in order per invoice; see WithInvoiceHook);
-//   - InvoicesModifiedSince, the sweep's source (If-Modified-Since, pages of
-//     1,000), its unreadable sales invoices in ModifiedPage.Unreadable;
+//   - InvoicesModifiedSince, CreditNotesModifiedSince and
+//     PaymentsModifiedSince, the sweep's source (If-Modified-Since, pages of
+//     1,000): sales invoices, sales credit notes (ACCRECCREDIT), payments of
+//     sales invoices (ACCRECPAYMENT) and refunds of sales credit notes
+//     (ARCREDITPAYMENT) as the app's copies, what cannot be read in the
+//     page's Unreadable;
 //   - emails honouring XERO_EMAIL_INVOICES and the whitelist (checked against
 //     the synced address), and online invoice URLs.
 //

@@ -3,7 +3,9 @@
 // crash or a lost answer left pending, then fetches the invoices that
 // webhooks marked as changed and saves their new state (payment status,
 // amounts, dates), then delivers the app's pending invoice events. With
-// -sweep it also repairs webhooks Xero never delivered. It prints AMS's
+// -sweep it also repairs webhooks Xero never delivered: the invoices, credit
+// notes and payments modified in Xero since the last sweep (a payment made
+// in Xero by hand included), with a line for each kind. It prints AMS's
 // lines: "Fetching updates to invoices for Xero billing..." first,
 // "Updated N invoice(s):" with each as "  - INV-0001", and "Done" last.
 //
@@ -14,7 +16,7 @@
 //	fetch-invoice-updates            # up to 30 invoices
 //	fetch-invoice-updates -limit 10  # up to 10
 //	fetch-invoice-updates -all       # until nothing is marked, 50 a request
-//	fetch-invoice-updates -sweep     # also every invoice modified in Xero since the last sweep
+//	fetch-invoice-updates -sweep     # also what was modified in Xero since the last sweep
 //
 // Exit status: 0 on success (and, with -all, on a clean stop at a rate
 // limit; and for -h; with -sweep only when the store is in step with Xero
