@@ -30,6 +30,13 @@
 // amounts paid, due and credited are always the provider's, never computed
 // locally.
 //
+// Sweep repairs what webhooks missed: the invoices, credit notes and
+// payments the provider modified since the last sweep (each kind with its
+// own mark), and now and then every open invoice by id. A payment or
+// credit note made in the provider by hand reaches the store, and the
+// invoices it touches are refreshed, so their amounts and status are the
+// provider's.
+//
 // # Conventions across the SDK
 //
 //   - Long-lived clients that grow settings over time (xero.Client,
@@ -79,8 +86,9 @@
 //     out_of_step (finished, not InStep), stopped, unauthorized
 //     or error, as for the fetch job.
 //   - billing.sweep.invoices (counter, {invoice}): invoices a sweep changed
-//     (outcome changed: a webhook was missed), could not bring in step
-//     (outcome failed) or could not read (outcome unreadable).
+//     (outcome changed: a webhook was missed; those refreshed for a
+//     payment or credit note included), could not bring in step (outcome
+//     failed) or could not read (outcome unreadable).
 //
 // ObserveStore adds gauges read from a Store at each collection, its reads
 // bounded together by ObserveOptions.Timeout (2s); a read that fails or

@@ -137,6 +137,9 @@ type SweepStore interface {
 	UpdateMarker
 	// SaveInvoiceStates is Store.SaveInvoiceStates.
 	SaveInvoiceStates(ctx context.Context, invs []Invoice) ([]Saved, error)
+	// SaveCreditNoteStates and SavePaymentStates are MoneyStore's.
+	SaveCreditNoteStates(ctx context.Context, cs []CreditNote) ([]SavedCreditNote, error)
+	SavePaymentStates(ctx context.Context, ps []Payment) ([]SavedPayment, error)
 	// SweepMark returns the mark stored under name, or the zero time when
 	// none was ever set.
 	SweepMark(ctx context.Context, name string) (time.Time, error)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -17,6 +18,13 @@ type SweepSource interface {
 	// invoices modified at or after since, in pages as large as the
 	// provider serves.
 	InvoicesModifiedSince(ctx context.Context, since time.Time, page int) (ModifiedPage, error)
+	// CreditNotesModifiedSince returns page (from 1) of the provider's
+	// sales credit notes modified at or after since.
+	CreditNotesModifiedSince(ctx context.Context, since time.Time, page int) (CreditNotePage, error)
+	// PaymentsModifiedSince returns page (from 1) of the provider's
+	// payments of sales invoices and refunds of sales credit notes
+	// modified at or after since.
+	PaymentsModifiedSince(ctx context.Context, since time.Time, page int) (PaymentPage, error)
 }
 
 // ModifiedPage is one page of InvoicesModifiedSince.
@@ -113,14 +121,23 @@ type SweepResult struct {
 	// Unreadable lists the modified invoices the provider sent that could
 	// not be read, in the order met; see Sweep for what became of them.
 	Unreadable []UnreadableInvoice
+	// CreditNotes and Payments report the provider's credit notes and
+	// payments modified since their own marks.
+	CreditNotes, Payments MoneySweep
+	// Repaired is how many invoices were refreshed by id because a new or
+	// changed credit note or payment names them; those whose state
+	// changed are in Changed too.
+	Repaired int
 }
 
 // InStep reports whether the sweep left the store in step with the
-// provider: nothing failed, and no invoice the store knows was unreadable.
-// (One it does not know is not the app's, or is a pending creation's,
-// which ResolveCreations reports.)
+// provider: nothing failed (invoices, credit notes, payments), and no
+// invoice the store knows was unreadable. (One it does not know is not the
+// app's, or is a pending creation's, which ResolveCreations reports. An
+// unreadable credit note or payment does not count: which invoice it is
+// about cannot be read, and that invoice's own record says what it owes.)
 func (r SweepResult) InStep() bool {
-	if len(r.Failed) > 0 {
+	if len(r.Failed) > 0 || len(r.CreditNotes.Failed) > 0 || len(r.Payments.Failed) > 0 {
 		return false
 	}
 	for _, u := range r.Unreadable {
@@ -139,7 +156,24 @@ func (r SweepResult) InStep() bool {
 // page by page, and saves those the store knows whose state differs (each
 // change with its event). Then, every OpenEvery, it refreshes every open
 // invoice by id, because some provider edits do not count as
-// modifications. The mark moves only after every page was saved. Pending
+// modifications. The mark moves only after every page was saved.
+//
+// It then does the same for the provider's credit notes and for its
+// payments (refunds included), each kind with its own mark per tenant
+// (the same Overlap and first-sweep rules), which moves only after that
+// kind's pages were saved (SaveCreditNoteStates, then SavePaymentStates, so
+// a refund of a credit note first seen in this run is kept). A credit note
+// or payment of nothing the store holds is not the app's: the store says
+// ErrNotFound, and it is counted in MoneySweep.Ignored, no error. Another
+// store refusal is in MoneySweep.Failed, keeps that kind's mark, and leaves
+// the sweep not InStep. The invoices a new or changed payment, or a new or
+// changed credit note's allocations, name are refreshed by id
+// (UpdateInvoices, Batch ids a call), each once, unless this run's invoice
+// pages or open check saved them already; so a payment made in the
+// provider by hand reaches the app with the invoice's amounts paid, due and
+// credited and its status as the provider computes them. When a refresh
+// fails, the invoices not yet refreshed are marked update-needed
+// (MarkUpdateNeeded) for the fetch job before the sweep fails. Pending
 // events are delivered at the end when src is an EventDeliverer.
 //
 // An invoice of a page that cannot be read (ModifiedPage.Unreadable: the
@@ -158,10 +192,13 @@ func (r SweepResult) InStep() bool {
 //
 // The mark then moves as if the page had been read, since nothing is lost:
 // the known ones are queued durably. A store failure while marking fails
-// the sweep, and the mark stays.
+// the sweep, and the mark stays. A credit note or payment that cannot be
+// read is logged at Warn and listed in its MoneySweep.Unreadable, and its
+// mark moves too: the invoice it is about is swept by its own record.
 //
-// Each sweep of a provider that is not simulated is counted in
-// opts.MeterProvider.
+// The marks are stored under "modified:", "open:", "modified-credit-notes:"
+// and "modified-payments:" followed by opts.Tenant. Each sweep of a
+// provider that is not simulated is counted in opts.MeterProvider.
 func Sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOptions) (SweepResult, error) {
 	opts.defaults()
 	res := SweepResult{Failed: map[string]error{}}
@@ -178,6 +215,10 @@ func Sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOpt
 
 func sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOptions) (SweepResult, error) {
 	res := SweepResult{Failed: map[string]error{}}
+	// fresh holds the invoices this run saved from the provider, by lower
+	// case id, so the money records' repair does not ask for them again.
+	fresh := map[string]bool{}
+	first := firstSince(ctx, store)
 	modKey, openKey := "modified:"+opts.Tenant, "open:"+opts.Tenant
 	mark, err := store.SweepMark(ctx, modKey)
 	if err != nil {
@@ -185,13 +226,8 @@ func sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOpt
 	}
 	since := mark.Add(-opts.Overlap)
 	if mark.IsZero() {
-		first, err := store.EarliestIssueDate(ctx)
-		if err != nil {
-			return res, fmt.Errorf("billing: sweep: earliest invoice: %w", err)
-		}
-		since = time.Time{}
-		if !first.IsZero() {
-			since = first.In(time.UTC).AddDate(0, 0, -1)
+		if since, err = first(); err != nil {
+			return res, err
 		}
 	}
 	res.Since = since
@@ -204,7 +240,7 @@ func sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOpt
 			}
 			res.Pages++
 			res.Seen += len(p.Invoices) + len(p.Unreadable)
-			if err := res.save(ctx, store, p.Invoices); err != nil {
+			if err := res.save(ctx, store, p.Invoices, fresh); err != nil {
 				return res, err
 			}
 			if err := res.queue(ctx, store, p.Unreadable, opts); err != nil {
@@ -230,7 +266,7 @@ func sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOpt
 	}
 	now := opts.Now()
 	if opts.OpenNow || now.Sub(lastOpen) >= opts.OpenEvery {
-		if err := res.checkOpen(ctx, src, store, opts.Batch); err != nil {
+		if err := res.checkOpen(ctx, src, store, opts.Batch, fresh); err != nil {
 			return res, err
 		}
 		if len(res.Failed) == 0 {
@@ -239,6 +275,18 @@ func sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOpt
 			}
 		}
 	}
+
+	var touched touchedInvoices
+	if err := sweepMoney(ctx, store, creditNoteKind(src, store), first, opts, &res.CreditNotes, &touched); err != nil {
+		return res, err
+	}
+	if err := sweepMoney(ctx, store, paymentKind(src, store), first, opts, &res.Payments, &touched); err != nil {
+		return res, err
+	}
+	if err := res.repair(ctx, src, store, touched.except(fresh), opts); err != nil {
+		return res, err
+	}
+
 	if d, ok := src.(EventDeliverer); ok {
 		if _, err := d.DeliverEvents(ctx); err != nil {
 			return res, err
@@ -247,13 +295,39 @@ func sweep(ctx context.Context, src SweepSource, store SweepStore, opts SweepOpt
 	opts.Logger.LogAttrs(ctx, slog.LevelInfo, "billing: swept invoices",
 		slog.Time("since", res.Since), slog.Int("pages", res.Pages), slog.Int("seen", res.Seen),
 		slog.Int("changed", len(res.Changed)), slog.Int("open_checked", res.OpenChecked), slog.Int("failed", len(res.Failed)),
-		slog.Int("unreadable", len(res.Unreadable)))
+		slog.Int("unreadable", len(res.Unreadable)),
+		slog.Group("credit_notes", res.CreditNotes.attrs()...), slog.Group("payments", res.Payments.attrs()...),
+		slog.Int("repaired", res.Repaired))
 	return res, nil
 }
 
+// firstSince returns where a sweep without a mark starts: a day before the
+// store's oldest invoice's issue date, or the zero time when the store holds
+// no invoice (nothing to sweep for). The store is asked once.
+func firstSince(ctx context.Context, store SweepStore) func() (time.Time, error) {
+	var (
+		asked bool
+		since time.Time
+	)
+	return func() (time.Time, error) {
+		if asked {
+			return since, nil
+		}
+		first, err := store.EarliestIssueDate(ctx)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("billing: sweep: earliest invoice: %w", err)
+		}
+		asked = true
+		if !first.IsZero() {
+			since = first.In(time.UTC).AddDate(0, 0, -1)
+		}
+		return since, nil
+	}
+}
+
 // save stores the provider's states; invoices the store does not know are
-// not the app's and are skipped.
-func (r *SweepResult) save(ctx context.Context, store SweepStore, invs []Invoice) error {
+// not the app's and are skipped. Those saved are added to fresh.
+func (r *SweepResult) save(ctx context.Context, store SweepStore, invs []Invoice, fresh map[string]bool) error {
 	if len(invs) == 0 {
 		return nil
 	}
@@ -266,8 +340,11 @@ func (r *SweepResult) save(ctx context.Context, store SweepStore, invs []Invoice
 		case errors.Is(s.Err, ErrNotFound):
 		case s.Err != nil:
 			r.Failed[invs[i].ProviderID] = s.Err
-		case s.Changed:
-			r.Changed = append(r.Changed, s.After.Number)
+		default:
+			fresh[strings.ToLower(invs[i].ProviderID)] = true
+			if s.Changed {
+				r.Changed = append(r.Changed, s.After.Number)
+			}
 		}
 	}
 	return nil
@@ -295,8 +372,9 @@ func (r *SweepResult) queue(ctx context.Context, store SweepStore, bad []Unreada
 	return nil
 }
 
-// checkOpen refreshes every open invoice by id, batch by batch.
-func (r *SweepResult) checkOpen(ctx context.Context, src SweepSource, store SweepStore, batch int) error {
+// checkOpen refreshes every open invoice by id, batch by batch, adding
+// those saved to fresh.
+func (r *SweepResult) checkOpen(ctx context.Context, src SweepSource, store SweepStore, batch int, fresh map[string]bool) error {
 	ids, err := store.OpenInvoices(ctx)
 	if err != nil {
 		return fmt.Errorf("billing: sweep: open invoices: %w", err)
@@ -313,6 +391,9 @@ func (r *SweepResult) checkOpen(ctx context.Context, src SweepSource, store Swee
 		}
 		for _, id := range ur.Missing {
 			r.Failed[id] = fmt.Errorf("%w: the provider no longer has invoice %s", ErrNotFound, id)
+		}
+		for _, inv := range ur.Updated {
+			fresh[strings.ToLower(inv.ProviderID)] = true
 		}
 		r.Changed = append(r.Changed, ur.Changed...)
 	}

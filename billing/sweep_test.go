@@ -32,6 +32,9 @@ type fakeXero struct {
 	// strangers unreadable invoices the store does not know, on page 1.
 	unreadable map[int]bool
 	strangers  []billing.UnreadableInvoice
+	// failUpdate fails UpdateInvoices.
+	failUpdate error
+	money      fakeMoney
 }
 
 func (f *fakeXero) InvoicesModifiedSince(_ context.Context, since time.Time, page int) (billing.ModifiedPage, error) {
@@ -67,6 +70,9 @@ func (f *fakeXero) InvoicesModifiedSince(_ context.Context, since time.Time, pag
 
 func (f *fakeXero) UpdateInvoices(ctx context.Context, ids []string) (billing.UpdateResult, error) {
 	f.byID = append(f.byID, slices.Clone(ids))
+	if f.failUpdate != nil {
+		return billing.UpdateResult{}, f.failUpdate
+	}
 	var states []billing.Invoice
 	for _, id := range ids {
 		for _, inv := range f.invoices {

@@ -144,8 +144,12 @@
 //     of a stored invoice saved (the account of the invoice they are
 //     allocated to; the stored InvoiceID kept), the others dropped, and the
 //     invoices they touch marked for update;
-//   - InvoicesModifiedSince, the sweep's source (If-Modified-Since, pages of
-//     1,000), its unreadable sales invoices in ModifiedPage.Unreadable;
+//   - InvoicesModifiedSince, CreditNotesModifiedSince and
+//     PaymentsModifiedSince, the sweep's source (If-Modified-Since, pages of
+//     1,000): sales invoices, sales credit notes (ACCRECCREDIT), payments of
+//     sales invoices (ACCRECPAYMENT) and refunds of sales credit notes
+//     (ARCREDITPAYMENT) as the app's copies, what cannot be read in the
+//     page's Unreadable;
 //   - emails honouring XERO_EMAIL_INVOICES and the whitelist (checked against
 //     the synced address), and online invoice URLs.
 //

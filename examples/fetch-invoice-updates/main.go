@@ -145,6 +145,25 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		sr, err := billing.Sweep(ctx, src, store, billing.SweepOptions{Tenant: cfg.Xero.TenantID, Logger: logger})
 		fmt.Fprintf(stdout, "Swept %d invoice(s) modified in Xero since %s in %d page(s); checked %d open invoice(s)\n",
 			sr.Seen, sweptSince(sr.Since), sr.Pages, sr.OpenChecked)
+		for _, m := range []struct {
+			what string
+			ms   billing.MoneySweep
+		}{{"credit note", sr.CreditNotes}, {"payment", sr.Payments}} {
+			if m.ms.Since.IsZero() {
+				continue // the store holds no invoice: nothing asked
+			}
+			fmt.Fprintf(stdout, "Swept %d %s(s) modified in Xero since %s in %d page(s): %d kept, %d new or changed, %d not the app's\n",
+				m.ms.Seen, m.what, sweptSince(m.ms.Since), m.ms.Pages, m.ms.Saved, m.ms.Changed, m.ms.Ignored)
+			for id, why := range m.ms.Failed {
+				fmt.Fprintf(stdout, "Out of step: %s %s: %v\n", m.what, id, why)
+			}
+			for _, u := range m.ms.Unreadable {
+				fmt.Fprintf(stdout, "Unreadable in Xero (a %s, only reported): %v\n", m.what, u.Err)
+			}
+		}
+		if sr.Repaired > 0 {
+			fmt.Fprintf(stdout, "Refreshed %d invoice(s) named by new or changed payments and credit notes\n", sr.Repaired)
+		}
 		if len(sr.Changed) > 0 {
 			fmt.Fprintf(stdout, "Repaired %d invoice(s):\n", len(sr.Changed))
 			for _, n := range sr.Changed {

@@ -261,3 +261,61 @@ func TestFetchRefreshesMarkedCreditNotes(t *testing.T) {
 	_, err = store.CreditNoteByProviderID(ctx, cn.CreditNoteID)
 	require.NoError(t, err)
 }
+
+// A part payment made in Xero by hand, with no webhook: -sweep prints the
+// payments it swept, stores the payment, and the invoice is partly paid as
+// Xero says; a second -sweep finds nothing new.
+func TestSweepBringsAPaymentMadeByHand(t *testing.T) {
+	env, srv := fixture(t, 1)
+	srv.SetWebhooksEnabled(false)
+	r := runCmd(t, env, "-sweep")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `Swept 1 payment\(s\) modified in Xero since \S+ in 1 page\(s\): 1 kept, 1 new or changed, 0 not the app's\n`, r.stdout)
+	assert.Regexp(t, `Swept 0 credit note\(s\) modified in Xero since \S+ in 1 page\(s\): 0 kept, 0 new or changed, 0 not the app's\n`, r.stdout)
+
+	ctx := context.Background()
+	cfg, err := setup.LoadConfig(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	require.NoError(t, err)
+	store, err := sqlurl.Open(ctx, env["BILLING_DATABASE_URL"])
+	require.NoError(t, err)
+	client, err := xero.NewClient(cfg.Xero)
+	require.NoError(t, err)
+	inv, err := xero.NewService(client, store, cfg.Xero).CreateInvoice(ctx, billing.CreateInvoiceParams{
+		Reference: "Membership 2", Account: billing.UserAccount("0b7e8a52-54a4-4f57-9c1e-1d1f3c2b4a59"),
+		Date: billing.NewDate(2026, 11, 1), DueDate: billing.NewDate(2026, 11, 30),
+		LineItems: []billing.LineItem{{Description: "Membership", Quantity: decimal.NewFromInt(1), UnitAmount: decimal.NewFromInt(100)}},
+	})
+	require.NoError(t, err)
+	require.NoError(t, store.Close())
+	p, err := srv.RecordPayment(ctx, emulator.ManualPayment{InvoiceID: inv.ProviderID, Amount: decimal.NewFromInt(40), Reference: "cheque"})
+	require.NoError(t, err)
+
+	before := srv.CallCounts()
+	r = runCmd(t, env, "-sweep")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stdout, "2 kept, 1 new or changed, 0 not the app's\n", "the first payment again, within the overlap, and the new one")
+	assert.Contains(t, r.stdout, "Repaired 1 invoice(s):\n  - "+inv.Number)
+	after := srv.CallCounts()
+	assert.Equal(t, 1, after["GET /Payments"]-before["GET /Payments"])
+	assert.Equal(t, 1, after["GET /CreditNotes"]-before["GET /CreditNotes"])
+
+	store, err = sqlurl.Open(ctx, env["BILLING_DATABASE_URL"])
+	require.NoError(t, err)
+	defer store.Close()
+	ps, err := store.PaymentsOfInvoice(ctx, inv.ProviderID)
+	require.NoError(t, err)
+	require.Len(t, ps, 1)
+	assert.Equal(t, p.PaymentID, ps[0].ProviderID)
+	got, err := store.InvoiceByProviderID(ctx, inv.ProviderID)
+	require.NoError(t, err)
+	x, ok := srv.Invoice(inv.ProviderID)
+	require.True(t, ok)
+	assert.True(t, got.Paid.Equal(decimal.NewFromInt(40)))
+	assert.True(t, got.Due.Equal(x.AmountDue), "due: Xero %s, stored %s", x.AmountDue, got.Due)
+	assert.Equal(t, billing.StatusAuthorised, got.Status)
+
+	r = runCmd(t, env, "-sweep")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	assert.Contains(t, r.stdout, "2 kept, 0 new or changed, 0 not the app's\n")
+	assert.NotContains(t, r.stdout, "Repaired")
+}
