@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -175,14 +174,4 @@ func (s shared) count(table string) int {
 		"SELECT count(*) FROM "+pgx.Identifier{s.schema, table}.Sanitize()).Scan(&n)
 	require.NoError(s.t, err)
 	return n
-}
-
-// contains reports whether every part is in s.
-func contains(s string, parts ...string) bool {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return false
-		}
-	}
-	return true
 }
