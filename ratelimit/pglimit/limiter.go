@@ -149,7 +149,7 @@ func New(db DB, opts Options) *Limiter {
 		sql: statements{
 			acquire: "SELECT code, wait_us, kind, problem, remaining FROM " + s + ".acquire($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
 			release: "SELECT " + s + ".release($1, $2)",
-			observe: "SELECT " + s + ".observe($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+			observe: "SELECT " + s + ".observe($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
 		},
 	}
 }
@@ -359,11 +359,14 @@ func (l *Limiter) wake() {
 // the tenant for an hour (DefaultPause when longer), no minute calls left
 // pauses it until the oldest call in the shared window leaves it
 // (DefaultPause when there is none), and no app-wide calls left pauses every
-// tenant for DefaultPause. A pause never shortens a longer one. On any
-// response but a 429, when Xero reports fewer minute or day calls left than
-// the shared window thinks, the window's count is raised to match, as
-// ratelimit.Local does: raised minute calls stay a whole window as counted,
-// raised day calls about an hour (at most DayWindow).
+// tenant for DefaultPause, or, while the limiter counts the app's calls
+// (Options.AppPerMinute), until the oldest of them leaves the app's window.
+// A pause never shortens a longer one. On any response but a 429, when Xero
+// reports fewer minute or day calls left than the shared window thinks, the
+// window's count is raised to match, as ratelimit.Local does: raised minute
+// calls stay a whole window as counted, raised day calls about an hour (at
+// most DayWindow); so is the app's count when counted, from
+// X-AppMinLimit-Remaining.
 //
 // Observe writes when a pause is due or when Xero reports a count below the
 // limit (nearly every answer: one function call), synchronously and bounded
@@ -377,8 +380,10 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 	pauses := xerolimit.Pauses(status, string(info.Problem), info.RetryAfter, left, l.opts.Limits.DefaultPause)
 	align := xerolimit.Aligning(status, left)
 	lim := l.opts.Limits
+	counted := l.opts.AppPerMinute > 0
 	// A count of the whole limit or more cannot raise ours: no call to make.
-	mayRaise := (align.Minute >= 0 && align.Minute < lim.PerMinute) || (align.Day >= 0 && align.Day < lim.PerDay)
+	mayRaise := (align.Minute >= 0 && align.Minute < lim.PerMinute) || (align.Day >= 0 && align.Day < lim.PerDay) ||
+		(counted && align.AppMinute >= 0 && align.AppMinute < l.opts.AppPerMinute)
 	if len(pauses) == 0 && !mayRaise {
 		return
 	}
@@ -389,7 +394,10 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 	)
 	for _, p := range pauses {
 		app = append(app, p.App)
-		untilFrees = append(untilFrees, p.UntilWindowFrees)
+		// Counting the app's minute, the limiter knows when it frees a
+		// call, as it knows the tenant's: no app calls left on an answer
+		// but a 429 (whose Retry-After says when) pauses until then.
+		untilFrees = append(untilFrees, p.UntilWindowFrees || (p.App && counted && status != http.StatusTooManyRequests))
 		problems = append(problems, p.Problem)
 		fors = append(fors, micros(p.For))
 	}
@@ -401,6 +409,7 @@ func (l *Limiter) Observe(tenant string, status int, h http.Header) {
 			lim.PerMinute, micros(l.span()), align.Minute,
 			lim.PerDay, micros(lim.DayWindow), micros(lim.DayWindow/dayBuckets), align.Day,
 			micros(xerolimit.RaisedDayLife(lim.DayWindow)),
+			l.opts.AppPerMinute, micros(lim.Window/appMinuteBuckets), align.AppMinute,
 			micros(l.opts.Timeout),
 		)
 		return struct{}{}, err

@@ -285,16 +285,19 @@ func TestPauseNeverShortened(t *testing.T) {
 
 func TestAppWidePause(t *testing.T) {
 	tests := []struct {
-		name   string
-		status int
-		h      http.Header
+		name         string
+		appPerMinute int
+		status       int
+		h            http.Header
 	}{
-		{"429 appminute", http.StatusTooManyRequests, header("Retry-After", "0.4", "X-Rate-Limit-Problem", "appminute", "X-AppMinLimit-Remaining", "0")},
-		{"no app calls left", http.StatusOK, header("X-AppMinLimit-Remaining", "0", "X-MinLimit-Remaining", "12")},
+		{"429 appminute", 0, http.StatusTooManyRequests, header("Retry-After", "0.4", "X-Rate-Limit-Problem", "appminute", "X-AppMinLimit-Remaining", "0")},
+		{"429 appminute, app calls not counted", -1, http.StatusTooManyRequests, header("Retry-After", "0.4", "X-Rate-Limit-Problem", "appminute", "X-AppMinLimit-Remaining", "0")},
+		// Counted, see TestObservedZeroAppCount.
+		{"no app calls left, app calls not counted", -1, http.StatusOK, header("X-AppMinLimit-Remaining", "0", "X-MinLimit-Remaining", "12")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a, b := pair(t, pglimit.Options{Limits: ratelimit.Options{DefaultPause: 400 * time.Millisecond}})
+			a, b := pair(t, pglimit.Options{AppPerMinute: tt.appPerMinute, Limits: ratelimit.Options{DefaultPause: 400 * time.Millisecond}})
 
 			a.Observe(tenant, tt.status, tt.h)
 			for _, other := range []string{tenant, "other-tenant", ""} {
@@ -646,4 +649,43 @@ func TestSweepDropsIdleTenantsAndExpiredSlots(t *testing.T) {
 		return s.count("tenants") == 2 && s.count("slots") == 0
 	}, 10*time.Second, 50*time.Millisecond, "org-1 to org-3 swept, org-4 kept for its pause")
 	assert.Equal(t, ratelimit.Problem(""), refused(t, l, "org-4").Problem)
+}
+
+// Counting the app's minute, the limiter knows when it frees a call: Xero
+// saying none are left pauses every tenant until then, not DefaultPause;
+// with an empty window, DefaultPause, as for a tenant's minute.
+func TestObservedZeroAppCount(t *testing.T) {
+	const window = 300 * time.Millisecond
+	for _, callFirst := range []bool{true, false} {
+		a, b := pair(t, pglimit.Options{AppPerMinute: 100, Limits: ratelimit.Options{Window: window, DefaultPause: time.Hour}})
+		if callFirst {
+			acquireOK(t, a, "org-1")
+		}
+		a.Observe("org-1", http.StatusOK, header("X-AppMinLimit-Remaining", "0"))
+		rle := refused(t, b, "org-2")
+		assert.Equal(t, ratelimit.ProblemAppMinute, rle.Problem)
+		assert.Equal(t, 0, rle.Remaining.AppMinute)
+		if !callFirst {
+			assert.Greater(t, rle.RetryAfter, 50*time.Minute)
+			continue
+		}
+		assert.LessOrEqual(t, rle.RetryAfter, window+window/120)
+		allowedSoon(t, b, "org-2")
+	}
+}
+
+// Xero counting more of the app's calls than the limiter does (another
+// process of the same Xero app, say) raises the app's count to match.
+func TestObserveAlignsWithXerosAppCount(t *testing.T) {
+	a, b := pair(t, pglimit.Options{AppPerMinute: 10})
+	acquireOK(t, a, "org-1")
+	a.Observe("org-1", http.StatusOK, header("X-AppMinLimit-Remaining", "3"))
+	for _, tn := range []string{"org-2", "org-3", "org-4"} {
+		acquireOK(t, b, tn)
+	}
+	assert.Equal(t, ratelimit.ProblemAppMinute, refused(t, a, "org-5").Problem)
+
+	c, d := pair(t, pglimit.Options{AppPerMinute: -1})
+	c.Observe("org-1", http.StatusOK, header("X-AppMinLimit-Remaining", "0"))
+	assert.Equal(t, ratelimit.ProblemAppMinute, refused(t, d, "org-2").Problem, "the app's pause applies uncounted")
 }

@@ -263,8 +263,9 @@ $fn$;
 
 -- observe records what a response said: the pauses it calls for (in order;
 -- p_app[i] for the app's, p_until_frees[i] for one lasting until the oldest
--- call leaves the minute window, else p_for[i]), each never shortening a
--- longer one, then raises the minute and day counts to what Xero reported
+-- call leaves the tenant's or the app's minute window, else p_for[i]), each
+-- never shortening a longer one, then raises the tenant's minute and day
+-- counts and the app's minute count (when counted) to what Xero reported
 -- (-1: not reported) when Xero counts more (xerolimit.Raise, where the
 -- counts are): raised minute calls stay a whole window as counted, raised
 -- day calls at most p_raised_life.
@@ -273,10 +274,12 @@ CREATE OR REPLACE FUNCTION @S@.observe(
 	p_app boolean[], p_problem text[], p_for bigint[], p_until_frees boolean[], p_remaining int[],
 	p_per_minute int, p_span bigint, p_minute_left int,
 	p_per_day int, p_day_window bigint, p_day_bucket bigint, p_day_left int, p_raised_life bigint,
+	p_app_per_minute int, p_app_bucket bigint, p_app_left int,
 	p_budget bigint) RETURNS void
 LANGUAGE plpgsql SET search_path = @S@, pg_catalog AS $fn$
 DECLARE
 	t tenants%ROWTYPE;
+	a app%ROWTYPE;
 	v_now bigint;
 	v_until bigint;
 	v_k int;
@@ -289,10 +292,14 @@ BEGIN
 		RETURNING * INTO t;
 	v_now := now_us();
 	t.minute := ARRAY(SELECT m FROM unnest(t.minute) AS m WHERE m > v_now - p_span ORDER BY m);
+	SELECT * INTO a FROM app;
+	SELECT * INTO a.minute_bucket, a.minute_count FROM prune_buckets(a.minute_bucket, a.minute_count, p_app_bucket, p_span, v_now);
 
 	FOR i IN 1 .. coalesce(cardinality(p_for), 0) LOOP
 		v_until := v_now + p_for[i];
-		IF p_until_frees[i] AND cardinality(t.minute) > 0 THEN
+		IF p_until_frees[i] AND p_app[i] AND cardinality(a.minute_bucket) > 0 THEN
+			v_until := (a.minute_bucket[1] + 1) * p_app_bucket + p_span;
+		ELSIF p_until_frees[i] AND NOT p_app[i] AND cardinality(t.minute) > 0 THEN
 			v_until := t.minute[1] + p_span;
 		END IF;
 		IF p_app[i] THEN
@@ -316,6 +323,20 @@ BEGIN
 			-- end: the raised calls leave within p_raised_life.
 			SELECT * INTO t.day_bucket, t.day_count
 				FROM add_bucket(t.day_bucket, t.day_count, (v_now - p_day_window + p_raised_life) / p_day_bucket - 1, v_k);
+		END IF;
+	END IF;
+	-- The app's row is taken only when Xero counts more than it does,
+	-- which its wider rolling window makes rare.
+	IF p_app_per_minute > 0 AND p_app_left >= 0
+		AND p_app_per_minute - p_app_left > coalesce((SELECT sum(c) FROM unnest(a.minute_count) AS c), 0) THEN
+		SELECT * INTO a FROM app FOR UPDATE;
+		SELECT * INTO a.minute_bucket, a.minute_count FROM prune_buckets(a.minute_bucket, a.minute_count, p_app_bucket, p_span, v_now);
+		v_k := greatest(p_app_per_minute - p_app_left - coalesce((SELECT sum(c) FROM unnest(a.minute_count) AS c), 0), 0);
+		IF v_k > 0 THEN
+			SELECT * INTO a.minute_bucket, a.minute_count
+				FROM add_bucket(a.minute_bucket, a.minute_count,
+					greatest(v_now / p_app_bucket, coalesce(a.minute_bucket[cardinality(a.minute_bucket)], 0)), v_k);
+			UPDATE app SET minute_bucket = a.minute_bucket, minute_count = a.minute_count;
 		END IF;
 	END IF;
 	UPDATE tenants SET minute = t.minute, day_bucket = t.day_bucket, day_count = t.day_count,
