@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -614,7 +615,11 @@ func TestEnsureConcurrentAndRepeated(t *testing.T) {
 // A schema name is quoted, never spliced: an odd one works and stays apart.
 func TestOddSchemaName(t *testing.T) {
 	pool := testPool(t)
-	schema := testSchema(t, pool) + `"; DROP SCHEMA public; --$$`
+	schema := `pglimit_test_odd"; DROP SCHEMA public; --$$` + testSchema(t, pool)
+	t.Cleanup(func() {
+		_, err := pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+		require.NoError(t, err)
+	})
 	l := pglimit.New(pool, pglimit.Options{Schema: schema, Limits: ratelimit.Options{PerMinute: 1}})
 	require.NoError(t, l.Ensure(t.Context()))
 	acquireOK(t, l, tenant)
@@ -688,4 +693,22 @@ func TestObserveAlignsWithXerosAppCount(t *testing.T) {
 	c, d := pair(t, pglimit.Options{AppPerMinute: -1})
 	c.Observe("org-1", http.StatusOK, header("X-AppMinLimit-Remaining", "0"))
 	assert.Equal(t, ratelimit.ProblemAppMinute, refused(t, d, "org-2").Problem, "the app's pause applies uncounted")
+}
+
+// Ensure leaves this version's functions only: one of an older version,
+// another signature, is dropped.
+func TestEnsureDropsStaleFunctions(t *testing.T) {
+	s := newShared(t)
+	stale := pgx.Identifier{s.schema}.Sanitize() + ".acquire(text)"
+	_, err := s.pool.Exec(t.Context(), "CREATE FUNCTION "+stale+" RETURNS int LANGUAGE sql AS 'SELECT 1'")
+	require.NoError(t, err)
+	l := s.limiter(pglimit.Options{})
+	require.NoError(t, l.Ensure(t.Context()))
+
+	var n int
+	require.NoError(t, s.pool.QueryRow(t.Context(),
+		"SELECT count(*) FROM pg_proc WHERE pronamespace = $1::regnamespace AND proname = 'acquire'",
+		pgx.Identifier{s.schema}.Sanitize()).Scan(&n))
+	assert.Equal(t, 1, n)
+	acquireOK(t, l, tenant)
 }
