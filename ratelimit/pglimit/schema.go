@@ -347,13 +347,15 @@ BEGIN
 END
 $fn$;
 
--- Drop the functions of an older version this one no longer has (another
--- signature, say): those this transaction did not just create or replace.
+-- Drop the functions of an older version under the names this one uses
+-- (another signature, say): those this transaction did not just create or
+-- replace.
 DO $$
 DECLARE r record;
 BEGIN
 	FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc AS p
 		WHERE p.pronamespace = (SELECT n.oid FROM pg_namespace AS n WHERE n.nspname = current_schema())
+		AND p.proname IN ('now_us', 'prune_buckets', 'add_bucket', 'acquire', 'release', 'observe')
 		AND p.xmin::text <> (txid_current() % 4294967296)::text
 	LOOP
 		EXECUTE 'DROP FUNCTION ' || r.sig;
