@@ -615,7 +615,7 @@ func TestEnsureConcurrentAndRepeated(t *testing.T) {
 // A schema name is quoted, never spliced: an odd one works and stays apart.
 func TestOddSchemaName(t *testing.T) {
 	pool := testPool(t)
-	schema := `pglimit_test_odd"; DROP SCHEMA public; --$$` + testSchema(t, pool)
+	schema := `pglimit_test_odd"; DROP SCHEMA public; --$$$fn$$fn0$` + testSchema(t, pool)
 	t.Cleanup(func() {
 		_, err := pool.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
 		require.NoError(t, err)

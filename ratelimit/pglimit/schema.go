@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,8 +52,8 @@ func lockKey(schema string) int64 {
 
 // ddl is the schema. Times are microseconds since the Unix epoch by the
 // database server's clock (clock_timestamp), so every replica's clock is
-// irrelevant. The functions run with the schema as their search_path, so
-// their bodies never spell its name.
+// irrelevant. The function bodies name the schema quoted, inside a dollar
+// quote whose tag the name does not hold, so any name works.
 //
 // tenants holds each tenant's state: minute, the times of the calls in its
 // rolling minute as counted (oldest first); day_bucket and day_count, its
@@ -63,7 +64,17 @@ func lockKey(schema string) int64 {
 // fillfactor leaves room in each page so the frequent updates stay HOT.
 func ddl(schema string) string {
 	s := pgx.Identifier{schema}.Sanitize()
-	return strings.NewReplacer("@S@", s, "@LOCK@", fmt.Sprint(lockKey(schema))).Replace(ddlTemplate)
+	return strings.NewReplacer("@S@", s, "@Q@", dollarTag(s), "@LOCK@", fmt.Sprint(lockKey(schema))).Replace(ddlTemplate)
+}
+
+// dollarTag is a dollar quote's tag that s does not contain, so s may be
+// spliced into a function body quoted with it.
+func dollarTag(s string) string {
+	tag := "$fn$"
+	for i := 0; strings.Contains(s, tag); i++ {
+		tag = "$fn" + strconv.Itoa(i) + "$"
+	}
+	return tag
 }
 
 const ddlTemplate = `
@@ -100,25 +111,58 @@ INSERT INTO @S@.app DEFAULT VALUES ON CONFLICT DO NOTHING;
 CREATE OR REPLACE FUNCTION @S@.now_us() RETURNS bigint
 LANGUAGE sql VOLATILE AS $$ SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint $$;
 
+-- The helpers below are PL/pgSQL, whose plans are cached, and loop over
+-- arrays of at most a few hundred elements, kept in order.
+
+-- prune_log keeps the times after p_after.
+CREATE OR REPLACE FUNCTION @S@.prune_log(p_log bigint[], p_after bigint) RETURNS bigint[]
+LANGUAGE plpgsql IMMUTABLE AS @Q@
+DECLARE i int := 1;
+BEGIN
+	WHILE i <= cardinality(p_log) AND p_log[i] <= p_after LOOP i := i + 1; END LOOP;
+	RETURN coalesce(p_log[i:], '{}');
+END
+@Q@;
+
 -- prune_buckets keeps the buckets (of length p_len) still inside a window
 -- of p_window at p_now: a bucket leaves when its end has.
 CREATE OR REPLACE FUNCTION @S@.prune_buckets(p_b bigint[], p_n int[], p_len bigint, p_window bigint, p_now bigint,
 	OUT b bigint[], OUT n int[])
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT coalesce(array_agg(u.b ORDER BY u.b), '{}'), coalesce(array_agg(u.n ORDER BY u.b), '{}')
-	FROM unnest(p_b, p_n) AS u(b, n)
-	WHERE (u.b + 1) * p_len + p_window > p_now
-$$;
+LANGUAGE plpgsql IMMUTABLE AS @Q@
+DECLARE i int := 1;
+BEGIN
+	WHILE i <= cardinality(p_b) AND (p_b[i] + 1) * p_len + p_window <= p_now LOOP i := i + 1; END LOOP;
+	b := coalesce(p_b[i:], '{}');
+	n := coalesce(p_n[i:], '{}');
+END
+@Q@;
 
 -- add_bucket adds p_k calls to bucket p_at, keeping the buckets in order.
 CREATE OR REPLACE FUNCTION @S@.add_bucket(p_b bigint[], p_n int[], p_at bigint, p_k int,
 	OUT b bigint[], OUT n int[])
-LANGUAGE sql IMMUTABLE AS $$
-	SELECT array_agg(g.b ORDER BY g.b), array_agg(g.n ORDER BY g.b)
-	FROM (SELECT u.b, sum(u.n)::int AS n
-	      FROM (SELECT * FROM unnest(p_b, p_n) UNION ALL SELECT p_at, p_k) AS u(b, n)
-	      GROUP BY u.b) AS g
-$$;
+LANGUAGE plpgsql IMMUTABLE AS @Q@
+DECLARE i int := cardinality(p_b);
+BEGIN
+	b := p_b; n := p_n;
+	WHILE i >= 1 AND b[i] > p_at LOOP i := i - 1; END LOOP;
+	IF i >= 1 AND b[i] = p_at THEN
+		n[i] := n[i] + p_k;
+	ELSE
+		b := coalesce(b[:i], '{}') || p_at || coalesce(b[i + 1:], '{}');
+		n := coalesce(n[:i], '{}') || p_k || coalesce(n[i + 1:], '{}');
+	END IF;
+END
+@Q@;
+
+-- total is the sum of p_n.
+CREATE OR REPLACE FUNCTION @S@.total(p_n int[]) RETURNS int
+LANGUAGE plpgsql IMMUTABLE AS @Q@
+DECLARE v int := 0; c int;
+BEGIN
+	FOREACH c IN ARRAY p_n LOOP v := v + c; END LOOP;
+	RETURN v;
+END
+@Q@;
 
 -- acquire decides one call for a tenant and, when it may go ahead, records
 -- it and takes a concurrency slot, in one transaction.
@@ -137,10 +181,10 @@ CREATE OR REPLACE FUNCTION @S@.acquire(
 	p_app_per_minute int, p_app_bucket bigint,
 	p_budget bigint,
 	OUT code int, OUT wait_us bigint, OUT kind text, OUT problem text, OUT remaining int[])
-LANGUAGE plpgsql SET search_path = @S@, pg_catalog AS $fn$
+LANGUAGE plpgsql AS @Q@
 DECLARE
-	t tenants%ROWTYPE;
-	a app%ROWTYPE;
+	t @S@.tenants%ROWTYPE;
+	a @S@.app%ROWTYPE;
 	v_now bigint;
 	v_d bigint;
 	v_used int;
@@ -153,14 +197,14 @@ BEGIN
 	PERFORM set_config('synchronous_commit', 'off', true);
 	code := 0; wait_us := 0; kind := ''; problem := ''; remaining := '{-1,-1,-1,-1,-1}';
 
-	INSERT INTO tenants AS x (tenant) VALUES (p_tenant)
+	INSERT INTO @S@.tenants AS x (tenant) VALUES (p_tenant)
 		ON CONFLICT (tenant) DO UPDATE SET tenant = x.tenant
 		RETURNING * INTO t;
-	v_now := now_us();
-	t.minute := ARRAY(SELECT m FROM unnest(t.minute) AS m WHERE m > v_now - p_span ORDER BY m);
-	SELECT * INTO t.day_bucket, t.day_count FROM prune_buckets(t.day_bucket, t.day_count, p_day_bucket, p_day_window, v_now);
-	SELECT * INTO a FROM app;
-	SELECT * INTO a.minute_bucket, a.minute_count FROM prune_buckets(a.minute_bucket, a.minute_count, p_app_bucket, p_span, v_now);
+	v_now := @S@.now_us();
+	t.minute := @S@.prune_log(t.minute, v_now - p_span);
+	SELECT * INTO t.day_bucket, t.day_count FROM @S@.prune_buckets(t.day_bucket, t.day_count, p_day_bucket, p_day_window, v_now);
+	SELECT * INTO a FROM @S@.app WHERE one;
+	SELECT * INTO a.minute_bucket, a.minute_count FROM @S@.prune_buckets(a.minute_bucket, a.minute_count, p_app_bucket, p_span, v_now);
 
 	IF t.paused_until - v_now > wait_us THEN
 		wait_us := t.paused_until - v_now; kind := 'pause'; problem := t.pause_problem; remaining := t.pause_remaining;
@@ -168,7 +212,7 @@ BEGIN
 	IF a.paused_until - v_now > wait_us THEN
 		wait_us := a.paused_until - v_now; kind := 'app'; problem := ''; remaining := a.pause_remaining;
 	END IF;
-	v_used := coalesce((SELECT sum(c) FROM unnest(t.day_count) AS c), 0);
+	v_used := @S@.total(t.day_count);
 	IF v_used >= p_per_day THEN
 		v_d := (t.day_bucket[1] + 1) * p_day_bucket + p_day_window - v_now;
 		IF v_d > wait_us THEN wait_us := v_d; kind := 'day'; END IF;
@@ -177,7 +221,7 @@ BEGIN
 		v_d := t.minute[1] + p_span - v_now;
 		IF v_d > wait_us THEN wait_us := v_d; kind := 'minute'; END IF;
 	END IF;
-	IF p_app_per_minute > 0 AND coalesce((SELECT sum(c) FROM unnest(a.minute_count) AS c), 0) >= p_app_per_minute THEN
+	IF p_app_per_minute > 0 AND @S@.total(a.minute_count) >= p_app_per_minute THEN
 		v_d := (a.minute_bucket[1] + 1) * p_app_bucket + p_span - v_now;
 		IF v_d > wait_us THEN wait_us := v_d; kind := 'appcount'; END IF;
 	END IF;
@@ -187,8 +231,8 @@ BEGIN
 		RETURN;
 	END IF;
 
-	DELETE FROM slots WHERE tenant = p_tenant AND expires <= v_now;
-	IF (SELECT count(*) FROM slots WHERE tenant = p_tenant) >= p_concurrent THEN
+	DELETE FROM @S@.slots WHERE tenant = p_tenant AND expires <= v_now;
+	IF (SELECT count(*) FROM @S@.slots WHERE tenant = p_tenant) >= p_concurrent THEN
 		code := 2;
 		RETURN;
 	END IF;
@@ -196,14 +240,14 @@ BEGIN
 	-- Every call of the app takes the app's row last, and only to grant,
 	-- so it is held for as short a time as can be.
 	IF p_app_per_minute > 0 THEN
-		SELECT * INTO a FROM app FOR UPDATE;
-		v_now := greatest(v_now, now_us());
-		SELECT * INTO a.minute_bucket, a.minute_count FROM prune_buckets(a.minute_bucket, a.minute_count, p_app_bucket, p_span, v_now);
+		SELECT * INTO a FROM @S@.app WHERE one FOR UPDATE;
+		v_now := greatest(v_now, @S@.now_us());
+		SELECT * INTO a.minute_bucket, a.minute_count FROM @S@.prune_buckets(a.minute_bucket, a.minute_count, p_app_bucket, p_span, v_now);
 		IF a.paused_until > v_now THEN
 			code := 1; wait_us := a.paused_until - v_now; kind := 'app'; remaining := a.pause_remaining;
 			RETURN;
 		END IF;
-		IF coalesce((SELECT sum(c) FROM unnest(a.minute_count) AS c), 0) >= p_app_per_minute THEN
+		IF @S@.total(a.minute_count) >= p_app_per_minute THEN
 			code := 1; wait_us := (a.minute_bucket[1] + 1) * p_app_bucket + p_span - v_now; kind := 'appcount';
 			RETURN;
 		END IF;
@@ -217,7 +261,7 @@ BEGIN
 			a.minute_bucket := a.minute_bucket || v_at;
 			a.minute_count := a.minute_count || 1;
 		END IF;
-		UPDATE app SET minute_bucket = a.minute_bucket, minute_count = a.minute_count;
+		UPDATE @S@.app SET minute_bucket = a.minute_bucket, minute_count = a.minute_count;
 	END IF;
 
 	t.minute := t.minute || greatest(v_now, coalesce(t.minute[cardinality(t.minute)], 0));
@@ -229,19 +273,19 @@ BEGIN
 		t.day_bucket := t.day_bucket || v_at;
 		t.day_count := t.day_count || 1;
 	END IF;
-	INSERT INTO slots (tenant, id, expires) VALUES (p_tenant, p_id, v_now + p_slot_ttl);
-	UPDATE tenants SET minute = t.minute, day_bucket = t.day_bucket, day_count = t.day_count, touched = v_now
+	INSERT INTO @S@.slots (tenant, id, expires) VALUES (p_tenant, p_id, v_now + p_slot_ttl);
+	UPDATE @S@.tenants SET minute = t.minute, day_bucket = t.day_bucket, day_count = t.day_count, touched = v_now
 		WHERE tenant = p_tenant;
 
 	-- Once a window, across every replica: drop expired slots and tenants
 	-- idle for a whole day, so the tables follow the tenants in use.
 	IF a.swept <= v_now - p_span THEN
-		UPDATE app SET swept = v_now WHERE swept <= v_now - p_span;
+		UPDATE @S@.app SET swept = v_now WHERE swept <= v_now - p_span;
 		IF FOUND THEN
-			DELETE FROM slots WHERE (tenant, id) IN
-				(SELECT s.tenant, s.id FROM slots AS s WHERE s.expires <= v_now FOR UPDATE SKIP LOCKED);
-			DELETE FROM tenants WHERE tenant IN
-				(SELECT x.tenant FROM tenants AS x
+			DELETE FROM @S@.slots WHERE (tenant, id) IN
+				(SELECT s.tenant, s.id FROM @S@.slots AS s WHERE s.expires <= v_now FOR UPDATE SKIP LOCKED);
+			DELETE FROM @S@.tenants WHERE tenant IN
+				(SELECT x.tenant FROM @S@.tenants AS x
 				 WHERE x.touched < v_now - p_day_window - p_day_bucket - p_span AND x.paused_until <= v_now
 				 FOR UPDATE SKIP LOCKED);
 		END IF;
@@ -251,16 +295,16 @@ BEGIN
 		RAISE EXCEPTION 'pglimit: the grant took longer than the caller waits; nothing recorded';
 	END IF;
 END
-$fn$;
+@Q@;
 
 -- release gives back a concurrency slot.
 CREATE OR REPLACE FUNCTION @S@.release(p_tenant text, p_id text) RETURNS void
-LANGUAGE plpgsql SET search_path = @S@, pg_catalog AS $fn$
+LANGUAGE plpgsql AS @Q@
 BEGIN
 	PERFORM set_config('synchronous_commit', 'off', true);
-	DELETE FROM slots WHERE tenant = p_tenant AND id = p_id;
+	DELETE FROM @S@.slots WHERE tenant = p_tenant AND id = p_id;
 END
-$fn$;
+@Q@;
 
 -- observe records what a response said: the pauses it calls for (in order;
 -- p_app[i] for the app's, p_until_frees[i] for one lasting until the oldest
@@ -277,10 +321,10 @@ CREATE OR REPLACE FUNCTION @S@.observe(
 	p_per_day int, p_day_window bigint, p_day_bucket bigint, p_day_left int, p_raised_life bigint,
 	p_app_per_minute int, p_app_bucket bigint, p_app_left int,
 	p_budget bigint) RETURNS void
-LANGUAGE plpgsql SET search_path = @S@, pg_catalog AS $fn$
+LANGUAGE plpgsql AS @Q@
 DECLARE
-	t tenants%ROWTYPE;
-	a app%ROWTYPE;
+	t @S@.tenants%ROWTYPE;
+	a @S@.app%ROWTYPE;
 	v_now bigint;
 	v_until bigint;
 	v_k int;
@@ -288,13 +332,13 @@ DECLARE
 BEGIN
 	PERFORM set_config('lock_timeout', greatest(p_budget / 1000, 1) || 'ms', true);
 	PERFORM set_config('synchronous_commit', 'off', true);
-	INSERT INTO tenants AS x (tenant) VALUES (p_tenant)
+	INSERT INTO @S@.tenants AS x (tenant) VALUES (p_tenant)
 		ON CONFLICT (tenant) DO UPDATE SET tenant = x.tenant
 		RETURNING * INTO t;
-	v_now := now_us();
-	t.minute := ARRAY(SELECT m FROM unnest(t.minute) AS m WHERE m > v_now - p_span ORDER BY m);
-	SELECT * INTO a FROM app;
-	SELECT * INTO a.minute_bucket, a.minute_count FROM prune_buckets(a.minute_bucket, a.minute_count, p_app_bucket, p_span, v_now);
+	v_now := @S@.now_us();
+	t.minute := @S@.prune_log(t.minute, v_now - p_span);
+	SELECT * INTO a FROM @S@.app WHERE one;
+	SELECT * INTO a.minute_bucket, a.minute_count FROM @S@.prune_buckets(a.minute_bucket, a.minute_count, p_app_bucket, p_span, v_now);
 
 	FOR i IN 1 .. coalesce(cardinality(p_for), 0) LOOP
 		v_until := v_now + p_for[i];
@@ -304,7 +348,7 @@ BEGIN
 			v_until := t.minute[1] + p_span;
 		END IF;
 		IF p_app[i] THEN
-			UPDATE app SET paused_until = v_until, pause_remaining = p_remaining WHERE paused_until < v_until;
+			UPDATE @S@.app SET paused_until = v_until, pause_remaining = p_remaining WHERE paused_until < v_until;
 		ELSIF v_until > t.paused_until THEN
 			t.paused_until := v_until; t.pause_problem := p_problem[i]; t.pause_remaining := p_remaining;
 		END IF;
@@ -317,35 +361,35 @@ BEGIN
 		END IF;
 	END IF;
 	IF p_day_left >= 0 THEN
-		SELECT * INTO t.day_bucket, t.day_count FROM prune_buckets(t.day_bucket, t.day_count, p_day_bucket, p_day_window, v_now);
-		v_k := greatest(p_per_day - p_day_left - coalesce((SELECT sum(c) FROM unnest(t.day_count) AS c), 0), 0);
+		SELECT * INTO t.day_bucket, t.day_count FROM @S@.prune_buckets(t.day_bucket, t.day_count, p_day_bucket, p_day_window, v_now);
+		v_k := greatest(p_per_day - p_day_left - @S@.total(t.day_count), 0);
 		IF v_k > 0 THEN
 			-- The bucket ending by the time p_raised_life before the window's
 			-- end: the raised calls leave within p_raised_life.
 			SELECT * INTO t.day_bucket, t.day_count
-				FROM add_bucket(t.day_bucket, t.day_count, (v_now - p_day_window + p_raised_life) / p_day_bucket - 1, v_k);
+				FROM @S@.add_bucket(t.day_bucket, t.day_count, (v_now - p_day_window + p_raised_life) / p_day_bucket - 1, v_k);
 		END IF;
 	END IF;
 	-- The app's row is taken only when Xero counts more than it does,
 	-- which its wider rolling window makes rare.
 	IF p_app_per_minute > 0 AND p_app_left >= 0
-		AND p_app_per_minute - p_app_left > coalesce((SELECT sum(c) FROM unnest(a.minute_count) AS c), 0) THEN
-		SELECT * INTO a FROM app FOR UPDATE;
-		SELECT * INTO a.minute_bucket, a.minute_count FROM prune_buckets(a.minute_bucket, a.minute_count, p_app_bucket, p_span, v_now);
-		v_k := greatest(p_app_per_minute - p_app_left - coalesce((SELECT sum(c) FROM unnest(a.minute_count) AS c), 0), 0);
+		AND p_app_per_minute - p_app_left > @S@.total(a.minute_count) THEN
+		SELECT * INTO a FROM @S@.app WHERE one FOR UPDATE;
+		SELECT * INTO a.minute_bucket, a.minute_count FROM @S@.prune_buckets(a.minute_bucket, a.minute_count, p_app_bucket, p_span, v_now);
+		v_k := greatest(p_app_per_minute - p_app_left - @S@.total(a.minute_count), 0);
 		IF v_k > 0 THEN
 			SELECT * INTO a.minute_bucket, a.minute_count
-				FROM add_bucket(a.minute_bucket, a.minute_count,
+				FROM @S@.add_bucket(a.minute_bucket, a.minute_count,
 					greatest(v_now / p_app_bucket, coalesce(a.minute_bucket[cardinality(a.minute_bucket)], 0)), v_k);
-			UPDATE app SET minute_bucket = a.minute_bucket, minute_count = a.minute_count;
+			UPDATE @S@.app SET minute_bucket = a.minute_bucket, minute_count = a.minute_count;
 		END IF;
 	END IF;
-	UPDATE tenants SET minute = t.minute, day_bucket = t.day_bucket, day_count = t.day_count,
+	UPDATE @S@.tenants SET minute = t.minute, day_bucket = t.day_bucket, day_count = t.day_count,
 		paused_until = t.paused_until, pause_problem = t.pause_problem, pause_remaining = t.pause_remaining,
 		touched = v_now
 		WHERE tenant = p_tenant;
 END
-$fn$;
+@Q@;
 
 -- Drop the functions of an older version under the names this one uses
 -- (another signature, say): those this transaction did not just create or
@@ -355,7 +399,7 @@ DECLARE r record;
 BEGIN
 	FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc AS p
 		WHERE p.pronamespace = (SELECT n.oid FROM pg_namespace AS n WHERE n.nspname = current_schema())
-		AND p.proname IN ('now_us', 'prune_buckets', 'add_bucket', 'acquire', 'release', 'observe')
+		AND p.proname IN ('now_us', 'prune_log', 'prune_buckets', 'add_bucket', 'total', 'acquire', 'release', 'observe')
 		AND p.xmin::text <> (txid_current() % 4294967296)::text
 	LOOP
 		EXECUTE 'DROP FUNCTION ' || r.sig;
