@@ -12,7 +12,10 @@
 // the call and takes a concurrency slot. Observe shares what Xero's
 // responses say: after a 429 every process refuses the tenant until
 // Retry-After has passed. The rules are those of ratelimit.Local, through
-// internal/xerolimit; see ratelimit's documentation.
+// internal/xerolimit (see ratelimit's documentation), applied to the app's
+// minute as to a tenant's since this limiter counts it too: Xero reporting
+// fewer app calls left raises the count, and none left pauses every tenant
+// until the app's window frees a call.
 //
 // # Windows
 //
@@ -30,7 +33,9 @@
 //
 // Ensure creates the schema (Options.Schema, default amsbilling_ratelimit),
 // its three tables and its functions, and replaces the functions with this
-// version's; every replica may run it at start. Xero's limits are per app,
+// version's; every replica may run it at start. It drops nothing, so a
+// replica still running an older version keeps its functions during a
+// rolling upgrade. Xero's limits are per app,
 // so Xero apps sharing one database need different schemas. Rows of a
 // tenant idle for a day, and slots past their expiry, are swept once a
 // window. A slot whose process died expires after Options.SlotTTL. The

@@ -694,21 +694,3 @@ func TestObserveAlignsWithXerosAppCount(t *testing.T) {
 	c.Observe("org-1", http.StatusOK, header("X-AppMinLimit-Remaining", "0"))
 	assert.Equal(t, ratelimit.ProblemAppMinute, refused(t, d, "org-2").Problem, "the app's pause applies uncounted")
 }
-
-// Ensure leaves this version's functions only: one of an older version,
-// another signature, is dropped.
-func TestEnsureDropsStaleFunctions(t *testing.T) {
-	s := newShared(t)
-	stale := pgx.Identifier{s.schema}.Sanitize() + ".acquire(text)"
-	_, err := s.pool.Exec(t.Context(), "CREATE FUNCTION "+stale+" RETURNS int LANGUAGE sql AS 'SELECT 1'")
-	require.NoError(t, err)
-	l := s.limiter(pglimit.Options{})
-	require.NoError(t, l.Ensure(t.Context()))
-
-	var n int
-	require.NoError(t, s.pool.QueryRow(t.Context(),
-		"SELECT count(*) FROM pg_proc WHERE pronamespace = $1::regnamespace AND proname = 'acquire'",
-		pgx.Identifier{s.schema}.Sanitize()).Scan(&n))
-	assert.Equal(t, 1, n)
-	acquireOK(t, l, tenant)
-}

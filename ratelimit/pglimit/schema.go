@@ -80,7 +80,6 @@ func dollarTag(s string) string {
 const ddlTemplate = `
 SELECT pg_advisory_xact_lock(@LOCK@);
 CREATE SCHEMA IF NOT EXISTS @S@;
-SET LOCAL search_path = @S@, pg_catalog;
 CREATE TABLE IF NOT EXISTS @S@.tenants (
 	tenant          text PRIMARY KEY,
 	minute          bigint[] NOT NULL DEFAULT '{}',
@@ -390,20 +389,4 @@ BEGIN
 		WHERE tenant = p_tenant;
 END
 @Q@;
-
--- Drop the functions of an older version under the names this one uses
--- (another signature, say): those this transaction did not just create or
--- replace.
-DO $$
-DECLARE r record;
-BEGIN
-	FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc AS p
-		WHERE p.pronamespace = (SELECT n.oid FROM pg_namespace AS n WHERE n.nspname = current_schema())
-		AND p.proname IN ('now_us', 'prune_log', 'prune_buckets', 'add_bucket', 'total', 'acquire', 'release', 'observe')
-		AND p.xmin::text <> (txid_current() % 4294967296)::text
-	LOOP
-		EXECUTE 'DROP FUNCTION ' || r.sig;
-	END LOOP;
-END
-$$;
 `
