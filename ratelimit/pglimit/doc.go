@@ -33,10 +33,10 @@
 //
 // Ensure creates the schema (Options.Schema, default amsbilling_ratelimit),
 // its three tables and its functions, and replaces the functions with this
-// version's; every replica may run it at start. It drops nothing, so a
-// replica still running an older version keeps its functions during a
-// rolling upgrade. Xero's limits are per app,
-// so Xero apps sharing one database need different schemas. Rows of a
+// version's; every replica may run it at start. It drops nothing: should a
+// later version change a function's arguments, the older one stays for the
+// replicas still running it during a rolling upgrade. Xero's limits are per
+// app, so Xero apps sharing one database need different schemas. Rows of a
 // tenant idle for a day, and slots past their expiry, are swept once a
 // window. A slot whose process died expires after Options.SlotTTL. The
 // functions commit with synchronous_commit off: the limiter waits for no
@@ -66,7 +66,8 @@
 // server the functions set lock_timeout to the same bound, so a row locked
 // elsewhere fails the call instead of queuing it, and a grant that could
 // only be recorded after the bound is rolled back rather than left holding
-// a slot nobody will release.
+// a slot nobody will release; should one be recorded all the same, the
+// limiter gives its slot back in the background.
 //
 // Give the limiter a pool that fails fast when the database is down, for
 // example with connect_timeout in the URL:
