@@ -43,6 +43,8 @@ func TestLayering(t *testing.T) {
 		{"billing", []string{"xero", "ratelimit", "webhook", "mock", "xero/setup"}, "billing is the provider-neutral core"},
 		{"webhook", []string{"xero", "ratelimit", "mock"}, "the webhook handler is provider-neutral"},
 		{"ratelimit", []string{"billing", "xero"}, "ratelimit stands alone"},
+		{"ratelimit/pglimit", []string{"billing", "xero", "github.com/redis/go-redis/v9"}, "the PostgreSQL limiter links only ratelimit and pgx"},
+		{"ratelimit/redislimit", []string{"billing", "xero", "github.com/jackc/pgx/v5"}, "the Redis limiter links only ratelimit and go-redis"},
 		{"xero", []string{"mock", "webhook", "xero/setup"}, "xero knows only billing and ratelimit"},
 		{"xero/doctor", []string{"mock", "mock/emulator", "webhook", "billing/sqlstore"}, "the doctor links no test double and no store: the app passes its own"},
 		{"examples/doctor", []string{"mock", "mock/emulator"}, "the operator tool links no test double"},
@@ -68,7 +70,7 @@ func TestLibrariesLinkOnlyTheOpenTelemetryAPI(t *testing.T) {
 		"go.opentelemetry.io/otel/exporters/prometheus",
 		"github.com/prometheus/client_golang/prometheus",
 	}
-	for _, pkg := range []string{"billing", "webhook", "xero", "xero/setup", "xero/doctor", "ratelimit", "ratelimit/redislimit", "billing/sqlstore", "mock", "mock/emulator"} {
+	for _, pkg := range []string{"billing", "webhook", "xero", "xero/setup", "xero/doctor", "ratelimit", "ratelimit/redislimit", "ratelimit/pglimit", "billing/sqlstore", "mock", "mock/emulator"} {
 		t.Run(pkg, func(t *testing.T) {
 			d := deps(t, pkg)
 			for _, f := range forbidden {
