@@ -473,22 +473,47 @@ func (r *moneyRig) kills() []string {
 	return strings.Fields(string(b))
 }
 
-// campaign runs the schedule round and round until want kills, keeping
-// each child's work to a few units past those done so no run outruns the
-// campaign; Xero forgets every key (and the service's leases run out)
-// every third run. Then a resume with no kill must finish, and a rerun of
-// every unit must write nothing to Xero.
-func (r *moneyRig) campaign(schedule []killSpec, want int) map[string]int {
+// planned is one run of a campaign: where the child is to die, and the
+// unit of work it needs that no earlier run has used ("" for a kill while
+// resolving, which needs only what earlier kills left pending).
+type planned struct {
+	killSpec
+	unit string
+}
+
+// plan lays out the units of work the runs need, in order, and two spare
+// ones of spare's kind; fill makes each unit.
+func (r *moneyRig) plan(runs []planned, spare string, fill func(kind string) moneyUnit) {
+	for _, p := range runs {
+		if p.unit != "" {
+			r.units = append(r.units, fill(p.unit))
+		}
+	}
+	r.units = append(r.units, fill(spare), fill(spare))
+	r.writeWork()
+}
+
+// campaign makes the runs in order. A run that kills while resolving does
+// no other work; the others reach at most a few units past those done, so
+// no run outruns the campaign. Xero forgets every key, and the service's
+// leases run out, every third run. Then a resume with no kill must finish,
+// and a rerun of every unit must write nothing to Xero.
+func (r *moneyRig) campaign(runs []planned) map[string]int {
 	kills := map[string]int{}
-	const window = 4
-	for run := 0; run < 3*want && kills["total"] < want; run++ {
-		spec := schedule[run%len(schedule)]
-		where, err := r.run(spec, r.firstUndone()+window, false)
+	for run, p := range runs {
+		upTo := r.firstUndone() + 3
+		switch {
+		case p.phase == phaseResolve:
+			upTo = 0
+		case p.step == atRandom:
+			upTo = r.firstUndone() + 1
+		}
+		where, err := r.run(p.killSpec, upTo, false)
 		if where != "" {
 			kills[where]++
 			kills["total"]++
 		} else if err != nil {
-			r.t.Logf("run %d (%s) ended: %v", run, spec, err)
+			r.t.Logf("run %d (%s) ended: %v", run, p.killSpec, err)
 		}
 		if run%3 == 2 {
 			r.clk.Advance(10 * time.Minute)
@@ -545,12 +570,12 @@ func sameInvoice(inv billing.Invoice, x emulator.Invoice) bool {
 		inv.Credited.Equal(x.AmountCredited) && inv.Amount.Equal(x.Total)
 }
 
-// assertEachKilled checks that every step of the schedule killed a child
+// assertEachKilled checks that every step the runs planned killed a child
 // at least once.
-func assertEachKilled(t *testing.T, schedule []killSpec, kills map[string]int) {
+func assertEachKilled(t *testing.T, runs []planned, kills map[string]int) {
 	t.Helper()
 	assert.GreaterOrEqual(t, kills["total"], 30)
-	for _, s := range schedule {
+	for _, s := range runs {
 		if s.step == atRandom {
 			continue
 		}
@@ -559,28 +584,37 @@ func assertEachKilled(t *testing.T, schedule []killSpec, kills map[string]int) {
 	}
 }
 
-// paymentSchedule: every step of RecordPayments (in either of a file's two
-// calls), of RecordPayment, and of ResolveMoneyOps settling what they left
-// pending, and random moments.
-func paymentSchedule() []killSpec {
+// paymentRuns: every step of RecordPayments (in either of a file's two
+// calls) and of RecordPayment, each followed by kills of ResolveMoneyOps
+// settling what it left pending, and random moments.
+func paymentRuns() []planned {
 	p := billing.KindPayment
-	return []killSpec{
-		{unitBulk, p, atRecorded, 1}, // the whole file recorded, nothing sent
-		{phaseResolve, p, atApplied, 1},
-		{phaseResolve, p, atAnswered, 1},
-		{phaseResolve, p, atSaved, 1},
-		{unitSingle, p, atRecorded, 1},
-		{unitBulk, p, atApplied, 1}, // the first 50 made, the answer lost
-		{unitSingle, p, atApplied, 1},
-		{unitBulk, p, atApplied, 2}, // the first 50 saved, the other 10 made
-		{unitSingle, p, atAnswered, 1},
-		{unitBulk, p, atAnswered, 2},
-		{unitSingle, p, atSaved, 1},
-		{unitBulk, p, atSaved, 1}, // the first 50 saved, the other 10 never sent
-		{step: atRandom},
-		{unitBulk, p, atAnswered, 1},
-		{step: atRandom},
+	bulk := func(step string, nth int) planned { return planned{killSpec{unitBulk, p, step, nth}, unitBulk} }
+	single := func(step string) planned { return planned{killSpec{unitSingle, p, step, 1}, unitSingle} }
+	resolve := func(step string) planned { return planned{killSpec{phaseResolve, p, step, 1}, ""} }
+	random := planned{killSpec{step: atRandom}, unitSingle}
+	runs := []planned{
+		bulk(atRecorded, 1), // the whole file recorded, nothing sent
+		resolve(atApplied), resolve(atAnswered), resolve(atSaved), random,
+		bulk(atApplied, 1), // the first 50 made, the answer lost
+		resolve(atAnswered),
+		bulk(atApplied, 2), // the first 50 saved, the other 10 made
+		single(atRecorded), resolve(atApplied),
+		bulk(atAnswered, 1),
+		single(atApplied), resolve(atSaved),
+		bulk(atAnswered, 2),
+		single(atAnswered),
+		bulk(atSaved, 1), // the first 50 saved, the other 10 never sent
+		resolve(atApplied),
+		single(atSaved),
+		bulk(atSaved, 2), // all saved: a rerun finds them
+		random,
 	}
+	for len(runs) < 40 {
+		runs = append(runs, single(atRecorded), resolve(atApplied), single(atApplied), resolve(atAnswered),
+			single(atAnswered), resolve(atSaved), single(atSaved), random)
+	}
+	return runs
 }
 
 // TestPaymentCrashCampaign: an app records the payments it took, files of
@@ -601,7 +635,17 @@ func TestPaymentCrashCampaign(t *testing.T) {
 }
 
 func paymentCampaign(t *testing.T, b backend) {
-	const files, singles, perFile = 14, 14, 60
+	const perFile = 60
+	runs := paymentRuns()
+	files, singles := 0, 2
+	for _, p := range runs {
+		switch p.unit {
+		case unitBulk:
+			files++
+		case unitSingle:
+			singles++
+		}
+	}
 	r := newMoneyRig(t, b)
 	r.bill(files*perFile + singles)
 	paidOn := billing.NewDate(time.Now().AddDate(0, 0, -1).Date())
@@ -618,24 +662,21 @@ func paymentCampaign(t *testing.T, b backend) {
 		next++
 		return p
 	}
-	for f := range max(files, singles) {
-		if f < files {
-			u := moneyUnit{Kind: unitBulk}
-			for range perFile {
-				u.Payments = append(u.Payments, pay("dd 2026-12"))
-			}
-			r.units = append(r.units, u)
+	r.plan(runs, unitSingle, func(kind string) moneyUnit {
+		u := moneyUnit{Kind: kind}
+		if kind == unitSingle {
+			u.Payments = []billing.PaymentParams{pay("card ch")}
+			return u
 		}
-		if f < singles {
-			r.units = append(r.units, moneyUnit{Kind: unitSingle, Payments: []billing.PaymentParams{pay("card ch")}})
+		for range perFile {
+			u.Payments = append(u.Payments, pay("dd 2026-12"))
 		}
-	}
-	r.writeWork()
+		return u
+	})
 
-	schedule := paymentSchedule()
-	kills := r.campaign(schedule, 36)
+	kills := r.campaign(runs)
 	t.Logf("kills: %v", kills)
-	assertEachKilled(t, schedule, kills)
+	assertEachKilled(t, runs, kills)
 
 	ctx := context.Background()
 	store, err := b.open(ctx)
@@ -692,31 +733,43 @@ func paymentCampaign(t *testing.T, b backend) {
 		len(want), files, perFile, singles, r.srv.CallCounts()["PUT /Payments"], len(r.srv.Payments()), twice, lost, rowsDiffer, differed)
 }
 
-// creditSchedule: every step of a credit note, of its allocation and of
-// its refund (a kill between the credit note's answer and its save, with
-// its allocation or refund recorded, included), in the work and while
+// creditRuns: every step of a credit note, of its allocation and of its
+// refund (a kill between the credit note's answer and its save, with its
+// allocation or refund recorded, included), in the work and while
 // ResolveMoneyOps settles what a kill left, and random moments.
-func creditSchedule() []killSpec {
+func creditRuns() []planned {
 	cn, al, rf := billing.KindCreditNote, billing.KindAllocation, billing.KindRefund
-	return []killSpec{
-		{phaseWork, cn, atRecorded, 1},
-		{phaseResolve, cn, atApplied, 1}, // the resolver sends it
-		{phaseWork, rf, atRecorded, 1},   // the credit note answered, its refund recorded, neither saved
-		{phaseResolve, cn, atAnswered, 1},
-		{phaseWork, cn, atApplied, 1},
-		{phaseResolve, cn, atSaved, 1},
-		{phaseWork, rf, atApplied, 1},
-		{phaseWork, al, atRecorded, 1},
-		{phaseWork, cn, atAnswered, 1},
-		{phaseWork, al, atApplied, 1},
-		{phaseWork, rf, atAnswered, 1},
-		{phaseWork, al, atAnswered, 1},
-		{phaseWork, cn, atSaved, 1},
-		{phaseWork, al, atSaved, 1},
-		{phaseWork, rf, atSaved, 1},
-		{step: atRandom},
-		{step: atRandom},
+	work := func(kind billing.MoneyKind, step, unit string) planned {
+		return planned{killSpec{phaseWork, kind, step, 1}, unit}
 	}
+	resolve := func(kind billing.MoneyKind, step string) planned {
+		return planned{killSpec{phaseResolve, kind, step, 1}, ""}
+	}
+	round := []planned{
+		work(cn, atRecorded, unitAllocate),
+		resolve(cn, atApplied),           // the resolver sends it
+		work(rf, atRecorded, unitRefund), // the credit note answered, its refund recorded, neither saved
+		resolve(cn, atAnswered),
+		work(cn, atApplied, unitAllocate),
+		resolve(cn, atSaved), // its allocation recorded, not sent
+		resolve(al, atApplied),
+		resolve(al, atAnswered),
+		work(rf, atApplied, unitRefund),
+		resolve(rf, atAnswered),
+		work(al, atRecorded, unitAllocate),
+		resolve(al, atSaved),
+		work(cn, atAnswered, unitRefund),
+		work(al, atApplied, unitAllocate),
+		work(rf, atAnswered, unitRefund),
+		work(al, atAnswered, unitAllocate),
+		work(cn, atSaved, unitRefund),
+		resolve(rf, atApplied),
+		work(al, atSaved, unitAllocate),
+		work(rf, atSaved, unitRefund),
+		{killSpec{step: atRandom}, unitAllocate},
+		{killSpec{step: atRandom}, unitRefund},
+	}
+	return append(slices.Clone(round), round...)
 }
 
 // TestCreditNoteCrashCampaign: an app credits invoices, allocating the
@@ -737,25 +790,28 @@ func TestCreditNoteCrashCampaign(t *testing.T) {
 }
 
 func creditCampaign(t *testing.T, b backend) {
-	const n = 72
+	runs := creditRuns()
+	n := 2
+	for _, p := range runs {
+		if p.unit != "" {
+			n++
+		}
+	}
 	r := newMoneyRig(t, b)
 	r.bill(n)
 	on := billing.NewDate(time.Now().AddDate(0, 0, -1).Date())
-	for i, inv := range r.invoice {
+	next := 0
+	r.plan(runs, unitAllocate, func(kind string) moneyUnit {
+		inv := r.invoice[next]
+		next++
 		p := billing.CreditNoteParams{InvoiceID: inv.ProviderID, Reason: fmt.Sprintf("Cancelled: %s", inv.Number),
-			Amount: decimal.RequireFromString("20.00"), Date: on}
-		kind := unitAllocate
-		if p.Allocate = i%2 == 0; !p.Allocate {
-			kind, p.Refund = unitRefund, true
-		}
-		r.units = append(r.units, moneyUnit{Kind: kind, Credit: &p})
-	}
-	r.writeWork()
+			Amount: decimal.RequireFromString("20.00"), Date: on, Allocate: kind == unitAllocate, Refund: kind == unitRefund}
+		return moneyUnit{Kind: kind, Credit: &p}
+	})
 
-	schedule := creditSchedule()
-	kills := r.campaign(schedule, 36)
+	kills := r.campaign(runs)
 	t.Logf("kills: %v", kills)
-	assertEachKilled(t, schedule, kills)
+	assertEachKilled(t, runs, kills)
 
 	ctx := context.Background()
 	store, err := b.open(ctx)
@@ -829,8 +885,14 @@ func creditCampaign(t *testing.T, b backend) {
 	require.NoError(t, err)
 	assert.Empty(t, pending, "every money operation resolved")
 	calls := r.srv.CallCounts()
+	allocated := 0
+	for _, u := range r.units {
+		if u.Kind == unitAllocate {
+			allocated++
+		}
+	}
 	t.Logf("%d invoices credited (%d allocated, %d refunded) in %d PUT /CreditNotes, %d allocations, %d PUT /Payments; Xero holds %d credit notes: %d duplicated, %d lost, %d not allocated or refunded exactly once, %d local rows differing from Xero after the sweep (%d invoices differed before it)",
-		len(r.units), (len(r.units)+1)/2, len(r.units)/2, calls["PUT /CreditNotes"], calls["PUT /CreditNotes/{CreditNoteID}/Allocations"], calls["PUT /Payments"],
+		len(r.units), allocated, len(r.units)-allocated, calls["PUT /CreditNotes"], calls["PUT /CreditNotes/{CreditNoteID}/Allocations"], calls["PUT /Payments"],
 		len(r.srv.CreditNotes()), twice, lost, wrong, rowsDiffer, differed)
 }
 
