@@ -35,13 +35,6 @@ func live(r *moneytest.Rig) int {
 	return n
 }
 
-func pendingOps(t *testing.T, r *moneytest.Rig) int {
-	t.Helper()
-	ops, err := r.Store(t).PendingOps(t.Context())
-	require.NoError(t, err)
-	return len(ops)
-}
-
 // A payment recorded, asked again, reversed, asked to reverse again: each
 // reaches Xero once, and the invoice shows what Xero computed.
 func TestRecordAndReverse(t *testing.T) {
@@ -94,9 +87,7 @@ func TestRecordAndReverse(t *testing.T) {
 func TestRecordPaymentBadInput(t *testing.T) {
 	r := moneytest.New(t, emulator.Options{})
 	r.Bill(t, 2)
-	store := r.Store(t)
-	money := r.Service(t, store).(billing.MoneyService)
-	_, err := money.VoidInvoice(t.Context(), r.Invoice(t, "INV-0002").ProviderID, false)
+	_, err := r.Money(t).VoidInvoice(t.Context(), r.Invoice(t, "INV-0002").ProviderID, false)
 	require.NoError(t, err)
 	good := []string{"-invoice", "INV-0001", "-amount", "50.00", "-reference", "r1"}
 	with := func(flag, value string) []string {
@@ -140,20 +131,7 @@ func TestRecordPaymentBadInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			saved := map[string]string{}
-			for k, v := range tt.env {
-				saved[k] = r.Env[k]
-				if v == "-" {
-					delete(r.Env, k)
-				} else {
-					r.Env[k] = v
-				}
-			}
-			t.Cleanup(func() {
-				for k, v := range saved {
-					r.Env[k] = v
-				}
-			})
+			r.SetEnv(t, tt.env)
 			before := r.Calls(putPayments)
 			res := r.Run(t, run, tt.args...)
 			assert.Equal(t, tt.code, res.Code, res)
@@ -161,7 +139,7 @@ func TestRecordPaymentBadInput(t *testing.T) {
 			assert.Empty(t, res.Stdout)
 			assert.Equal(t, tt.calls, r.Calls(putPayments)-before)
 			assert.Empty(t, r.Server.Payments(), "Xero holds no payment")
-			assert.Zero(t, pendingOps(t, r), "nothing half-recorded")
+			assert.Zero(t, r.PendingOps(t), "nothing half-recorded")
 			paid, err := r.Store(t).PaymentsOfInvoice(t.Context(), r.Invoice(t, "INV-0001").ProviderID)
 			require.NoError(t, err)
 			assert.Empty(t, paid)
@@ -186,13 +164,13 @@ func TestRecordPaymentLostAnswer(t *testing.T) {
 	assert.Equal(t, 1, res.Code, res)
 	assert.Contains(t, res.Stderr, "recorded as pending. Run the same command again")
 	require.Equal(t, 1, live(r), "Xero made it")
-	assert.Equal(t, 1, pendingOps(t, r))
+	assert.Equal(t, 1, r.PendingOps(t))
 
 	res = r.Run(t, run, args...)
 	require.Equal(t, 0, res.Code, res)
 	assert.Contains(t, res.Stdout, "INV-0001 is PAID")
 	assert.Equal(t, 1, live(r), "paid once")
-	assert.Zero(t, pendingOps(t, r))
+	assert.Zero(t, r.PendingOps(t))
 }
 
 func TestRecordPaymentsFromCSV(t *testing.T) {
@@ -245,7 +223,7 @@ func TestRecordPaymentsFromCSV(t *testing.T) {
 	assert.Equal(t, 2, r.Calls(putPayments), "one more call")
 	assert.Equal(t, 4, live(r))
 	assert.Equal(t, billing.StatusPaid, r.Invoice(t, "INV-0002").Status)
-	assert.Zero(t, pendingOps(t, r))
+	assert.Zero(t, r.PendingOps(t))
 }
 
 // A file with a bad row is refused whole, naming the row, before any call.
@@ -304,6 +282,6 @@ func TestRecordPaymentsLostAnswer(t *testing.T) {
 	require.Equal(t, 0, res.Code, res)
 	assert.Contains(t, res.Stdout, "2 payment(s): 2 existing")
 	assert.Equal(t, 2, live(r), "paid once each")
-	assert.Zero(t, pendingOps(t, r))
+	assert.Zero(t, r.PendingOps(t))
 	assert.Equal(t, billing.StatusPaid, r.Invoice(t, "INV-0002").Status)
 }

@@ -49,6 +49,9 @@ type App struct {
 	Config setup.Config
 	Store  billing.Store
 	Money  billing.MoneyService
+	// Client is the service's Xero client, for the checks a command makes
+	// before moving money.
+	Client *xero.Client
 	Logger *slog.Logger
 	close  func() error
 }
@@ -120,7 +123,43 @@ func Open(ctx context.Context, env func(string) (string, bool), stderr io.Writer
 		// mock-xero's emulator.
 		closeAll = func() error { return errors.Join(c.Close(), store.Close()) }
 	}
-	return &App{Config: cfg, Store: store, Money: money, Logger: logger, close: closeAll}, ExitDone
+	app := &App{Config: cfg, Store: store, Money: money, Logger: logger, close: closeAll}
+	if c, ok := svc.(interface{ Client() *xero.Client }); ok {
+		app.Client = c.Client()
+	}
+	return app, ExitDone
+}
+
+// ErrNoPayments: an account code that Xero does not let payments into
+// (not in the chart, archived, neither a bank account nor one with
+// payments enabled).
+var ErrNoPayments = errors.New("the account takes no payments")
+
+// CheckPaymentAccount asks Xero (GET /Accounts) whether payments may go to
+// the account, before money moves in steps that could stop half way. An
+// error matching ErrNoPayments says why not; nil when it may, or when
+// Xero cannot be asked (no settings scope, a failure), since the payment
+// itself is then refused whole.
+func (a *App) CheckPaymentAccount(ctx context.Context, code string) error {
+	if a.Client == nil {
+		return nil
+	}
+	accounts, err := a.Client.Accounts(ctx, "Code=="+xero.QuoteWhere(code))
+	if err != nil {
+		a.Logger.WarnContext(ctx, "the payment account could not be checked", slog.String("error", err.Error()))
+		return nil
+	}
+	for _, acc := range accounts {
+		if !strings.EqualFold(acc.Code, code) {
+			continue
+		}
+		if acc.TakesPayments() {
+			return nil
+		}
+		return fmt.Errorf("%w: account %s %q is %s, type %s, payments not enabled: use a bank account, or enable payments to it in Xero's chart of accounts",
+			ErrNoPayments, acc.Code, acc.Name, acc.Status, acc.Type)
+	}
+	return fmt.Errorf("%w: account %s is not in Xero's chart of accounts", ErrNoPayments, code)
 }
 
 // CheckAccount checks an account code given as a flag.

@@ -139,3 +139,39 @@ func (r *Rig) Run(t *testing.T, run RunFunc, args ...string) Result {
 	require.NotContains(t, res.Stdout+res.Stderr, r.Server.Emulator.ClientSecret(), "a secret was printed")
 	return res
 }
+
+// SetEnv changes Env until the test ends: "-" unsets a variable.
+func (r *Rig) SetEnv(t *testing.T, changes map[string]string) {
+	t.Helper()
+	for k, v := range changes {
+		old, had := r.Env[k]
+		t.Cleanup(func() {
+			if had {
+				r.Env[k] = old
+			} else {
+				delete(r.Env, k)
+			}
+		})
+		if v == "-" {
+			delete(r.Env, k)
+		} else {
+			r.Env[k] = v
+		}
+	}
+}
+
+// Money is the Xero service on the shared store, as a billing.MoneyService.
+func (r *Rig) Money(t *testing.T) billing.MoneyService {
+	t.Helper()
+	m, ok := r.Service(t, r.Store(t)).(billing.MoneyService)
+	require.True(t, ok)
+	return m
+}
+
+// PendingOps counts the money operations the store holds as pending.
+func (r *Rig) PendingOps(t *testing.T) int {
+	t.Helper()
+	ops, err := r.Store(t).PendingOps(t.Context())
+	require.NoError(t, err)
+	return len(ops)
+}
