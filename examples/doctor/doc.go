@@ -4,7 +4,7 @@
 // AMS_BILLING_EMAIL_WHITELIST_REGEX and BILLING_DATABASE_URL, which
 // defaults to the SQLite file billing.db):
 //
-//	go run ./examples/doctor           # every check: at most 6 Xero calls
+//	go run ./examples/doctor           # every check: at most 7 Xero calls
 //	go run ./examples/doctor -cheap    # what an app checks at start: at most 2
 //
 // It prints one line per check, ✓ when it passes, ! for a warning, ✗ when
@@ -12,7 +12,9 @@
 // the configuration; the token endpoint taking XERO_CLIENT_ID and
 // XERO_CLIENT_SECRET (XERO_SCOPES explained on invalid_scope);
 // XERO_TENANT_ID among the connection's organisations; XERO_ACCOUNT_CODE
-// an active revenue account; XERO_CURRENCY_CODE the base currency or an
+// an active revenue account; XERO_PAYMENT_ACCOUNT_CODE, when set, an
+// account payments may go to (or, unset, a line saying payments then need
+// -account); XERO_CURRENCY_CODE the base currency or an
 // added one; the Demo Company with XERO_EMAIL_INVOICES on; the webhook key
 // and the email whitelist; the database, and the work waiting in it
 // (marked invoices and the oldest mark's age, invoices set aside, pending

@@ -86,7 +86,11 @@ func TestDoctorExitCodes(t *testing.T) {
 			"✓ configuration:", "✓ credentials:", `✓ tenant: XERO_TENANT_ID ` + emulator.DefaultTenantID + ` is "Acme Ltd"`,
 			"✓ account code:", "✓ currency:", "✓ demo company:", "✓ webhook key:", "✓ email whitelist:",
 			"✓ database:", "✓ marked invoices:", "✓ set aside:", "✓ pending creations:", "✓ undelivered events:",
-			"✓ rate budget:", "14 passed, 0 warned, 0 failed, 0 skipped"}},
+			"- payment account: XERO_PAYMENT_ACCOUNT_CODE is unset", "✓ rate budget:", "14 passed, 0 warned, 0 failed, 1 skipped"}},
+		{name: "payment account", env: map[string]string{"XERO_PAYMENT_ACCOUNT_CODE": "090"}, code: 0, calls: 7,
+			lines: []string{`✓ payment account: XERO_PAYMENT_ACCOUNT_CODE 090 is "Business Bank Account"`, "15 passed, 0 warned, 0 failed, 0 skipped"}},
+		{name: "payment account that takes no payments", env: map[string]string{"XERO_PAYMENT_ACCOUNT_CODE": "200"}, code: 1, calls: 7,
+			lines: []string{`✗ payment account: XERO_PAYMENT_ACCOUNT_CODE 200 is "Sales", a REVENUE account without payments enabled`, "fix XERO_PAYMENT_ACCOUNT_CODE:", "090 (Business Bank Account)"}},
 		{name: "a warning still exits 0", opts: emulator.Options{DemoCompany: true}, code: 0, calls: 6,
 			lines: []string{"! demo company:", "fix XERO_EMAIL_INVOICES: set it to false", "13 passed, 1 warned, 0 failed"}},
 		{name: "wrong secret", env: map[string]string{"XERO_CLIENT_SECRET": wrongSecret}, code: 1, calls: 1,
@@ -131,7 +135,7 @@ func TestDoctorExitCodes(t *testing.T) {
 	}
 }
 
-// The doctor makes at most 6 Xero calls, and -cheap at most 2, whatever it
+// The doctor makes at most 7 Xero calls, and -cheap at most 2, whatever it
 // finds.
 func TestDoctorCallBudget(t *testing.T) {
 	for _, args := range [][]string{nil, {"-cheap"}} {
@@ -140,7 +144,7 @@ func TestDoctorCallBudget(t *testing.T) {
 			opts emulator.Options
 			env  map[string]string
 		}{
-			{"everything fails after the tenant", emulator.Options{Currencies: []string{"USD"}}, map[string]string{"XERO_ACCOUNT_CODE": "999", "XERO_CURRENCY_CODE": "EUR"}},
+			{"everything fails after the tenant", emulator.Options{Currencies: []string{"USD"}}, map[string]string{"XERO_ACCOUNT_CODE": "999", "XERO_PAYMENT_ACCOUNT_CODE": "999", "XERO_CURRENCY_CODE": "EUR"}},
 			{"an added currency", emulator.Options{Currencies: []string{"USD"}}, map[string]string{"XERO_CURRENCY_CODE": "USD"}},
 		} {
 			t.Run(strings.Join(args, "")+tc.name, func(t *testing.T) {
@@ -149,7 +153,7 @@ func TestDoctorCallBudget(t *testing.T) {
 					env[k] = v
 				}
 				runDoctor(t, args, env, memoryStore)
-				limit := 6
+				limit := 7
 				if len(args) > 0 {
 					limit = 2
 				}

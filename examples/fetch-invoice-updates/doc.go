@@ -1,6 +1,7 @@
 // Command fetch-invoice-updates is AMS's fetch_invoice_updates
 // management command, for cron. It first resolves the invoice creations a
-// crash or a lost answer left pending, then fetches the invoices that
+// crash or a lost answer left pending, and the money operations (payments,
+// credit notes, voids) likewise, then fetches the invoices that
 // webhooks marked as changed and saves their new state (payment status,
 // amounts, dates), then delivers the app's pending invoice events. Credit
 // notes that CREDITNOTE webhooks marked are refreshed first, and the

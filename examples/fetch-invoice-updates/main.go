@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -107,6 +109,24 @@ func run(ctx context.Context, args []string, env func(string) (string, bool), st
 		}
 		for key, why := range res.Pending {
 			fmt.Fprintf(stdout, "Creation %s still pending: %v\n", key, why)
+		}
+		if code, stop := stopped(stdout, stderr, err, *all); stop {
+			return code
+		}
+	}
+
+	// Then the money operations (payments, credit notes, voids) a crash or
+	// a lost answer left pending: Xero is searched before anything is sent.
+	if m, ok := svc.(billing.MoneyService); ok {
+		res, err := m.ResolveMoneyOps(ctx)
+		if n := len(res.Resolved); n > 0 {
+			fmt.Fprintf(stdout, "Resolved %d pending money operation(s)\n", n)
+		}
+		if n := len(res.Pending); n > 0 {
+			fmt.Fprintf(stdout, "%d money operation(s) still pending; the next run tries again:\n", n)
+			for _, key := range slices.Sorted(maps.Keys(res.Pending)) {
+				fmt.Fprintf(stdout, "  - %s: %v\n", key, res.Pending[key])
+			}
 		}
 		if code, stop := stopped(stdout, stderr, err, *all); stop {
 			return code

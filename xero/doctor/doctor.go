@@ -121,11 +121,12 @@ type Target struct {
 }
 
 // Run runs every check, in this order: configuration, credentials, tenant,
-// account code, currency, demo company, webhook key, email whitelist,
-// database, marked invoices, set aside, pending creations, undelivered
-// events, rate budget. It makes at most 6 Xero calls (a token, the
-// connections list, GET /Accounts twice at most, GET /Organisation and GET
-// /Currencies), fewer when a check fails or the client holds a token, as
+// account code, payment account, currency, demo company, webhook key,
+// email whitelist, database, marked invoices, set aside, pending
+// creations, undelivered events, rate budget. It makes at most 7 Xero
+// calls (a token, the connections list, GET /Accounts twice at most for
+// XERO_ACCOUNT_CODE and once for XERO_PAYMENT_ACCOUNT_CODE when it is set,
+// GET /Organisation and GET /Currencies), fewer when a check fails or the client holds a token, as
 // long as the client retries nothing (Run's own retries nothing). After a
 // failure of the credentials or the tenant, the checks that need Xero are
 // skipped and make no call. When Config selects a mock provider, or none,

@@ -113,7 +113,7 @@ func assertNoSecret(t *testing.T, checks []doctor.Check) {
 	}
 }
 
-var allXero = []string{"configuration", "credentials", "tenant", "account code", "currency", "demo company",
+var allXero = []string{"configuration", "credentials", "tenant", "account code", "payment account", "currency", "demo company",
 	"webhook key", "email whitelist", "database", "marked invoices", "set aside", "pending creations",
 	"undelivered events", "rate budget"}
 
@@ -294,16 +294,79 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// statuses is every check of Run at def, with some changed.
+// statuses is every check of Run at def, with some changed; the payment
+// account, unset by newRig, is skipped.
 func statuses(def doctor.Status, except map[string]doctor.Status) map[string]doctor.Status {
 	m := make(map[string]doctor.Status, len(allXero))
 	for _, n := range allXero {
 		m[n] = def
+		if n == "payment account" {
+			m[n] = doctor.Skip
+		}
 		if s, ok := except[n]; ok {
 			m[n] = s
 		}
 	}
 	return m
+}
+
+// XERO_PAYMENT_ACCOUNT_CODE, when set, must name an active bank account or
+// one with payments enabled: one GET /Accounts, whatever it finds.
+func TestPaymentAccount(t *testing.T) {
+	tests := []struct {
+		name   string
+		opts   emulator.Options
+		code   string // "" leaves it unset
+		change func(*emulator.Emulator) error
+		status doctor.Status
+		line   []string
+		calls  int
+	}{
+		{name: "unset", status: doctor.Skip, calls: 4,
+			line: []string{"- payment account: XERO_PAYMENT_ACCOUNT_CODE is unset: recording a payment or a refund needs an account each time (-account CODE"}},
+		{name: "the bank account", code: "090", status: doctor.Pass, calls: 5,
+			line: []string{`✓ payment account: XERO_PAYMENT_ACCOUNT_CODE 090 is "Business Bank Account": ACTIVE, a bank account`}},
+		{name: "payments enabled", opts: emulator.Options{PaymentAccountCodes: []string{"880"}}, code: "880", status: doctor.Pass, calls: 5,
+			line: []string{`880 is "Payments 880": ACTIVE, type CURRENT with payments enabled`}},
+		{name: "payments disabled since", opts: emulator.Options{PaymentAccountCodes: []string{"880"}}, code: "880", status: doctor.Fail, calls: 5,
+			change: func(e *emulator.Emulator) error { return e.SetAccountPayable("880", false) },
+			line: []string{`880 is "Payments 880", a CURRENT account without payments enabled: Xero refuses payments to it`,
+				`fix XERO_PAYMENT_ACCOUNT_CODE: tick "Enable payments to this account" on it`, ": 090 (Business Bank Account)"}},
+		{name: "a revenue account", code: "200", status: doctor.Fail, calls: 5,
+			line: []string{`200 is "Sales", a REVENUE account without payments enabled`, "Account type is invalid for making a payment to/from", "090 (Business Bank Account)"}},
+		{name: "not in the chart", code: "999", status: doctor.Fail, calls: 5,
+			line: []string{"XERO_PAYMENT_ACCOUNT_CODE 999 is not in the chart of accounts: Xero refuses payments to it", "fix XERO_PAYMENT_ACCOUNT_CODE: set it to an account that takes payments: 090 (Business Bank Account)"}},
+		{name: "the bank account archived", code: "090", status: doctor.Fail, calls: 5,
+			change: func(e *emulator.Emulator) error { return e.ArchiveAccount("090") },
+			line:   []string{`090 is "Business Bank Account", ARCHIVED: Xero refuses payments to it`, "restore it", "the organisation has none: add a bank account"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, tt.opts)
+			if tt.code != "" {
+				r.env[xero.EnvPaymentAccountCode] = tt.code
+			}
+			if tt.change != nil {
+				require.NoError(t, tt.change(r.emu))
+			}
+			checks := doctor.Run(t.Context(), r.target(t))
+			got := byName(checks)["payment account"]
+			assert.Equal(t, tt.status.String(), got.Status.String(), "%s", got)
+			for _, l := range tt.line {
+				assert.Contains(t, got.String(), l)
+			}
+			assert.Equal(t, tt.status == doctor.Fail, doctor.Failed(checks), report(t, checks))
+			assert.Equal(t, tt.calls, r.calls(), "Xero calls: %v", r.emu.CallCounts())
+			assertNoSecret(t, checks)
+		})
+	}
+	// Without the settings scope it is a warning, as the account code is.
+	r := newRig(t, emulator.Options{})
+	r.env[xero.EnvPaymentAccountCode] = "090"
+	r.emu.InjectFault(emulator.Fault{Status: http.StatusForbidden, Count: 10, Path: emulator.APIPath})
+	got := byName(doctor.Run(t.Context(), r.target(t)))["payment account"]
+	assert.Equal(t, doctor.Warn, got.Status, "%s", got)
+	assert.Contains(t, got.String(), "XERO_PAYMENT_ACCOUNT_CODE not checked: Xero refused GET /Accounts (403)")
 }
 
 // Cheap makes at most 2 calls and leaves the settings and the budget out.

@@ -48,6 +48,7 @@ func Example() {
 	// ✓ credentials: the token endpoint accepted XERO_CLIENT_ID "XEROEMULATORCLIENTID000000000000" and its secret
 	// ✓ tenant: XERO_TENANT_ID 6f9a1c2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b is "Acme Ltd"
 	// ✗ account code: XERO_ACCOUNT_CODE 090 is "Business Bank Account", a BANK account of class ASSET, not revenue: sales invoices cannot use it — fix XERO_ACCOUNT_CODE: set it to an active revenue account's code: 200 (Sales), 260 (Other Revenue), 270 (Interest Income)
+	// - payment account: XERO_PAYMENT_ACCOUNT_CODE is unset: recording a payment or a refund needs an account each time (-account CODE of examples/record-payment and credit-note) or the variable
 	// ✓ currency: XERO_CURRENCY_CODE NZD is the base currency of "Acme Ltd"
 	// ✓ demo company: "Acme Ltd" is not the Demo Company (country NZ)
 	// ✓ webhook key: XERO_WEBHOOK_KEY holds a key (not shown; only a delivery from Xero proves it is the app's)

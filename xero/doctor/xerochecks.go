@@ -27,7 +27,7 @@ const (
 )
 
 // xeroChecks runs credentials, tenant and, when full, account code,
-// currency and demo company; then webhook key and email whitelist, which
+// payment account, currency and demo company; then webhook key and email whitelist, which
 // make no call.
 func xeroChecks(ctx context.Context, cfg *xero.Config, client *xero.Client, clientErr error, full bool) []Check {
 	var out []Check
@@ -42,10 +42,14 @@ func xeroChecks(ctx context.Context, cfg *xero.Config, client *xero.Client, clie
 	reached := !Failed(conn)
 	if full {
 		if reached {
-			out = append(out, accountCheck(ctx, cfg, client))
+			out = append(out, accountCheck(ctx, cfg, client), paymentAccountCheck(ctx, cfg, client))
 			out = append(out, organisationChecks(ctx, cfg, client)...)
 		} else {
-			out = append(out, skipped("account code", "needs the tenant"), skipped("currency", "needs the tenant"), skipped("demo company", "needs the tenant"))
+			pay := skipped(paymentAccountName, "needs the tenant")
+			if cfg.PaymentAccountCode == "" {
+				pay = paymentAccountUnset()
+			}
+			out = append(out, skipped("account code", "needs the tenant"), pay, skipped("currency", "needs the tenant"), skipped("demo company", "needs the tenant"))
 		}
 	}
 	return append(out, webhookCheck(cfg), whitelistCheck(cfg))
@@ -192,6 +196,69 @@ func accountCheck(ctx context.Context, cfg *xero.Config, client *xero.Client) Ch
 		c.Found = fmt.Sprintf("%s: %s, class %s (type %s, tax type %s)", desc, a.Status, a.Class, a.Type, a.TaxType)
 	}
 	return c
+}
+
+const paymentAccountName = "payment account"
+
+// paymentAccountUnset is the payment account line when the variable is
+// unset: payments still work, given an account each time.
+func paymentAccountUnset() Check {
+	return Check{Name: paymentAccountName, Status: Skip,
+		Found: xero.EnvPaymentAccountCode + " is unset: recording a payment or a refund needs an account each time (-account CODE of examples/record-payment and credit-note) or the variable"}
+}
+
+// paymentAccountCheck looks XERO_PAYMENT_ACCOUNT_CODE up in the chart of
+// accounts (one GET /Accounts, the whole chart, which also names the
+// accounts that take payments when it is unusable): Xero records payments
+// only to an active bank account or one with payments enabled.
+func paymentAccountCheck(ctx context.Context, cfg *xero.Config, client *xero.Client) Check {
+	code := cfg.PaymentAccountCode
+	if code == "" {
+		return paymentAccountUnset()
+	}
+	chart, err := client.Accounts(ctx, "")
+	if err != nil {
+		return callFailure(paymentAccountName, "GET /Accounts", xero.EnvPaymentAccountCode, err)
+	}
+	c := Check{Name: paymentAccountName, Var: xero.EnvPaymentAccountCode}
+	i := slices.IndexFunc(chart, func(a xero.Account) bool { return strings.EqualFold(a.Code, code) })
+	if i < 0 {
+		c.Status = Fail
+		c.Found = fmt.Sprintf("%s %s is not in the chart of accounts: Xero refuses payments to it (\"Account could not be found\")", xero.EnvPaymentAccountCode, code)
+		c.Fix = payableAccounts(chart, "set it to an account that takes payments", "")
+		return c
+	}
+	a := chart[i]
+	desc := fmt.Sprintf("%s %s is %q", xero.EnvPaymentAccountCode, a.Code, a.Name)
+	switch {
+	case a.TakesPayments() && strings.EqualFold(a.Type, xero.AccountTypeBank):
+		c = Check{Name: paymentAccountName, Status: Pass, Found: fmt.Sprintf("%s: %s, a bank account: payments and refunds may be recorded to it", desc, a.Status)}
+	case a.TakesPayments():
+		c = Check{Name: paymentAccountName, Status: Pass, Found: fmt.Sprintf("%s: %s, type %s with payments enabled: payments and refunds may be recorded to it", desc, a.Status, a.Type)}
+	case !strings.EqualFold(a.Status, xero.AccountStatusActive):
+		c.Status = Fail
+		c.Found = fmt.Sprintf("%s, %s: Xero refuses payments to it", desc, a.Status)
+		c.Fix = payableAccounts(chart, "restore it in Xero's chart of accounts, or set it to an account that takes payments", a.Code)
+	default:
+		c.Status = Fail
+		c.Found = fmt.Sprintf("%s, a %s account without payments enabled: Xero refuses payments to it (\"Account type is invalid for making a payment to/from\")", desc, a.Type)
+		c.Fix = payableAccounts(chart, "tick \"Enable payments to this account\" on it in Xero's chart of accounts, or set it to an account that takes payments", a.Code)
+	}
+	return c
+}
+
+// payableAccounts adds the chart's accounts that take payments to fix.
+func payableAccounts(chart []xero.Account, fix, except string) string {
+	var names []string
+	for _, a := range chart {
+		if a.TakesPayments() && !strings.EqualFold(a.Code, except) {
+			names = append(names, fmt.Sprintf("%s (%s)", a.Code, clip(a.Name, 60)))
+		}
+	}
+	if len(names) == 0 {
+		return fix + " (the organisation has none: add a bank account, or enable payments to an account, under Accounting, Chart of accounts)"
+	}
+	return fix + ": " + list(names)
 }
 
 // suggestAccounts adds the active revenue accounts to fix, when Xero lists
