@@ -125,7 +125,7 @@ func (s *Service) ReversePayment(ctx context.Context, paymentID string) (billing
 // CreditInvoice raises a sales credit note (ACCRECCREDIT, AUTHORISED) of
 // p.Amount for the invoice's contact, with p.Reason as its line and
 // reference, and then allocates it to the invoice (p.Allocate) or pays it
-// back to the member (p.Refund, into p.AccountCode's payment account, else
+// back to the member (p.Refund, from the payment account
 // XERO_PAYMENT_ACCOUNT_CODE). The logical credit note is (invoice, reason,
 // amount); the allocation and the refund are operations of their own,
 // recorded before the credit note's is done, so a crash between them

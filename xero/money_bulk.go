@@ -45,12 +45,29 @@ func (s *Service) RecordPayments(ctx context.Context, ps []billing.PaymentParams
 	ops := make([]billing.MoneyOp, 0, len(ps))
 	var at []int // ops[k] is ps[at[k]]
 	var ids []string
+	first := map[string]int{} // fingerprint: the index asking first
+	repeats := map[int]int{}  // a repeat's index: the first's
+	defer func() {
+		// Asked twice in one run: the second is the first's payment.
+		for i, j := range repeats {
+			res[i] = res[j]
+			if res[j].Outcome == billing.Created {
+				res[i].Outcome = billing.Existing
+			}
+		}
+	}()
 	for i, p := range ps {
 		op, err := s.paymentOp(p)
 		if err != nil {
 			fail(i, err)
 			continue
 		}
+		if j, ok := first[op.Fingerprint]; ok {
+			repeats[i] = j
+			prog.step(1, 0)
+			continue
+		}
+		first[op.Fingerprint] = i
 		ops, at = append(ops, op), append(at, i)
 		ids = append(ids, op.Params.Payment.InvoiceID)
 	}

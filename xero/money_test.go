@@ -332,11 +332,13 @@ func TestRecordPaymentsInBatches(t *testing.T) {
 		ps = append(ps, payment(m.Invoice, "138.00", fmt.Sprintf("dd %d", i)))
 	}
 	bad := payment(billing.Invoice{ProviderID: ps[0].InvoiceID}, "500.00", "too much")
-	ps = append(ps, bad)
+	ps = append(ps, bad, ps[7]) // the same payment twice in one file
 
 	res, err := r.svc.RecordPayments(ctx, ps, billing.BulkOptions{})
 	require.NoError(t, err)
-	require.Len(t, res, n+1)
+	require.Len(t, res, n+2)
+	assert.Equal(t, billing.Existing, res[n+1].Outcome, "a repeat is the first's payment")
+	assert.Equal(t, res[7].Payment, res[n+1].Payment)
 	for i := range n {
 		assert.Equal(t, billing.Created, res[i].Outcome, "payment %d: %v", i, res[i].Err)
 	}

@@ -341,7 +341,7 @@ func TestPostgresCreateInvoiceRoundTrips(t *testing.T) {
 	fetch()
 	got, _, what = rt.take()
 	t.Logf("FetchInvoiceUpdates through the Xero service, unchanged: %d store round trips: %q", got, what)
-	assert.Equal(t, 4, got, "ClaimUpdates, SaveInvoiceStates, ClaimEvents, CompleteUpdates: events delivered once")
+	assert.Equal(t, 5, got, "ClaimCreditNotes, ClaimUpdates, SaveInvoiceStates, ClaimEvents, CompleteUpdates: events delivered once")
 }
 
 // TestPostgresBulkRoundTrips measures the store's share of a renewal run of
